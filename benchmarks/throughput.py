@@ -1,0 +1,162 @@
+"""Throughput and memory of the measurement pipeline on a real 640×360 video, on ONE core.
+
+Prints, measured in the same run:
+  decode-only fps, landmarks-only fps (frames already in memory), full-pipeline fps
+  (decode + landmarks + measures + landmark spooling), and pipeline / ceiling, where the ceiling
+  is decode and landmarks back to back: 1 / (1/decode + 1/landmarks).
+Then peak resident memory of the full pipeline on a 1-minute and a 10-minute input (the real
+clip looped and re-encoded), each in a fresh process so the peaks are comparable.
+
+Targets (issue #2): pipeline ≥ 150 fps and ≥ 0.8 of the ceiling; peak memory independent of length.
+Usage: python benchmarks/throughput.py [--video NAME] [--skip-memory] [--minutes 1 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def pin_one_core() -> None:
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def decode_fps(video: Path, repeats: int = 3) -> float:
+    from synkinesis.frames import open_media
+
+    best = 0.0
+    for _ in range(repeats):
+        t, n = time.perf_counter(), 0
+        with open_media(video, threads=1) as media:
+            for _frame in media:
+                n += 1
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
+def landmarks_fps(video: Path) -> float:
+    from synkinesis.frames import open_media
+    from synkinesis.landmarks import make_engine
+
+    with open_media(video, threads=1) as media:
+        frames = [f.image for f in media]
+    engine = make_engine(static=False)
+    engine.detect(frames[0])  # warm-up: graph start, first detection
+    t = time.perf_counter()
+    for image in frames:
+        engine.detect(image)
+    fps = len(frames) / (time.perf_counter() - t)
+    engine.close()
+    return fps
+
+
+def pipeline_fps(video: Path, repeats: int = 2) -> float:
+    from synkinesis.pipeline import measure_recording
+
+    measure_recording(video, threads=1)  # warm-up (imports, model load) so both sides are steady-state
+    best = 0.0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            m = measure_recording(video, threads=1, workdir=Path(tmp))
+            best = max(best, len(m.table) / (time.perf_counter() - t))
+    return best
+
+
+def make_long_video(src: Path, minutes: float, dest: Path) -> Path:
+    """Loop a real clip (forwards, then backwards, so motion stays continuous) to `minutes`."""
+    import av
+
+    from synkinesis.frames import open_media
+
+    with open_media(src) as media:
+        frames = [f.image for f in media]
+        fps = media.info.fps
+    cycle = frames + frames[::-1]
+    total = int(minutes * 60 * fps)
+    with av.open(str(dest), "w") as out:
+        stream = out.add_stream("libx264", rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "23"}
+        for i in range(total):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(cycle[i % len(cycle)], format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dest
+
+
+def _child_peak_rss(video: Path) -> dict:
+    """Run the full pipeline in a fresh one-core process; return its frames and peak RSS."""
+    code = (
+        "import json, os, resource, sys, tempfile, time\n"
+        "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        "from pathlib import Path\n"
+        "from synkinesis.pipeline import measure_recording\n"
+        "t = time.perf_counter()\n"
+        "with tempfile.TemporaryDirectory() as d:\n"
+        "    m = measure_recording(sys.argv[1], threads=1, workdir=Path(d))\n"
+        "    n = len(m.table)\n"
+        "print(json.dumps({'frames': n, 'seconds': time.perf_counter() - t,\n"
+        "                  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(video)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--video", default="WolfgangLanger_Pexels.mp4", help="sample media name (640×360)")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1, 10])
+    args = ap.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from synkinesis.sample_media import fetch
+
+    pin_one_core()
+    video = fetch(args.video)
+    console = Console()
+    console.print(f"[bold]{args.video}[/] on one core (affinity {sorted(os.sched_getaffinity(0))})")
+    dec, lm, pipe = decode_fps(video), landmarks_fps(video), pipeline_fps(video)
+    ceiling = 1 / (1 / dec + 1 / lm)
+    t = Table(title="Throughput (frames per second, best of repeats)")
+    for c in ("decode only", "landmarks only", "ceiling (decode+landmarks)", "full pipeline", "pipeline / ceiling"):
+        t.add_column(c, justify="right")
+    t.add_row(f"{dec:,.0f}", f"{lm:,.0f}", f"{ceiling:,.0f}", f"{pipe:,.0f}", f"{pipe / ceiling:.2f}")
+    console.print(t)
+    console.print(f"target: pipeline ≥ 150 fps → {'met' if pipe >= 150 else 'NOT met'}; "
+                  f"≥ 0.8 of ceiling → {'met' if pipe / ceiling >= 0.8 else 'NOT met'}")
+
+    if args.skip_memory:
+        return
+    m = Table(title="Peak resident memory of the full pipeline (fresh process each)")
+    for c in ("input", "frames", "seconds", "fps", "peak RSS (MB)"):
+        m.add_column(c, justify="right")
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in args.minutes:
+            with console.status(f"encoding a {minutes:g}-minute input…"):
+                long_video = make_long_video(video, minutes, Path(tmp) / f"loop_{minutes:g}min.mp4")
+            with console.status(f"measuring the {minutes:g}-minute input…"):
+                r = _child_peak_rss(long_video)
+            peaks.append(r["peak_rss_mb"])
+            m.add_row(f"{minutes:g} min", f"{r['frames']:,}", f"{r['seconds']:.1f}",
+                      f"{r['frames'] / r['seconds']:.0f}", f"{r['peak_rss_mb']:.0f}")
+    console.print(m)
+    console.print(f"peak memory ratio longest/shortest: {peaks[-1] / peaks[0]:.2f} (1.00 = independent of length)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Measures per frame and per anatomical side, in mm, from landmark arrays.
+
+Column names carry the unit and the side (`pfh_mm_left`), so a table reads without a legend.
+To add a measure: write a function `(FaceFrame, side) -> (F,)` in the module of its region and add
+one line to `PER_SIDE`; bump `FORMULA_VERSION` when any definition changes, so stored results
+can be recomputed.
+
+Video is measured in two passes that never hold the whole recording: each chunk of frames is
+measured in pixels (`measure_px`), and the table is scaled to mm once the recording's calibration
+is known (`to_mm`). `measure_points` does both for landmarks already in memory (photos, tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..landmarks.points import SIDES
+from . import eye, mouth
+from .face_frame import IRIS_DIAMETER_MM, FaceFrame, face_frame, intercanthal_px, iris_diameter_px, mm_per_px
+from .pose import head_pose, pose_ok
+
+FORMULA_VERSION = "measures/1"
+
+# column stem → (unit, function of (FaceFrame, side))
+PER_SIDE = {
+    "pfh": ("mm", eye.palpebral_fissure_height),
+    "eye_area": ("mm2", eye.eye_area),
+    "mrd1": ("mm", lambda f, s: eye.margin_reflex_distances(f, s)[0]),
+    "mrd2": ("mm", lambda f, s: eye.margin_reflex_distances(f, s)[1]),
+    "brow_height": ("mm", eye.brow_height),
+    "commissure_excursion": ("mm", mouth.commissure_excursion),
+    "commissure_lateral": ("mm", mouth.commissure_lateral),
+    "commissure_height": ("mm", mouth.commissure_height),
+    "smile_angle": ("deg", mouth.smile_angle),
+    "dental_show": ("mm", mouth.dental_show),
+    "upper_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[0]),
+    "lower_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[1]),
+}
+FACE_COLUMNS = {"commissure_height_diff_mm": "mm", "yaw_deg": "deg", "pitch_deg": "deg", "roll_deg": "deg",
+                "iris_diameter_px": "px", "intercanthal_px": "px", "mm_per_px": "mm/px", "pose_ok": "bool"}
+
+
+def column(stem: str, side: str) -> str:
+    """`column("pfh", "left")` → `"pfh_mm_left"`."""
+    return f"{stem}_{PER_SIDE[stem][0]}_{side}"
+
+
+def units() -> dict[str, str]:
+    """Unit of every column the measures table has."""
+    u = {column(stem, side): unit for stem, (unit, _) in PER_SIDE.items() for side in SIDES}
+    return u | FACE_COLUMNS
+
+
+def measure_px(points: np.ndarray) -> pd.DataFrame:
+    """Measures of (F, 478, 3) pixel landmarks with lengths still in px (areas px²); NaN rows stay NaN."""
+    points = np.asarray(points, dtype=np.float64)
+    found = ~np.isnan(points).any(axis=(1, 2))
+    out = pd.DataFrame(np.nan, index=range(len(points)), columns=list(units()))
+    if found.any():
+        pts = points[found]
+        f = face_frame(pts)
+        values: dict[str, np.ndarray] = {}
+        for stem, (_, fn) in PER_SIDE.items():
+            for side in SIDES:
+                values[column(stem, side)] = fn(f, side)
+        values["commissure_height_diff_mm"] = (values[column("commissure_height", "left")]
+                                               - values[column("commissure_height", "right")])
+        pose = head_pose(pts)
+        values.update(yaw_deg=pose["yaw"], pitch_deg=pose["pitch"], roll_deg=pose["roll"],
+                      iris_diameter_px=iris_diameter_px(pts), intercanthal_px=intercanthal_px(pts),
+                      pose_ok=pose_ok(pose).astype(float))
+        out.loc[found, list(values)] = np.column_stack(list(values.values()))
+    return out
+
+
+def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM) -> pd.DataFrame:
+    """Scale a `measure_px` table (one recording) to mm with the recording's iris calibration."""
+    out = table.copy()
+    scale = mm_per_px(table["iris_diameter_px"].to_numpy(), table["intercanthal_px"].to_numpy(), iris_mm)
+    for name, unit in units().items():
+        if unit == "mm":
+            out[name] = table[name] * scale
+        elif unit == "mm2":
+            out[name] = table[name] * scale**2
+    out["mm_per_px"] = scale
+    out["pose_ok"] = table["pose_ok"].fillna(0).astype(bool)
+    return out
+
+
+def measure_points(points: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM) -> pd.DataFrame:
+    """One row per frame of (F, 478, 3) pixel landmarks, in mm; NaN rows for frames without a face."""
+    return to_mm(measure_px(points), iris_mm)
+
+
+__all__ = ["FORMULA_VERSION", "IRIS_DIAMETER_MM", "PER_SIDE", "FaceFrame", "column", "face_frame",
+           "measure_points", "measure_px", "to_mm", "units"]

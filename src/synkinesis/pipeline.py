@@ -1,0 +1,220 @@
+"""Frames → landmarks → measures for one recording, streaming so memory stays flat.
+
+Landmarks are spooled to a file as they come (a 10-minute video would otherwise hold ~100 MB of
+points); measures are taken per chunk in pixels and scaled to mm once the recording's iris
+calibration is known.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import measures
+from .errors import ExtremePose, FaceTooSmall, NoFaceFound
+from .frames import Frame, open_media
+from .landmarks import make_engine
+from .measures.face_frame import IRIS_DIAMETER_MM
+from .measures.pose import EXTREME_POSE_DEG
+from .recording import Provenance
+from .segments import Segmentation
+
+CHUNK = 256  # frames measured at a time
+FACE_COUNT_EVERY_S = 2.0  # how often video is checked for extra faces
+MIN_IRIS_PX = 7.0  # below this one pixel is > 1.7 mm: too coarse to measure a lid
+
+Progress = Callable[[int, int | None], None]  # (frames done, frames expected or None)
+
+
+@dataclass
+class Measured:
+    provenance: Provenance
+    table: pd.DataFrame  # one row per frame: frame, time_s, face_found, measures in mm, quality flags
+    landmarks_file: Path  # float32 (frames, 478, 3) pixels, NaN without a face: np.load(..., mmap_mode="r")
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        return np.load(self.landmarks_file, mmap_mode="r")
+
+
+class _LandmarkSpool:
+    """Append (n, 478, 3) chunks to disk, then expose them as one .npy without loading them."""
+
+    def __init__(self, n_points: int, path: Path):
+        self.path, self.n_points, self.count = path, n_points, 0
+        self._raw = open(path.with_suffix(".raw"), "wb")
+
+    def append(self, chunk: np.ndarray) -> None:
+        self._raw.write(np.ascontiguousarray(chunk, dtype=np.float32).tobytes())
+        self.count += len(chunk)
+
+    def finish(self) -> Path:
+        self._raw.close()
+        raw = self.path.with_suffix(".raw")
+        out = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32, shape=(self.count, self.n_points, 3))
+        src = np.memmap(raw, dtype=np.float32, mode="r", shape=(self.count, self.n_points, 3)) if self.count else None
+        for i in range(0, self.count, 4096):
+            out[i:i + 4096] = src[i:i + 4096]
+        out.flush()
+        del out, src
+        raw.unlink()
+        return self.path
+
+
+def _faces_note(n: int) -> str:
+    return f"{n} faces in view: analysing the largest. Pass a cropped recording to analyse another face."
+
+
+def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, engine: str = "mediapipe-facemesh",
+                      progress: Progress | None = None, workdir: Path | None = None,
+                      threads: int | None = None) -> Measured:
+    """Landmarks and per-frame measures of a video or photo.
+
+    Frames without a face are kept as rows with `face_found=False` and NaN measures. Raises
+    NoFaceFound, FaceTooSmall or ExtremePose when nothing in the recording can be measured.
+    """
+    path = Path(path)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="synkinesis-"))
+    with open_media(path, threads=threads) as media:
+        info = media.info
+        is_photo = info.kind == "photo"
+        tracker = make_engine(engine, static=is_photo, max_faces=1)
+        spool = _LandmarkSpool(tracker.n_points, workdir / "landmarks.npy")
+        faces_seen, next_count_at = 0, 0.0
+        times, tables, chunk = [], [], []
+
+        def flush():
+            if chunk:
+                arr = np.stack(chunk)
+                spool.append(arr)
+                tables.append(measures.measure_px(arr))
+                chunk.clear()
+
+        try:
+            frame: Frame
+            for frame in media:
+                if frame.time_s >= next_count_at:  # first frame, then every few seconds
+                    n = len(tracker.find_faces(frame.image))
+                    next_count_at = frame.time_s + FACE_COUNT_EVERY_S
+                    if n > 1 and faces_seen <= 1:
+                        tracker.close()  # re-open meshing all faces so the largest can be chosen
+                        tracker = make_engine(engine, static=is_photo, max_faces=n)
+                    faces_seen = max(faces_seen, n)
+                faces = tracker.detect(frame.image)
+                chunk.append(faces[0].points if faces else np.full((tracker.n_points, 3), np.nan, np.float32))
+                times.append(frame.time_s)
+                if len(chunk) == CHUNK:
+                    flush()
+                if progress:
+                    progress(len(times), info.n_frames)
+            flush()
+        finally:
+            version = tracker.version
+            tracker.close()
+        landmarks_file = spool.finish()
+
+    table = measures.to_mm(pd.concat(tables, ignore_index=True), iris_mm) if tables else pd.DataFrame()
+    table.insert(0, "time_s", np.asarray(times))
+    table.insert(0, "frame", np.arange(len(times)))
+    table.insert(2, "face_found", table["iris_diameter_px"].notna())
+    provenance = Provenance(
+        source=path.name, kind=info.kind, width=info.width, height=info.height, fps=info.fps,
+        n_frames=len(times), rotation_deg=info.rotation_deg, engine=engine, engine_version=version,
+        formula_version=measures.FORMULA_VERSION, iris_mm=iris_mm, faces_seen=max(faces_seen, 1))
+    _check_measurable(table, provenance)
+    return Measured(provenance, table, landmarks_file)
+
+
+def _check_measurable(table: pd.DataFrame, prov: Provenance) -> None:
+    found = table[table["face_found"]]
+    if found.empty:
+        raise NoFaceFound(f"No face was found in {prov.source} (checked {prov.n_frames} frame(s)). Record the "
+                          "patient facing the camera, face fully in view and evenly lit, then try again.")
+    if prov.faces_seen > 1:
+        prov.notes.append(_faces_note(prov.faces_seen))
+    missing = int((~table["face_found"]).sum())
+    if missing:
+        prov.notes.append(f"{missing} of {prov.n_frames} frames have no face; they are flagged, not measured.")
+    iris = float(found["iris_diameter_px"].median())
+    if iris < MIN_IRIS_PX:
+        raise FaceTooSmall(f"The face in {prov.source} is too small to measure: the iris is {iris:.1f} px across, "
+                           f"at least {MIN_IRIS_PX:.0f} px is needed. Move the camera closer or record at a "
+                           "higher resolution.")
+    worst = found[["yaw_deg", "pitch_deg", "roll_deg"]].abs()
+    usable = (worst <= EXTREME_POSE_DEG).all(axis=1)
+    if not usable.any():
+        angles = ", ".join(f"{k[:-4]} {found[k].median():+.0f}°" for k in ("yaw_deg", "pitch_deg", "roll_deg"))
+        raise ExtremePose(f"The head in {prov.source} is turned too far from frontal to measure ({angles}; limit "
+                          f"±{EXTREME_POSE_DEG:.0f}°). Ask the patient to face the camera squarely and try again.")
+    off = int((~found["pose_ok"]).sum())
+    if off and prov.kind == "photo":
+        prov.notes.append("The head is not frontal enough (see head pose): side-to-side differences are less "
+                          "reliable. Retake the photo facing the camera squarely.")
+    elif off:
+        prov.notes.append(f"{off} of {len(found)} frames with a face are not frontal enough (pose_ok=False); "
+                          "their side-to-side comparisons are less reliable.")
+
+
+@dataclass
+class Analysis:
+    """A measured recording plus what was found in it, for one affected side."""
+
+    measured: Measured
+    segmentation: Segmentation
+    indices: dict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.measured.table
+
+    def to_dict(self) -> dict:
+        from . import __version__
+
+        seg = self.segmentation
+        return {
+            "synkinesis_version": __version__,
+            "provenance": self.measured.provenance.to_dict(),
+            "units": {k: v for k, v in measures.units().items()},
+            "episodes": [e.to_dict() for e in seg.episodes],
+            "indices": self.indices,
+            "rest_measures": rest_measures(self.table, seg),
+        }
+
+
+def rest_measures(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
+    """Median of every measure over the resting baseline (blinks left out)."""
+    if seg.rest is None:
+        return None
+    rows = table.iloc[seg.rest[0]:seg.rest[1] + 1]
+    rows = rows[~seg.blink[seg.rest[0]:seg.rest[1] + 1]]
+    cols = [c for c, u in measures.units().items() if u in ("mm", "mm2", "deg")]
+    return {c: round(float(rows[c].median()), 3) for c in cols}
+
+
+def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAMETER_MM,
+            rest: tuple[int, int] | None = None, progress: Progress | None = None,
+            workdir: Path | None = None, threads: int | None = None) -> Analysis:
+    """Measure a recording, segment it and compute the synkinesis indices."""
+    from .findings import synkinesis_indices
+    from .findings.indices import check_side
+    from .segments import segment
+
+    check_side(affected_side)  # fail before the slow part
+    m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
+    fps = m.provenance.fps or 30.0
+    seg = segment(m.table, fps, rest=rest)
+    m.table["blink"] = seg.blink
+    m.table["eyes_closed"] = seg.eye_closed
+    m.table["mouth_movement_mm"] = seg.mouth_movement_mm
+    m.table["episode"] = ""
+    for e in seg.episodes:
+        if e.kind != "blink":
+            m.table.loc[e.start:e.end, "episode"] = e.kind
+    indices = synkinesis_indices(m.table, seg, affected_side, fps)
+    m.provenance.notes += indices.get("notes", [])
+    return Analysis(m, seg, indices)

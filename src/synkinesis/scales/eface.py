@@ -1,0 +1,140 @@
+"""eFACE, the electronic clinician-graded facial function scale (Banks et al. 2015, Plast
+Reconstr Surg 136:223e). 15 items, each converted to 0–100 with 100 = normal; higher is better.
+
+- Static (4 items) are entered raw on a 0–200 slider with 100 = balanced, and scored
+  100 − |100 − raw| (so 0 and 200 both score 0). Note the palpebral fissure runs 0 = wide …
+  200 = narrow.
+- Dynamic (7 items): 0 = no movement … 100 = normal.
+- Synkinesis (4 items): 100 = none … 0 = severe.
+
+Sub-scores are the means of their items. The total (`eface_total`) weights dynamic items twice
+as heavily as static and synkinesis items; the exact published equation is **(verify)**: here it
+is the weighted mean of item scores with weights `EFACE_WEIGHTS`.
+
+Partial entry is allowed (e.g. only the items an automated tool can measure): sub-scores are
+the means over the items given, the total is computed only when all 15 are present, and the
+result lists what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .base import (Better, Item, Number, ScaleInputError, Scale, ScoreResult, Subscore,
+                   parse_items, subscore_fields)
+
+VERSION = "eface-2015/v1"
+TITLE = "eFACE"
+RANGE = (0.0, 100.0)
+
+# (verify) The total's weighting: Banks 2015 weights dynamic items twice; the exact equation is
+# unconfirmed, so v1 is the weighted mean of item scores with these per-item weights.
+EFACE_WEIGHTS: dict[str, int] = {"static": 1, "dynamic": 2, "synkinesis": 1}
+
+# (verify) What the ends of each static slider mean. The palpebral fissure (0 wide … 200 narrow) is
+# from the reference; the other three directions are unconfirmed. Scoring does not depend on
+# them (100 − |100 − raw| is symmetric); only the labels shown to the grader do.
+EFACE_STATIC_ANCHORS: dict[str, tuple[str, str]] = {
+    "resting brow": ("low (brow ptosis)", "high"),
+    "palpebral fissure at rest": ("wide", "narrow"),
+    "nasolabial fold depth at rest": ("absent (flat)", "deeper"),
+    "oral commissure at rest": ("low (drooped)", "high (pulled up)"),
+}
+STATIC_KEYS = ("brow_rest", "palpebral_fissure_rest", "nasolabial_fold_rest", "oral_commissure_rest")
+
+DYNAMIC_ITEMS = {
+    "brow_elevation": "brow elevation",
+    "gentle_eye_closure": "gentle eye closure",
+    "full_eye_closure": "full eye closure",
+    "oral_commissure_smile": "oral commissure movement with smile",
+    "nasolabial_fold_depth_smile": "nasolabial fold depth with smile",
+    "nasolabial_fold_orientation_smile": "nasolabial fold orientation with smile",
+    "lower_lip_eee": "lower lip movement ('eee')",
+}
+SYNKINESIS_ITEMS = {
+    "ocular_synkinesis": "ocular",
+    "midfacial_synkinesis": "midfacial",
+    "mentalis_synkinesis": "mentalis",
+    "platysmal_synkinesis": "platysmal",
+}
+
+STATIC: tuple[Number, ...] = tuple(
+    Number(key=key, name=name, section="static", lo=0, hi=200, ideal=100, required=False,
+           anchors={0: low, 100: "balanced", 200: high},
+           help="Raw slider position, 100 = balanced with the normal side; scored 100 − |100 − raw|.")
+    for key, (name, (low, high)) in zip(STATIC_KEYS, EFACE_STATIC_ANCHORS.items(), strict=True))
+DYNAMIC: tuple[Number, ...] = tuple(
+    Number(key=key, name=name, section="dynamic", lo=0, hi=100, better=Better.HIGHER, required=False,
+           anchors={0: "no movement", 100: "normal"}, help="Movement of the affected side relative to normal.")
+    for key, name in DYNAMIC_ITEMS.items())
+SYNKINESIS: tuple[Number, ...] = tuple(
+    Number(key=key, name=name, section="synkinesis", lo=0, hi=100, better=Better.HIGHER, required=False,
+           anchors={0: "severe", 100: "none"}, help=f"{name.capitalize()} synkinesis; 100 = none.")
+    for key, name in SYNKINESIS_ITEMS.items())
+ITEMS: tuple[Item, ...] = (*STATIC, *DYNAMIC, *SYNKINESIS)
+
+
+def static_score(raw: float) -> float:
+    """Static item score from its raw 0–200 slider value: 100 at balance, 0 at either end.
+
+    >>> static_score(130), static_score(70), static_score(100)
+    (70, 70, 100)
+    """
+    return 100 - abs(100 - raw)
+
+
+def eface_total(static_items: Sequence[float], dynamic_items: Sequence[float],
+                synkinesis_items: Sequence[float]) -> float:
+    """The eFACE total from the 15 item *scores* (0–100, static already via `static_score`).
+
+    (verify) Weighted mean with `EFACE_WEIGHTS` (dynamic ×2), i.e. with all items present
+    (Σstatic + 2·Σdynamic + Σsynkinesis) / 22.
+
+    >>> eface_total([100] * 4, [100] * 7, [100] * 4)
+    100.0
+    """
+    groups = {"static": static_items, "dynamic": dynamic_items, "synkinesis": synkinesis_items}
+    expected = {"static": len(STATIC), "dynamic": len(DYNAMIC), "synkinesis": len(SYNKINESIS)}
+    for name, scores in groups.items():
+        if len(scores) != expected[name]:
+            raise ScaleInputError(f"{TITLE} total needs all {expected[name]} {name} item scores; "
+                                  f"got {len(scores)}.")
+        if not all(0 <= s <= 100 for s in scores):
+            raise ScaleInputError(f"{TITLE} {name} item scores must be 0–100; got {list(scores)}.")
+    weighted = sum(EFACE_WEIGHTS[name] * sum(scores) for name, scores in groups.items())
+    weight = sum(EFACE_WEIGHTS[name] * len(scores) for name, scores in groups.items())
+    return weighted / weight
+
+
+def score(items: Mapping[str, object]) -> ScoreResult:
+    """Score any subset of the 15 eFACE items (at least one); total only when all are present."""
+    values = parse_items(TITLE, ITEMS, items)
+    if not values:
+        raise ScaleInputError(f"{TITLE}: no items given; enter any of: "
+                              f"{', '.join(i.key for i in ITEMS)}.")
+    groups = {
+        "static": [static_score(float(values[i.key])) for i in STATIC if i.key in values],
+        "dynamic": [float(values[i.key]) for i in DYNAMIC if i.key in values],
+        "synkinesis": [float(values[i.key]) for i in SYNKINESIS if i.key in values],
+    }
+    missing = tuple(i.key for i in ITEMS if i.key not in values)
+    total = None if missing else eface_total(groups["static"], groups["dynamic"], groups["synkinesis"])
+    flags = []
+    if missing:
+        flags.append(f"partial entry: {len(values)} of {len(ITEMS)} items; total needs all "
+                     f"{len(ITEMS)} (missing: {', '.join(missing)})")
+    return ScoreResult(
+        scale="eface", version=VERSION, total=total, total_range=RANGE, better=Better.HIGHER,
+        unit="points", flags=tuple(flags), items=values, missing=missing,
+        **subscore_fields([Subscore(name, sum(s) / len(s), RANGE, Better.HIGHER)
+                           for name, s in groups.items() if s]),
+    )
+
+
+SCALE = Scale(
+    key="eface", title="eFACE (electronic clinician-graded facial function scale)", version=VERSION,
+    source="Banks CA, Bhama PK, Park J, Hadlock CR, Hadlock TA. Plast Reconstr Surg 2015;136:223e-230e.",
+    summary="15 clinician-graded items scored 0–100 (100 = normal): 4 static, 7 dynamic, "
+            "4 synkinesis. Total weights dynamic items ×2 (verify). Partial entry allowed.",
+    items=ITEMS, total_range=RANGE, better=Better.HIGHER, unit="points", score=score,
+)
