@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -98,7 +97,7 @@ def make_long_video(src: Path, minutes: float, dest: Path) -> Path:
 def _child_peak_rss(video: Path) -> dict:
     """Run the full pipeline in a fresh one-core process; return its frames and peak RSS."""
     code = (
-        "import json, os, resource, sys, tempfile, time\n"
+        "import json, os, sys, tempfile, time\n"
         "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
         "from pathlib import Path\n"
         "from synkinesis.pipeline import measure_recording\n"
@@ -106,8 +105,9 @@ def _child_peak_rss(video: Path) -> dict:
         "with tempfile.TemporaryDirectory() as d:\n"
         "    m = measure_recording(sys.argv[1], threads=1, workdir=Path(d))\n"
         "    n = len(m.table)\n"
-        "print(json.dumps({'frames': n, 'seconds': time.perf_counter() - t,\n"
-        "                  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        # VmHWM, not ru_maxrss: the latter is inherited from the parent across fork/exec.
+        "hwm = int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+        "print(json.dumps({'frames': n, 'seconds': time.perf_counter() - t, 'peak_rss_mb': hwm / 1024}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(video)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -81,3 +81,19 @@ def test_frames_without_a_face_give_nan_rows(face):
     t = measure_points(pts)
     assert t.loc[1, LENGTHS].isna().all() and not t.loc[1, "pose_ok"]
     assert t.loc[0, "pfh_mm_left"] == pytest.approx(t.loc[2, "pfh_mm_left"])
+
+
+def test_video_scale_ignores_a_one_frame_jump_of_the_canthi():
+    """A mouth movement can shift the mesh's canthi by a few % in one frame; a head cannot move so fast."""
+    from synkinesis.measures.face_frame import mm_per_px
+
+    icd = np.full(31, 100.0)
+    icd[15] = 104.0  # one-frame jitter
+    iris = icd * 0.3
+    smooth = mm_per_px(iris, icd, 11.77, smooth_frames=30)
+    assert np.allclose(smooth, smooth[0])
+    raw = mm_per_px(iris, icd, 11.77, smooth_frames=1)
+    assert raw[15] < raw[0]  # a photo (one frame) keeps its own scale
+    icd_far = np.r_[np.full(40, 100.0), np.full(40, 80.0)]  # the head really moves away
+    scaled = mm_per_px(icd_far * 0.3, icd_far, 11.77, smooth_frames=30)
+    assert scaled[-1] == pytest.approx(scaled[0] * 100 / 80)

@@ -7,6 +7,7 @@ calibration is known.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,14 +55,15 @@ class _LandmarkSpool:
         self.count += len(chunk)
 
     def finish(self) -> Path:
+        """Write the .npy header, then stream the raw points after it (no memory map: mapped
+        pages would count against the process and grow with the recording's length)."""
         self._raw.close()
         raw = self.path.with_suffix(".raw")
-        out = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32, shape=(self.count, self.n_points, 3))
-        src = np.memmap(raw, dtype=np.float32, mode="r", shape=(self.count, self.n_points, 3)) if self.count else None
-        for i in range(0, self.count, 4096):
-            out[i:i + 4096] = src[i:i + 4096]
-        out.flush()
-        del out, src
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                  "shape": (self.count, self.n_points, 3)}
+        with open(self.path, "wb") as out, open(raw, "rb") as src:
+            np.lib.format.write_array_header_1_0(out, header)
+            shutil.copyfileobj(src, out, 1 << 20)
         raw.unlink()
         return self.path
 
@@ -118,7 +120,9 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
             tracker.close()
         landmarks_file = spool.finish()
 
-    table = measures.to_mm(pd.concat(tables, ignore_index=True), iris_mm) if tables else pd.DataFrame()
+    one_second = max(1, round(info.fps or 1))
+    table = (measures.to_mm(pd.concat(tables, ignore_index=True), iris_mm, smooth_frames=one_second)
+             if tables else pd.DataFrame())
     table.insert(0, "time_s", np.asarray(times))
     table.insert(0, "frame", np.arange(len(times)))
     table.insert(2, "face_found", table["iris_diameter_px"].notna())

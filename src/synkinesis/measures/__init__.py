@@ -74,10 +74,14 @@ def measure_px(points: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM) -> pd.DataFrame:
-    """Scale a `measure_px` table (one recording) to mm with the recording's iris calibration."""
+def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM, smooth_frames: int = 1) -> pd.DataFrame:
+    """Scale a `measure_px` table (one recording) to mm with the recording's iris calibration.
+
+    `smooth_frames`: window (frames, ≈ 1 s of video) over which the head-distance scale is smoothed.
+    """
     out = table.copy()
-    scale = mm_per_px(table["iris_diameter_px"].to_numpy(), table["intercanthal_px"].to_numpy(), iris_mm)
+    scale = mm_per_px(table["iris_diameter_px"].to_numpy(), table["intercanthal_px"].to_numpy(), iris_mm,
+                      smooth_frames)
     for name, unit in units().items():
         if unit == "mm":
             out[name] = table[name] * scale

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..landmarks import points as P
 
@@ -53,18 +54,25 @@ def face_frame(points: np.ndarray, mm_per_px: np.ndarray | float = 1.0) -> FaceF
     return FaceFrame(xy=np.stack([x, y], axis=-1) * scale)
 
 
-def mm_per_px(iris_px: np.ndarray, icd_px: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM) -> np.ndarray:
+def mm_per_px(iris_px: np.ndarray, icd_px: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM,
+              smooth_frames: int = 1) -> np.ndarray:
     """Per-frame scale from a recording's iris size, learnt once as a ratio to the intercanthal distance.
 
     The iris ring is a guess while the lids cover it (blinks, closure, squeeze); the medial canthi
     are not. The median ratio over the recording, applied to each frame's intercanthal distance,
-    is steady and still follows the head moving nearer or farther. For one photo it reduces to
+    is steady and still follows the head moving nearer or farther. The mesh is one global model, so
+    a mouth movement alone can shift the canthi by a few %; a head cannot move that fast, so in
+    video the distance is median-smoothed over `smooth_frames` (≈ 1 s). For one photo it reduces to
     iris_mm / iris_px.
     """
+    iris_px, icd_px = np.asarray(iris_px, float), np.asarray(icd_px, float)
     valid = np.isfinite(iris_px) & np.isfinite(icd_px)
     if not valid.any():
         return np.full(np.shape(icd_px), np.nan)
     ratio = np.median(iris_px[valid] / icd_px[valid])
+    if smooth_frames > 1:
+        smooth = pd.Series(icd_px).rolling(smooth_frames, center=True, min_periods=1).median().to_numpy()
+        icd_px = np.where(np.isfinite(icd_px), smooth, np.nan)
     return iris_mm / (ratio * icd_px)
 
 
