@@ -1,10 +1,10 @@
-# Two commands for a fresh machine:  `make run` (demo analysis)  and  `make test`.
+# Two commands for a fresh machine:  `make run` (demo clinic web app)  and  `make test`.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: setup run test bench clean
+.PHONY: setup run demo test bench bench-web clean
 
 setup: $(STAMP)
 
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The clinic app on SQLite in ./data with a demo clinic, log-ins and an analysed demo recording.
 run: setup
+	$(VENV)/bin/synkinesis serve --demo
+
+# The command-line demo (analyses the demo video, writes out/demo/).
+demo: setup
 	$(VENV)/bin/synkinesis demo
 
 PYTEST_ARGS ?=
@@ -25,6 +30,9 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/throughput.py
+
+bench-web: setup
+	$(PY) benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

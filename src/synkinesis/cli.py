@@ -249,5 +249,15 @@ def _mount_scales() -> None:
 
 _mount_scales()
 
+
+def _mount_web() -> None:
+    from .web.cli import serve, worker  # light: FastAPI/SQLAlchemy load only when these commands run
+
+    app.command(help="Start the clinic web app (SQLite in --data-dir, or --database-url).")(user_errors(serve))
+    app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
+
+
+_mount_web()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -1,0 +1,199 @@
+"""Tables. Every measured number is stored with its unit, engine and formula version (inside the
+analysis JSON, plus indexed columns for the versions) so a corrected formula can recompute a visit.
+
+Health data (names, dates of birth, media, measures) live only in these tables and the media folder;
+audit rows hold ids and actions, never health data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+ROLES = ("admin", "clinician", "patient")
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Privacy: False keeps only landmarks, measures and key frames once the analysis has run.
+    keep_original_video: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # one of ROLES
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    # Set for role "patient": the one record this account may see.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class WebSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed and successful log-ins, for rate limiting across processes (added in revision 0002)."""
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    mrn: Mapped[str] = mapped_column(String(50))  # medical record number, unique per clinic
+    family_name: Mapped[str] = mapped_column(String(100), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date, index=True)
+    affected_side: Mapped[str] = mapped_column(String(5))  # patient's own (anatomical) "left" | "right"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    visits: Mapped[list[Visit]] = relationship(back_populates="patient", cascade="all, delete-orphan",
+                                               passive_deletes=True, order_by="Visit.visit_date")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    visit_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="visits")
+    recordings: Mapped[list[Recording]] = relationship(back_populates="visit", cascade="all, delete-orphan",
+                                                       passive_deletes=True, order_by="Recording.id")
+    scores: Mapped[list[ScaleScore]] = relationship(back_populates="visit", cascade="all, delete-orphan",
+                                                    passive_deletes=True, order_by="ScaleScore.id")
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "video" | "photo"
+    original_name: Mapped[str] = mapped_column(String(255))
+    # Relative to the data folder; None once the original is deleted for privacy.
+    media_path: Mapped[str | None] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # Guided recording: [{"step": "rest", "prompt": ..., "start_s": 0.0, "end_s": 3.0}, ...]
+    step_times: Mapped[list | None] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="recordings")
+    job: Mapped[Job | None] = relationship(back_populates="recording", cascade="all, delete-orphan",
+                                           passive_deletes=True, uselist=False)
+    analysis: Mapped[Analysis | None] = relationship(back_populates="recording", cascade="all, delete-orphan",
+                                                     passive_deletes=True, uselist=False)
+
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(Base):
+    """One analysis to run. Workers (threads or processes) claim queued rows with a conditional UPDATE."""
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
+    error: Mapped[str | None] = mapped_column(Text)  # user-facing reason when failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    recording: Mapped[Recording] = relationship(back_populates="job")
+
+
+class Analysis(Base):
+    __tablename__ = "analyses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), unique=True)
+    affected_side: Mapped[str] = mapped_column(String(5))
+    engine_version: Mapped[str] = mapped_column(String(200))
+    formula_version: Mapped[str] = mapped_column(String(50))
+    indices_version: Mapped[str] = mapped_column(String(50))
+    result: Mapped[dict] = mapped_column(JSON)  # Analysis.to_dict(): provenance, units, episodes, indices, rest
+    # Files relative to the data folder: per-frame table (Parquet, mm), landmarks (.npy, px), plot (PNG).
+    table_path: Mapped[str] = mapped_column(String(500))
+    landmarks_path: Mapped[str] = mapped_column(String(500))
+    plot_path: Mapped[str | None] = mapped_column(String(500))
+    # [{"label": "rest", "frame": 7, "time_s": 0.23, "path": "..."}, ...] with landmarks drawn
+    key_frames: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    recording: Mapped[Recording] = relationship(back_populates="analysis")
+
+
+class ScaleScore(Base):
+    __tablename__ = "scale_scores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    scale: Mapped[str] = mapped_column(String(30))  # key in synkinesis.scales.SCALES
+    version: Mapped[str] = mapped_column(String(50))  # scale + formula version
+    total: Mapped[float | None] = mapped_column(Float)
+    better: Mapped[str] = mapped_column(String(10))  # "higher" | "lower"
+    unit: Mapped[str] = mapped_column(String(30))
+    label: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict] = mapped_column(JSON)  # ScoreResult.to_dict(), items included
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="scores")
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when. No foreign keys: the trail outlives deleted rows."""
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    clinic_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(50))  # e.g. "read", "create", "update", "delete", "login"
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))  # added in revision 0002

@@ -1,0 +1,66 @@
+"""Log in and out. Failed attempts are counted per user name and per address (rate limit)."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..store.models import User
+from .deps import audit, client_ip, get_db, optional_user
+from .security import (CSRF_COOKIE, SESSION_COOKIE, check_csrf, end_session, login_blocked, new_session,
+                       record_login, set_cookie, verify_password)
+
+router = APIRouter(tags=["auth"])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never redirect off-site after log-in.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/", user: User | None = Depends(optional_user)):
+    return request.app.state.templates.TemplateResponse(
+        request, "login.html", {"next": _safe_next(next), "error": None, "user": None, "csrf": request.state.csrf})
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)], summary="Log in (form post; sets the session cookie)")
+def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/"),
+          db: Session = Depends(get_db)):
+    settings = request.app.state.settings
+    ip = client_ip(request)
+    templates = request.app.state.templates
+
+    def refuse(status: int, message: str):
+        return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": message,
+                                                                  "user": None, "csrf": request.state.csrf},
+                                          status_code=status)
+
+    if login_blocked(db, username, ip, settings.login_max_failures, settings.login_window_s):
+        return refuse(429, f"Too many failed log-ins. Wait {settings.login_window_s // 60} minutes and try again.")
+    user = db.scalar(select(User).where(User.username == username.strip()))
+    ok = verify_password(user, password) and user.active
+    record_login(db, username.strip(), ip, ok)
+    if not ok:
+        audit(db, request, None, "login_failed", "user", username=username.strip()[:100])
+        return refuse(401, "Wrong user name or password.")
+    token = new_session(db, user, settings.session_hours)
+    audit(db, request, user, "login", "user", user.id)
+    response = RedirectResponse(_safe_next(next) if next != "/" else "/", status_code=303)
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600))
+    # A new CSRF token with the new session, so one planted before log-in is useless after it.
+    set_cookie(response, request, CSRF_COOKIE, secrets.token_urlsafe(32))
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)], summary="Log out (ends the session)")
+def logout(request: Request, db: Session = Depends(get_db)):
+    end_session(db, request.cookies.get(SESSION_COOKIE))
+    db.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

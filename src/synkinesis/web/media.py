@@ -1,0 +1,120 @@
+"""Uploads in, analysis files out. Everything for one patient lives under media/p<patient id>/ so deleting
+the patient removes one folder.
+
+Upload rule: nothing half-stored. The file is streamed to data/tmp, checked with the core's
+`open_media` (type, contents) and for a face, and only then moved into place in the same
+transaction that creates its rows; any failure removes the file and rolls the rows back.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EmptyMedia, NoFaceFound, SynkinesisError, UnsupportedFormat
+from ..frames import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, open_media
+
+CHUNK = 1 << 20
+
+
+class UploadTooLarge(SynkinesisError):
+    pass
+
+
+def patient_dir(media_dir: Path, patient_id: int) -> Path:
+    return media_dir / f"p{patient_id}"
+
+
+def recording_dir(media_dir: Path, patient_id: int, recording_id: int) -> Path:
+    return patient_dir(media_dir, patient_id) / f"r{recording_id}"
+
+
+def safe_suffix(filename: str) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in VIDEO_EXTENSIONS | PHOTO_EXTENSIONS:
+        allowed = ", ".join(sorted(VIDEO_EXTENSIONS | PHOTO_EXTENSIONS))
+        raise UnsupportedFormat(f"{display_name(filename)} is not a video or photo this app reads ({allowed}). "
+                                "Export the recording as MP4 or WebM (or a photo as JPEG/PNG) and upload it again.")
+    return suffix
+
+
+def display_name(filename: str) -> str:
+    """The file's own name, stripped of folders and odd characters, for messages and the DB."""
+    name = re.sub(r"[^\w.\- ]+", "_", Path(filename or "upload").name)[:200]
+    return name or "upload"
+
+
+async def spool_upload(upload, tmp_dir: Path, max_bytes: int) -> Path:
+    """Stream an UploadFile to a temp file with the right suffix, enforcing the size limit while reading."""
+    suffix = safe_suffix(upload.filename)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = tmp_dir / f"upload-{secrets.token_hex(8)}{suffix}"
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            while chunk := await upload.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLarge(f"{display_name(upload.filename)} is larger than the "
+                                         f"{max_bytes / 1024 / 1024:g} MB limit. Record a shorter clip or "
+                                         "lower the resolution.")
+                out.write(chunk)
+        if size == 0:
+            raise EmptyMedia(f"{display_name(upload.filename)} is empty (0 bytes): the recording did not save. "
+                             "Record or export it again.")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_media(path: Path, original_name: str, face_check_frames: int) -> str:
+    """Validate with the core and look for a face in a few frames; returns "video" or "photo".
+
+    Only a handful of frames spread over the first seconds go through the face detector: enough to
+    refuse a recording of a wall at upload time, without doing the analysis in the request.
+    """
+    from ..landmarks import make_engine
+
+    name = display_name(original_name)
+    try:
+        with open_media(path) as media:
+            kind = media.info.kind
+            fps = media.info.fps or 30.0
+            n = media.info.n_frames or int(fps * 10)
+            window = min(n, int(fps * 10))  # first ten seconds at most
+            wanted = set(np.linspace(0, max(window - 1, 0), max(face_check_frames, 1)).astype(int).tolist())
+            engine = make_engine(static=True, max_faces=1)
+            try:
+                for frame in media:
+                    if frame.index in wanted and engine.find_faces(frame.image):
+                        return kind
+                    if frame.index >= max(wanted):
+                        break
+            finally:
+                engine.close()
+    except SynkinesisError as e:
+        raise type(e)(str(e).replace(str(path), name).replace(path.name, name)) from None
+    raise NoFaceFound(f"No face was found in {name}. Record the patient facing the camera, face fully in view "
+                      "and evenly lit, then upload again.")
+
+
+def move_into_place(tmp: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(tmp), final)
+
+
+def draw_landmarks(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A copy of the frame with the 478 points drawn (BGR for cv2.imwrite)."""
+    import cv2
+
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    if np.isfinite(points).all():
+        r = max(1, round(min(bgr.shape[:2]) / 300))
+        for x, y in points[:, :2]:
+            cv2.circle(bgr, (int(round(x)), int(round(y))), r, (80, 220, 80), -1, lineType=cv2.LINE_AA)
+    return bgr

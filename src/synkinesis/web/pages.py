@@ -1,0 +1,221 @@
+"""Server-rendered pages. Each handler: access check (deps.*_for), audit, then render or redirect."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..scales import SCALES
+from ..store.models import AuditEvent, Clinic, User
+from . import services as sv
+from .deps import STAFF, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user, visit_for
+from .protocol import protocol
+from .security import check_csrf
+
+router = APIRouter(include_in_schema=False)
+CSRF = [Depends(check_csrf)]
+
+
+def render(request: Request, name: str, status_code: int = 200, **ctx):
+    ctx.setdefault("user", getattr(request.state, "user", None))
+    ctx.setdefault("csrf", request.state.csrf)
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/")
+def home(user: User = Depends(current_user)):
+    return redirect(f"/patients/{user.patient_id}" if user.role == "patient" else "/patients")
+
+
+@router.get("/patients")
+def patient_list(request: Request, q: str = "", user: User = Depends(staff_user), db: Session = Depends(get_db)):
+    patients = sv.search_patients(db, user, q)
+    audit(db, request, user, "search" if q else "list", "patient")
+    return render(request, "patients.html", patients=patients, q=q)
+
+
+@router.get("/patients/new")
+def patient_new(request: Request, user: User = Depends(staff_user)):
+    return render(request, "patient_new.html", form={}, problems={}, error=None)
+
+
+@router.post("/patients", dependencies=CSRF)
+async def patient_create(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
+    form = dict(await request.form())
+    try:
+        p = sv.create_patient(db, user, form)
+    except sv.FormError as e:
+        return render(request, "patient_new.html", status_code=e.status, form=form, problems=e.problems, error=str(e))
+    audit(db, request, user, "create", "patient", p.id, p.id)
+    return redirect(f"/patients/{p.id}")
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: int, user: User = Depends(current_user),
+                 db: Session = Depends(get_db)):
+    p = patient_for(db, user, patient_id)
+    audit(db, request, user, "read", "patient", p.id, p.id)
+    has_login = db.scalar(select(User.id).where(User.patient_id == p.id)) is not None
+    return render(request, "patient.html", patient=p, trends=sv.trends(p), has_login=has_login,
+                  scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES)
+
+
+@router.post("/patients/{patient_id}/delete", dependencies=CSRF)
+def patient_delete(request: Request, patient_id: int, user: User = Depends(staff_user),
+                   db: Session = Depends(get_db)):
+    p = patient_for(db, user, patient_id)
+    sv.delete_patient(db, request.app.state.settings, p)
+    audit(db, request, user, "delete", "patient", patient_id, patient_id)
+    return redirect("/patients")
+
+
+@router.post("/patients/{patient_id}/visits", dependencies=CSRF)
+async def visit_create(request: Request, patient_id: int, user: User = Depends(staff_user),
+                       db: Session = Depends(get_db)):
+    p = patient_for(db, user, patient_id)
+    v = sv.create_visit(db, p, dict(await request.form()))
+    audit(db, request, user, "create", "visit", v.id, p.id)
+    return redirect(f"/visits/{v.id}")
+
+
+@router.post("/patients/{patient_id}/account", dependencies=CSRF)
+async def patient_account(request: Request, patient_id: int, user: User = Depends(staff_user),
+                          db: Session = Depends(get_db)):
+    p = patient_for(db, user, patient_id)
+    form = await request.form()
+    u = sv.create_patient_login(db, user, p, form.get("username", ""), form.get("password", ""))
+    audit(db, request, user, "create_login", "patient", p.id, p.id)
+    return redirect(f"/patients/{p.id}")
+
+
+@router.get("/visits/{visit_id}")
+def visit_page(request: Request, visit_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    audit(db, request, user, "read", "visit", v.id, v.patient_id)
+    allowed = [k for k in SCALES if sv.may_enter(user, k)]
+    return render(request, "visit.html", visit=v, patient=v.patient, scales=SCALES, allowed_scales=allowed,
+                  max_mb=request.app.state.settings.max_upload_mb, status={r.id: sv.job_status(r)
+                                                                           for r in v.recordings})
+
+
+@router.post("/visits/{visit_id}/recordings", dependencies=CSRF)
+async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
+                           db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    form = await request.form()
+    rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
+                                 sv.parse_step_times(form.get("step_times")))
+    audit(db, request, user, "create", "recording", rec.id, v.patient_id)
+    return redirect(f"/recordings/{rec.id}")
+
+
+@router.get("/visits/{visit_id}/record")
+def guided_record(request: Request, visit_id: int, user: User = Depends(current_user),
+                  db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    audit(db, request, user, "open_recorder", "visit", v.id, v.patient_id)
+    steps = protocol(request.app.state.settings.protocol_speed)
+    return render(request, "record.html", visit=v, patient=v.patient, steps_json=json.dumps(steps), steps=steps)
+
+
+@router.get("/visits/{visit_id}/scales/{key}")
+def scale_form(request: Request, visit_id: int, key: str, user: User = Depends(current_user),
+               db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    if not sv.may_enter(user, key):
+        raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
+    audit(db, request, user, "open_form", "visit", v.id, v.patient_id)
+    return render(request, "scale_form.html", visit=v, patient=v.patient, scale=SCALES[key].describe(),
+                  values={}, problems={}, error=None)
+
+
+@router.post("/visits/{visit_id}/scales/{key}", dependencies=CSRF)
+async def scale_submit(request: Request, visit_id: int, key: str, user: User = Depends(current_user),
+                       db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    if not sv.may_enter(user, key):
+        raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
+    values = {k: val for k, val in (await request.form()).items() if k != "csrf_token"}
+    try:
+        sc = sv.save_score(db, user, v, key, values)
+    except sv.FormError as e:
+        return render(request, "scale_form.html", status_code=e.status, visit=v, patient=v.patient,
+                      scale=SCALES[key].describe(), values=values, problems=e.problems, error=str(e))
+    audit(db, request, user, "create", "score", sc.id, v.patient_id)
+    return redirect(f"/visits/{v.id}#score-{sc.id}")
+
+
+@router.get("/recordings/{recording_id}")
+def recording_page(request: Request, recording_id: int, user: User = Depends(current_user),
+                   db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    audit(db, request, user, "read", "recording", rec.id, rec.visit.patient_id)
+    a = rec.analysis
+    ctx = {}
+    if a:
+        from ..measures import PER_SIDE
+
+        rest = a.result.get("rest_measures") or {}
+        ctx["measures"] = [(stem, unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
+                           for stem, (unit, *_) in PER_SIDE.items()]
+    return render(request, "recording.html", rec=rec, visit=rec.visit, patient=rec.visit.patient, analysis=a,
+                  status=sv.job_status(rec), **ctx)
+
+
+@router.post("/recordings/{recording_id}/retry", dependencies=CSRF)
+def recording_retry(request: Request, recording_id: int, user: User = Depends(current_user),
+                    db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    sv.retry_recording(db, rec)
+    audit(db, request, user, "retry", "recording", rec.id, rec.visit.patient_id)
+    return redirect(f"/recordings/{rec.id}")
+
+
+@router.get("/recordings/{recording_id}/files/{name}")
+def recording_file(request: Request, recording_id: int, name: str, user: User = Depends(current_user),
+                   db: Session = Depends(get_db)):
+    """Key frames (key-<n>.png), the plot (plot.png) and the per-frame table (frames.parquet)."""
+    rec = recording_for(db, user, recording_id)
+    a = rec.analysis
+    rel = None
+    if a and name == "plot.png":
+        rel = a.plot_path
+    elif a and name == "frames.parquet":
+        rel = a.table_path
+    elif a and name.startswith("key-") and name.endswith(".png") and name[4:-4].isdigit():
+        i = int(name[4:-4])
+        rel = a.key_frames[i]["path"] if i < len(a.key_frames) else None
+    path = sv.media_file(request.app.state.settings, rel)
+    if path is None:
+        raise sv.FormError("No such file.", status=404)
+    audit(db, request, user, "read_file", "recording", rec.id, rec.visit.patient_id)
+    return FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    events = db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
+                        .order_by(AuditEvent.id.desc()).limit(500)).all()
+    return render(request, "audit.html", events=events)
+
+
+@router.get("/admin/clinic")
+def clinic_page(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    return render(request, "clinic.html", clinic=db.get(Clinic, user.clinic_id))
+
+
+@router.post("/admin/clinic", dependencies=CSRF)
+async def clinic_save(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    clinic = db.get(Clinic, user.clinic_id)
+    clinic.keep_original_video = (await request.form()).get("keep_original_video") == "yes"
+    db.commit()
+    audit(db, request, user, "update_privacy", "clinic", clinic.id)
+    return redirect("/admin/clinic")

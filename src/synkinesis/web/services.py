@@ -1,0 +1,287 @@
+"""What the pages and the JSON API both do: the same checks and the same rows, two presentations."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Date, String, cast, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import SynkinesisError
+from ..scales import SCALES, ScaleInputError
+from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
+from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
+from .security import hash_password
+from .settings import Settings
+
+CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
+PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
+SIDES = ("left", "right")
+
+
+class FormError(SynkinesisError):
+    """Input a person typed was refused; `problems` maps field → message for the form."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None, status: int = 422):
+        super().__init__(message)
+        self.problems = problems or {}
+        self.status = status
+
+
+def better_text(better: str) -> str:
+    return {"higher": "higher is better", "lower": "lower is better"}.get(str(better), str(better))
+
+
+# --- patients
+
+def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> list[Patient]:
+    stmt = select(Patient).where(Patient.clinic_id == user.clinic_id)
+    q = (q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conds = [Patient.family_name.ilike(like), Patient.given_name.ilike(like), Patient.mrn.ilike(like),
+                 cast(Patient.birth_date, String).ilike(like)]
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", q):
+            conds.append(Patient.birth_date == date.fromisoformat(q))
+        stmt = stmt.where(or_(*conds))
+    return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
+
+
+def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
+    try:
+        d = date.fromisoformat((value or "").strip())
+    except ValueError:
+        problems[field] = "Enter a date as YYYY-MM-DD."
+        return None
+    if d > date.today():
+        problems[field] = "The date cannot be in the future."
+    return d
+
+
+def create_patient(db: Session, user: User, data: dict) -> Patient:
+    problems: dict[str, str] = {}
+    fields = {k: str(data.get(k) or "").strip() for k in ("mrn", "family_name", "given_name", "affected_side")}
+    for k, label in (("mrn", "MRN"), ("family_name", "Family name"), ("given_name", "Given name")):
+        if not fields[k]:
+            problems[k] = f"{label} is required."
+        elif len(fields[k]) > 100:
+            problems[k] = f"{label} is too long (100 characters at most)."
+    if fields["affected_side"] not in SIDES:
+        problems["affected_side"] = "Choose the patient's own affected side: left or right."
+    birth = _parse_date(data.get("birth_date"), "birth_date", problems)
+    if problems:
+        raise FormError("Please correct the marked fields.", problems)
+    p = Patient(clinic_id=user.clinic_id, mrn=fields["mrn"], family_name=fields["family_name"],
+                given_name=fields["given_name"], birth_date=birth, affected_side=fields["affected_side"])
+    db.add(p)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise FormError("Please correct the marked fields.",
+                        {"mrn": f"MRN {fields['mrn']} is already used by another patient in this clinic."},
+                        status=409) from None
+    return p
+
+
+def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
+    """Rows go by cascade (visits, recordings, jobs, analyses, scores, the patient's login); media by folder."""
+    folder = patient_dir(settings.media_dir, patient.id)
+    db.delete(patient)
+    db.flush()
+    db.commit()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_patient_login(db: Session, user: User, patient: Patient, username: str, password: str) -> User:
+    username = (username or "").strip()
+    problems = {}
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
+        problems["username"] = "3–100 letters, digits or . _ @ -"
+    if len(password or "") < 10:
+        problems["password"] = "At least 10 characters."
+    if problems:
+        raise FormError("Please correct the marked fields.", problems)
+    if db.scalar(select(User.id).where(User.username == username)):
+        raise FormError("Please correct the marked fields.", {"username": "This user name is taken."}, 409)
+    u = User(username=username, password_hash=hash_password(password), role="patient", clinic_id=patient.clinic_id,
+             patient_id=patient.id, display_name=patient.full_name)
+    db.add(u)
+    db.flush()
+    return u
+
+
+# --- visits
+
+def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
+    problems: dict[str, str] = {}
+    raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
+    d = _parse_date(raw, "visit_date", problems)
+    note = str(data.get("note") or "")[:2000]
+    if problems:
+        raise FormError("Please correct the marked fields.", problems)
+    v = Visit(patient_id=patient.id, visit_date=d, note=note)
+    db.add(v)
+    db.flush()
+    return v
+
+
+# --- recordings
+
+def parse_step_times(raw: str | None) -> list | None:
+    if not raw:
+        return None
+    try:
+        steps = json.loads(raw)
+        assert isinstance(steps, list) and len(steps) <= 50
+        return [{"step": str(s["step"])[:40], "start_s": float(s["start_s"]), "end_s": float(s["end_s"])}
+                for s in steps]
+    except (ValueError, AssertionError, KeyError, TypeError):
+        raise FormError("The step times sent with the recording are not valid; record again.",
+                        {"step_times": "a JSON list of {step, start_s, end_s}"}) from None
+
+
+async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
+                        step_times: list | None = None) -> Recording:
+    """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails."""
+    if upload is None or not hasattr(upload, "read"):
+        raise FormError("Choose a video or photo to upload.", {"file": "required"})
+    tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    final = None
+    try:
+        import anyio
+
+        name = display_name(upload.filename)
+        kind = await anyio.to_thread.run_sync(check_media, tmp, name, settings.face_check_frames)
+        rec = Recording(visit_id=visit.id, kind=kind, original_name=name, media_path=None,
+                        size_bytes=tmp.stat().st_size, step_times=step_times, created_by=user.id)
+        db.add(rec)
+        db.flush()
+        final = recording_dir(settings.media_dir, visit.patient_id, rec.id) / f"original{tmp.suffix}"
+        move_into_place(tmp, final)
+        rec.media_path = str(final.relative_to(settings.data_dir))
+        db.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+        db.commit()
+        return rec
+    except BaseException:
+        db.rollback()
+        if final is not None:
+            shutil.rmtree(final.parent, ignore_errors=True)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def retry_recording(db: Session, rec: Recording) -> Job:
+    job = rec.job
+    if job is None:
+        job = Job(recording_id=rec.id)
+        db.add(job)
+    elif job.status in ("queued", "running"):
+        raise FormError("This analysis is already queued or running.", status=409)
+    job.status, job.progress, job.error, job.finished_at = "queued", 0.0, None, None
+    db.commit()
+    return job
+
+
+def job_status(rec: Recording) -> dict:
+    job = rec.job
+    out = {"recording_id": rec.id, "status": job.status if job else "none",
+           "progress": round(job.progress, 3) if job else 0.0, "error": job.error if job else None,
+           "attempts": job.attempts if job else 0, "analysis_id": rec.analysis.id if rec.analysis else None}
+    return out
+
+
+# --- scales
+
+def may_enter(user: User, key: str) -> bool:
+    if key not in SCALES:
+        return False
+    if user.role == "patient":
+        return key in PATIENT_SCALES
+    return True
+
+
+def save_score(db: Session, user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
+    if key not in SCALES:
+        raise FormError(f"Unknown scale {key!r}.", status=404)
+    if not may_enter(user, key):
+        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
+    items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
+    try:
+        r = SCALES[key].score(items)
+    except ScaleInputError as e:
+        raise FormError(str(e), e.problems) from None
+    sc = ScaleScore(visit_id=visit.id, scale=key, version=r.version, total=r.total, better=str(r.better),
+                    unit=r.unit, label=r.label, result=r.to_dict(), entered_by=user.id)
+    db.add(sc)
+    db.commit()
+    return sc
+
+
+# --- timeline and trends
+
+TREND_MEASURES = [("pfh_mm", "Palpebral fissure height at rest", "mm", "closer to the healthy side is better"),
+                  ("commissure_excursion_mm", "Commissure excursion at rest", "mm",
+                   "closer to the healthy side is better")]
+
+
+def trends(patient: Patient) -> dict:
+    """Per visit: rest measures by side, the ocular-oral ratio and every scale total, oldest first."""
+    measures, scores = [], {}
+    for v in patient.visits:
+        for rec in v.recordings:
+            a = rec.analysis
+            if not a:
+                continue
+            rest = a.result.get("rest_measures") or {}
+            oo = [e.get("ratio_affected_to_healthy") for e in a.result["indices"].get("ocular_oral") or []]
+            oo = [x for x in oo if x is not None]
+            measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(), "recording_id": rec.id,
+                             **{f"{m}_{s}": rest.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
+                             "ocular_oral_ratio": max(oo) if oo else None})
+        for sc in v.scores:
+            scores.setdefault(sc.scale, []).append({"visit_id": v.id, "date": v.visit_date.isoformat(),
+                                                    "total": sc.total, "label": sc.label, "unit": sc.unit,
+                                                    "better": sc.better, "version": sc.version})
+    return {"affected_side": patient.affected_side, "measures": measures,
+            "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
+                            [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
+                              "narrowing while smiling)", "unit": "ratio", "better": "closer to 1 is better"}],
+            "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
+                           "better_text": better_text(SCALES[k].better), "points": pts}
+                       for k, pts in scores.items()}}
+
+
+def patient_dict(p: Patient, full: bool = False) -> dict:
+    d = {"id": p.id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
+         "birth_date": p.birth_date.isoformat(), "affected_side": p.affected_side}
+    if full:
+        d["visits"] = [visit_dict(v) for v in p.visits]
+    return d
+
+
+def visit_dict(v: Visit) -> dict:
+    return {"id": v.id, "patient_id": v.patient_id, "visit_date": v.visit_date.isoformat(), "note": v.note,
+            "recordings": [{"id": r.id, "kind": r.kind, "original_name": r.original_name,
+                            "original_kept": r.media_path is not None, "step_times": r.step_times,
+                            **job_status(r)} for r in v.recordings],
+            "scores": [score_dict(s) for s in v.scores]}
+
+
+def score_dict(s: ScaleScore) -> dict:
+    return {"id": s.id, "visit_id": s.visit_id, "scale": s.scale, "version": s.version, "total": s.total,
+            "label": s.label, "unit": s.unit, "better": s.better, "better_text": better_text(s.better),
+            "result": s.result}
+
+
+def media_file(settings: Settings, rel: str | None) -> Path | None:
+    if not rel:
+        return None
+    p = (settings.data_dir / rel).resolve()
+    return p if p.is_relative_to(settings.data_dir) and p.exists() else None

@@ -1,0 +1,177 @@
+"""Acceptance in headless Debian Chromium (never `playwright install`): the app runs on loopback with its
+worker thread; the guided recording uses Chromium's fake camera fed a real face video (.y4m)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")]
+TIMEOUT_MS = 60_000
+
+
+def write_y4m(video: Path, out: Path) -> Path:
+    """Frames of a real face video as raw YUV 4:2:0 (what Chromium's fake capture reads)."""
+    import cv2
+
+    from synkinesis.frames import open_media
+
+    with open_media(video) as media, open(out, "wb") as f:
+        w, h = media.info.width, media.info.height
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in media:
+            f.write(b"FRAME\n" + cv2.cvtColor(frame.image, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return out
+
+
+@pytest.fixture(scope="session")
+def fake_camera(tmp_path_factory, face_video):
+    return write_y4m(face_video, tmp_path_factory.mktemp("cam") / "face.y4m")
+
+
+@pytest.fixture(scope="session")
+def browser(fake_camera):
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={fake_camera}"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live_url(settings, world):
+    """The real app under uvicorn on 127.0.0.1 with its worker thread, for one test."""
+    import uvicorn
+
+    from synkinesis.web import create_app
+
+    settings.run_worker, settings.worker_poll_s = True, 0.2
+    app = create_app(settings, migrate_db=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    app.state.db.dispose()
+
+
+@pytest.fixture
+def page(browser, live_url):
+    ctx = browser.new_context(base_url=live_url)
+    ctx.grant_permissions(["camera"], origin=live_url)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    yield pg
+    ctx.close()
+
+
+def log_in(page, username, password=None):
+    from .conftest import PASSWORD
+
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def wait_for_analysis(page):
+    # The page polls /api/recordings/<id>/status and reloads itself when the worker is done.
+    page.wait_for_selector("text=Key frames", timeout=TIMEOUT_MS)
+
+
+def assert_key_frames_and_measures(page):
+    imgs = page.locator(".keyframes img")
+    assert imgs.count() >= 2
+    for i in range(imgs.count()):
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=imgs.nth(i).element_handle())
+    assert "rest" in page.inner_text(".keyframes")
+    rows = page.inner_text("#measures")
+    assert "pfh" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)
+    assert page.locator("img.plot").count() == 1
+
+
+def test_clinician_creates_patient_uploads_video_and_sees_the_analysis(page, face_video):
+    log_in(page, "doc_a")
+    page.click("text=New patient")
+    page.fill("input[name=mrn]", "BR-1")
+    page.fill("input[name=family_name]", "Browser")
+    page.fill("input[name=given_name]", "Test")
+    page.fill("input[name=birth_date]", "1977-04-05")
+    page.select_option("select[name=affected_side]", "left")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('Browser, Test')")
+    page.fill("input[name=visit_date]", "2024-03-03")
+    page.click("text=Add visit")
+    page.wait_for_selector("h1:has-text('Visit 2024-03-03')")
+    page.set_input_files("input[type=file]", str(face_video))
+    page.click("text=Upload and analyse")
+    page.wait_for_url(re.compile(r"/recordings/\d+$"))
+    wait_for_analysis(page)
+    assert_key_frames_and_measures(page)
+    assert "Ocular-oral" in page.content() and "closer to 1 is better" in page.content()
+    # Search finds the new patient by date of birth.
+    page.goto("/patients?q=1977-04-05")
+    assert page.locator("table.list a", has_text="Browser, Test").count() == 1
+
+
+def test_sunnybrook_by_the_clinician_and_saq_by_the_patient(page, world):
+    log_in(page, "doc_a")
+    page.goto(f"/visits/{world.v1}/scales/sunnybrook")
+    for name, value in (("rest_eye", "narrow"), ("rest_cheek", "normal"), ("rest_mouth", "normal")):
+        page.check(f"input[name={name}][value={value}]")
+    for name in ("vol_brow_lift", "vol_gentle_eye_closure", "vol_open_mouth_smile", "vol_snarl", "vol_lip_pucker"):
+        page.check(f"input[name={name}][value='4']")
+    for name in ("syn_brow_lift", "syn_gentle_eye_closure", "syn_open_mouth_smile", "syn_snarl", "syn_lip_pucker"):
+        page.check(f"input[name={name}][value='1']")
+    page.click("text=Save and score")
+    item = page.locator("li", has_text="Sunnybrook Facial Grading System")
+    item.wait_for()
+    # Voluntary 20×4 = 80, resting 1×5 = 5, synkinesis 5 → composite 70.
+    assert item.locator(".score-total").inner_text() == "70" and "higher is better" in item.inner_text()
+    page.click("text=Log out")
+
+    log_in(page, "pat1")
+    page.goto(f"/visits/{world.v1}")
+    page.click("text=Synkinesis Assessment Questionnaire")
+    for n in range(1, 10):
+        page.check(f"input[name=q{n}][value='2']")
+    page.click("text=Save and score")
+    item = page.locator("li", has_text="Synkinesis Assessment Questionnaire")
+    item.wait_for()
+    assert item.locator(".score-total").inner_text() == "40" and "lower is better" in item.inner_text()
+    page.goto(f"/patients/{world.p1}")
+    assert "Synkinesis Assessment Questionnaire" in page.inner_text("main")
+
+
+def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, world):
+    log_in(page, "pat1")
+    page.goto(f"/visits/{world.v1}/record")
+    page.wait_for_selector("#start:not([disabled])")
+    assert page.locator(".steps li").count() == 5
+    page.click("#start")
+    page.wait_for_selector("#prompt:has-text('Give a small, gentle smile')")
+    page.wait_for_url(re.compile(r"/recordings/\d+$"), timeout=TIMEOUT_MS)
+    assert "Guided steps: rest" in page.content() and "pucker" in page.content()
+    wait_for_analysis(page)
+    assert_key_frames_and_measures(page)

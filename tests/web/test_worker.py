@@ -1,0 +1,84 @@
+"""The DB-backed job queue: claims are exclusive, the worker thread and the `synkinesis worker`
+process both pick up uploads, and the upload request itself never analyses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from sqlalchemy import select
+
+from synkinesis.store.models import Job, Recording
+from synkinesis.web.worker import WorkerThread, claim_next
+
+
+def _queue(as_user, world, face_video):
+    doc = as_user("doc_a")
+    with open(face_video, "rb") as f:
+        r = doc.post(f"/api/visits/{world.v1}/recordings", files={"file": ("clip.mp4", f, "video/mp4")})
+    assert r.status_code == 201 and r.json()["status"] == "queued"  # the request only queues
+    return doc, r.json()["recording_id"]
+
+
+def _wait_done(doc, rid, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = doc.get(f"/api/recordings/{rid}/status").json()
+        if s["status"] in ("done", "failed"):
+            return s
+        time.sleep(0.2)
+    raise AssertionError(f"analysis not finished: {s}")
+
+
+def test_each_job_is_claimed_by_exactly_one_worker(app, world, as_user, face_video):
+    for _ in range(3):
+        _queue(as_user, world, face_video)
+    claimed, lock = [], threading.Lock()
+
+    def grab(name):
+        while (job := claim_next(app.state.db, name)) is not None:
+            with lock:
+                claimed.append(job)
+
+    threads = [threading.Thread(target=grab, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 3
+    with app.state.db.session() as s:
+        assert {j.status for j in s.scalars(select(Job))} == {"running"}
+        assert all(j.attempts == 1 for j in s.scalars(select(Job)))
+
+
+def test_worker_thread_runs_queued_analyses(app, world, as_user, face_video, settings):
+    doc, rid = _queue(as_user, world, face_video)
+    w = WorkerThread(app.state.db, settings.data_dir, poll_s=0.1)
+    w.start()
+    try:
+        assert _wait_done(doc, rid)["status"] == "done"
+    finally:
+        w.stop()
+        w.join(10)
+
+
+def test_the_worker_process_option(app, world, as_user, face_video, settings):
+    doc, rid = _queue(as_user, world, face_video)
+    exe = os.path.join(os.path.dirname(sys.executable), "synkinesis")
+    proc = subprocess.Popen([exe, "worker", "--data-dir", str(settings.data_dir), "--database-url",
+                             settings.database_url, "--poll-s", "0.2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        s = _wait_done(doc, rid)
+        assert s["status"] == "done"
+        with app.state.db.session() as db:
+            job = db.scalar(select(Job).where(Job.recording_id == rid))
+            assert job.worker.endswith(":process")
+            assert db.get(Recording, rid).analysis is not None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
