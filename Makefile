@@ -25,8 +25,9 @@ demo: setup
 	$(VENV)/bin/synkinesis demo
 
 PYTEST_ARGS ?=
+# Installs Chromium/PostgreSQL from Debian if missing and runs the suite on SQLite and PostgreSQL.
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PY=$(PY) bash scripts/test.sh $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) benchmarks/throughput.py
