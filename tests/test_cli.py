@@ -73,3 +73,21 @@ def test_invalid_options_are_refused(media):
     assert r.returncode == 2
     r = run("measure", media("single_face.mp4"))
     assert r.returncode == 2 and "synkinesis analyze" in r.stderr
+
+
+def test_face_too_small_and_extreme_pose_are_refused(media, tmp_path):
+    import cv2
+
+    photo = cv2.imread(str(media("single_face.jpg")))
+    canvas = np.full((480, 640, 3), 128, np.uint8)
+    canvas[100:240, 200:340] = cv2.resize(photo, (140, 140), interpolation=cv2.INTER_AREA)  # iris ≈ 4 px
+    cv2.imwrite(str(tmp_path / "far.png"), canvas)
+    r = run("measure", tmp_path / "far.png")
+    assert r.returncode == 2 and "too small to measure" in r.stderr and "closer" in r.stderr
+
+    h, w = photo.shape[:2]
+    tilted = cv2.warpAffine(photo, cv2.getRotationMatrix2D((w / 2, h / 2), 50, 0.8), (w, h),
+                            borderValue=(128, 128, 128))  # head tilted 50°
+    cv2.imwrite(str(tmp_path / "tilted.png"), tilted)
+    r = run("measure", tmp_path / "tilted.png")
+    assert r.returncode == 2 and "turned too far from frontal" in r.stderr and "roll +5" in r.stderr
