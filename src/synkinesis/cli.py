@@ -239,25 +239,20 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Folder for the demo's 
             out / "result.json", out / "time_series.png")
 
 
-def _mount_scales() -> None:
-    try:
-        from .scales.cli import app as scales_app
-    except ImportError:  # pragma: no cover - scales land separately
-        return
+def _mount_subcommands() -> None:
+    """Commands that live beside their own layer; each module imports its heavy parts lazily."""
+    from . import assess_cli
+    from .scales.cli import app as scales_app
+    from .web.cli import serve, worker
+
     app.add_typer(scales_app, name="score", help="Score clinical scales and questionnaires from entered items.")
-
-
-_mount_scales()
-
-
-def _mount_web() -> None:
-    from .web.cli import serve, worker  # light: FastAPI/SQLAlchemy load only when these commands run
-
+    for name in ("assess", "synth", "protocols"):
+        app.command(name)(getattr(assess_cli, name))
     app.command(help="Start the clinic web app (SQLite in --data-dir, or --database-url).")(user_errors(serve))
     app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
 
 
-_mount_web()
+_mount_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
