@@ -20,6 +20,8 @@ from . import measures
 from .errors import ExtremePose, FaceTooSmall, NoFaceFound
 from .frames import Frame, open_media
 from .landmarks import make_engine
+from .landmarks.refine import DEFAULT as DEFAULT_REFINEMENT
+from .landmarks.refine import make_refiner
 from .measures.face_frame import IRIS_DIAMETER_MM
 from .measures.pose import EXTREME_POSE_DEG
 from .recording import Provenance
@@ -37,6 +39,17 @@ class Measured:
     provenance: Provenance
     table: pd.DataFrame  # one row per frame: frame, time_s, face_found, measures in mm, quality flags
     landmarks_file: Path  # float32 (frames, 478, 3) pixels, NaN without a face: np.load(..., mmap_mode="r")
+    # Fissure heights (mm) from the engine's own lid points, before refinement; eye closure and
+    # blinks are found on these (a shut eye is the engine's: the lid refinement fades out there).
+    engine_pfh: pd.DataFrame | None = None
+
+    def segmentation_table(self) -> pd.DataFrame:
+        """The table segmentation reads: `table`, with the engine's fissure heights if refined."""
+        if self.engine_pfh is None:
+            return self.table
+        t = self.table.copy()
+        t[list(self.engine_pfh.columns)] = self.engine_pfh.to_numpy()
+        return t
 
     @property
     def landmarks(self) -> np.ndarray:
@@ -74,8 +87,11 @@ def _faces_note(n: int) -> str:
 
 def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, engine: str = "mediapipe-facemesh",
                       progress: Progress | None = None, workdir: Path | None = None,
-                      threads: int | None = None) -> Measured:
+                      threads: int | None = None, refinement: str = DEFAULT_REFINEMENT) -> Measured:
     """Landmarks and per-frame measures of a video or photo.
+
+    `refinement`: how each frame's lid points are refined in the image (`landmarks.refine`;
+    "none" keeps the engine's points). It is recorded in the provenance.
 
     Frames without a face are kept as rows with `face_found=False` and NaN measures. Raises
     NoFaceFound, FaceTooSmall or ExtremePose when nothing in the recording can be measured.
@@ -87,15 +103,19 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
         is_photo = info.kind == "photo"
         tracker = make_engine(engine, static=is_photo, max_faces=1)
         spool = _LandmarkSpool(tracker.n_points, workdir / "landmarks.npy")
+        refiner = make_refiner(refinement, fps=None if is_photo else info.fps)
         faces_seen, next_count_at = 0, 0.0
-        times, tables, chunk = [], [], []
+        times, tables, chunk, raw_chunk, raw_pfh = [], [], [], [], []
 
         def flush():
             if chunk:
                 arr = np.stack(chunk)
                 spool.append(arr)
                 tables.append(measures.measure_px(arr))
+                if refiner is not None:
+                    raw_pfh.append(measures.fissure_heights_px(np.stack(raw_chunk)))
                 chunk.clear()
+                raw_chunk.clear()
 
         try:
             frame: Frame
@@ -108,7 +128,12 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                         tracker = make_engine(engine, static=is_photo, max_faces=n)
                     faces_seen = max(faces_seen, n)
                 faces = tracker.detect(frame.image)
-                chunk.append(faces[0].points if faces else np.full((tracker.n_points, 3), np.nan, np.float32))
+                points = faces[0].points if faces else np.full((tracker.n_points, 3), np.nan, np.float32)
+                if refiner is not None:
+                    raw_chunk.append(points)
+                    if faces:
+                        points = refiner(frame.image, points)
+                chunk.append(points)
                 times.append(frame.time_s)
                 if len(chunk) == CHUNK:
                     flush()
@@ -123,15 +148,20 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
     one_second = max(1, round(info.fps or 1))
     table = (measures.to_mm(pd.concat(tables, ignore_index=True), iris_mm, smooth_frames=one_second)
              if tables else pd.DataFrame())
+    engine_pfh = None
+    if raw_pfh and len(table):
+        engine_pfh = pd.DataFrame(np.concatenate(raw_pfh) * table["mm_per_px"].to_numpy()[:, None],
+                                  columns=[measures.column("pfh", side) for side in measures.SIDES])
     table.insert(0, "time_s", np.asarray(times))
     table.insert(0, "frame", np.arange(len(times)))
     table.insert(2, "face_found", table["iris_diameter_px"].notna())
     provenance = Provenance(
         source=path.name, kind=info.kind, width=info.width, height=info.height, fps=info.fps,
         n_frames=len(times), rotation_deg=info.rotation_deg, engine=engine, engine_version=version,
-        formula_version=measures.FORMULA_VERSION, iris_mm=iris_mm, faces_seen=max(faces_seen, 1))
+        formula_version=measures.FORMULA_VERSION, iris_mm=iris_mm, faces_seen=max(faces_seen, 1),
+        refinement=refiner.version if refiner is not None else "none")
     _check_measurable(table, provenance)
-    return Measured(provenance, table, landmarks_file)
+    return Measured(provenance, table, landmarks_file, engine_pfh)
 
 
 def _check_measurable(table: pd.DataFrame, prov: Provenance) -> None:
@@ -211,7 +241,7 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
     check_side(affected_side)  # fail before the slow part
     m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
     fps = m.provenance.fps or 30.0
-    seg = segment(m.table, fps, rest=rest)
+    seg = segment(m.segmentation_table(), fps, rest=rest)
     m.table["blink"] = seg.blink
     m.table["eyes_closed"] = seg.eye_closed
     m.table["mouth_movement_mm"] = seg.mouth_movement_mm

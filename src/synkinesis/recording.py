@@ -21,6 +21,7 @@ class Provenance:
     formula_version: str
     iris_mm: float
     faces_seen: int = 1
+    refinement: str = "none"  # lid refinement in the image (landmarks.refine.VERSION), "none" = engine's points
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:

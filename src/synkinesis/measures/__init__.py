@@ -74,6 +74,17 @@ def measure_px(points: np.ndarray) -> pd.DataFrame:
     return out
 
 
+def fissure_heights_px(points: np.ndarray) -> np.ndarray:
+    """(F, 2) palpebral fissure heights in px (columns in `SIDES` order) of (F, 478, 3) landmarks; NaN rows stay NaN."""
+    points = np.asarray(points, dtype=np.float64)
+    out = np.full((len(points), len(SIDES)), np.nan)
+    found = ~np.isnan(points).any(axis=(1, 2))
+    if found.any():
+        f = face_frame(points[found])
+        out[found] = np.column_stack([eye.palpebral_fissure_height(f, side) for side in SIDES])
+    return out
+
+
 def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM, smooth_frames: int = 1) -> pd.DataFrame:
     """Scale a `measure_px` table (one recording) to mm with the recording's iris calibration.
 
@@ -97,5 +108,5 @@ def measure_points(points: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM) -> pd.
     return to_mm(measure_px(points), iris_mm)
 
 
-__all__ = ["FORMULA_VERSION", "IRIS_DIAMETER_MM", "PER_SIDE", "FaceFrame", "column", "face_frame",
-           "measure_points", "measure_px", "to_mm", "units"]
+__all__ = ["FORMULA_VERSION", "IRIS_DIAMETER_MM", "PER_SIDE", "SIDES", "FaceFrame", "column", "face_frame",
+           "fissure_heights_px", "measure_points", "measure_px", "to_mm", "units"]
