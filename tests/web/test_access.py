@@ -64,6 +64,17 @@ ROUTES = {
     ("GET", "/api/scales"): (ANY, None),
     ("GET", "/api/audit"): (ADMIN, None),
     ("MOUNT", "/static"): (PUBLIC, None),
+    # Mirror-biofeedback practice (web/practice.py)
+    ("GET", "/patients/{patient_id}/practice"): (OWNER, None),
+    ("POST", "/patients/{patient_id}/programme"): (STAFF_OWN, "programme_form"),
+    ("GET", "/api/patients/{patient_id}/programme"): (OWNER, None),
+    ("PUT", "/api/patients/{patient_id}/programme"): (STAFF_OWN, "programme_json"),
+    ("GET", "/api/patients/{patient_id}/practice-sessions"): (OWNER, None),
+    ("POST", "/api/patients/{patient_id}/practice-sessions"): (OWNER, "practice_session_json"),
+    # A WebSocket, not an HTTP route (listed as "MOUNT" by app_routes): the HTTP checks here cannot
+    # reach it. Its rules (session cookie, own/clinic sessions only, same Origin) are tested in
+    # test_practice.py::test_the_websocket_refuses_strangers_other_patients_and_foreign_origins.
+    ("MOUNT", "/ws/practice/{session_id}"): (PUBLIC, None),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -137,6 +148,12 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["json"] = {"visit_date": "2024-02-02"}
     elif body == "saq_json":
         kw["json"] = {f"q{n}": 3 for n in range(1, 10)}
+    elif body == "programme_form":
+        kw["data"] = {**form, "use_pucker_eyes_open": "on", "reps_pucker_eyes_open": "3"}
+    elif body == "programme_json":
+        kw["json"] = {"items": [{"exercise": "pucker_eyes_open", "reps": 3}]}
+    elif body == "practice_session_json":
+        kw["json"] = {"exercise": "gentle_smile_eye_open"}
     elif body == "upload":
         kw["files"] = {"file": ("clip.mp4", open(face_video, "rb"), "video/mp4")}
         kw["data"] = form

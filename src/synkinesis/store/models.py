@@ -197,3 +197,46 @@ class AuditEvent(Base):
     object_id: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     ip: Mapped[str | None] = mapped_column(String(64))  # added in revision 0002
+
+
+# --- Mirror-biofeedback practice (revision 0003) ------------------------------------------------
+
+class PracticeProgramme(Base):
+    """A clinician's home-practice prescription for one patient. Every change is a new row (the
+    history shows which thresholds applied when); the newest row is the current programme."""
+    __tablename__ = "practice_programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    # [{"exercise": key, "reps", "hold_s", "rest_s", "threshold", "target", "sessions_per_day"}, ...]
+    # (None: the exercise's default from synkinesis.live.EXERCISES)
+    items: Mapped[list] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+PRACTICE_STATES = ("active", "interrupted", "finished")
+
+
+class PracticeSession(Base):
+    """One live practice of one exercise. Only numbers are kept (LiveSession.summary()), never video.
+    Saved while it runs, so a lost camera or connection keeps what was done; a reconnect resumes it."""
+    __tablename__ = "practice_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("practice_programmes.id", ondelete="SET NULL"))
+    exercise: Mapped[str] = mapped_column(String(50))  # key in synkinesis.live.EXERCISES
+    settings: Mapped[dict] = mapped_column(JSON)  # the exercise as practised (programme overrides applied)
+    status: Mapped[str] = mapped_column(String(12), default="active", index=True)  # one of PRACTICE_STATES
+    interrupted: Mapped[str | None] = mapped_column(String(200))  # why it stopped early, for the patient
+    local_date: Mapped[date] = mapped_column(Date, index=True)  # the patient's calendar day (adherence)
+    reps_done: Mapped[int] = mapped_column(Integer, default=0)
+    reps_prescribed: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict | None] = mapped_column(JSON)  # LiveSession.summary()
+    resume_state: Mapped[dict | None] = mapped_column(JSON)  # what a restarted server needs to continue
+    engine_version: Mapped[str] = mapped_column(String(200), default="")
+    formula_version: Mapped[str] = mapped_column(String(50), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -111,10 +111,11 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
                                                                   "csrf": request.state.csrf},
                                           status_code=status)
 
-    from . import api, auth, pages
+    from . import api, auth, pages, practice
 
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -64,8 +64,11 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
     p = patient_for(db, user, patient_id)
     audit(db, request, user, "read", "patient", p.id, p.id)
     has_login = db.scalar(select(User.id).where(User.patient_id == p.id)) is not None
+    from .practice import exercise_catalogue, hub_of, overview
+
     return render(request, "patient.html", patient=p, trends=sv.trends(p), has_login=has_login,
-                  scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES)
+                  scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES,
+                  practice=overview(db, p, hub_of(request.app).live_ids()), exercises=exercise_catalogue())
 
 
 @router.post("/patients/{patient_id}/delete", dependencies=CSRF)
