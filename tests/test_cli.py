@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pandas as pd
+
+from synkinesis.measures import FORMULA_VERSION
 import pytest
 
 
@@ -36,7 +38,7 @@ def test_analyze_writes_table_json_and_plot(media, tmp_path):
     assert np.allclose(parquet["pfh_mm_left"], csv["pfh_mm_left"], atol=1e-4)  # CSV keeps 4 decimals
     result = json.loads((out / "r.json").read_text())
     prov = result["provenance"]
-    assert prov["engine_version"].startswith("mediapipe==0.10.21") and prov["formula_version"] == "measures/1"
+    assert prov["engine_version"].startswith("mediapipe==0.10.21") and prov["formula_version"] == FORMULA_VERSION
     assert result["units"]["pfh_mm_left"] == "mm" and result["indices"]["affected_side"] == "left"
     assert (out / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

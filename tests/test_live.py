@@ -10,6 +10,7 @@ from synkinesis.frames import open_media
 from synkinesis.landmarks import make_engine
 from synkinesis.live import EXERCISES, LiveSession, Prescription
 from synkinesis.live import session as live_session
+from synkinesis.measures import FORMULA_VERSION
 from synkinesis.pipeline import measure_recording
 
 
@@ -100,7 +101,7 @@ def test_no_face_frames_are_counted_and_summary_survives(single_face_points, mon
     s, _ = _replay(single_face_points[:30] + [(1.1, None)] * 5, EXERCISES["pucker_eyes_open"], monkeypatch)
     summary = s.summary(interrupted="camera lost")
     assert summary["frames_without_face"] == 5 and summary["interrupted"] == "camera lost"
-    assert summary["formula_version"] == "measures/1"
+    assert summary["formula_version"] == FORMULA_VERSION
 
 
 def test_prescriptions_are_validated():

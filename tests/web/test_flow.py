@@ -9,6 +9,8 @@ import re
 import pandas as pd
 from sqlalchemy import func, select
 
+from synkinesis.findings import INDICES_VERSION
+from synkinesis.measures import FORMULA_VERSION
 from synkinesis.store.models import Analysis, AuditEvent, Job, Patient, Recording, ScaleScore, Visit
 from synkinesis.web.worker import run_pending
 
@@ -63,7 +65,7 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
     with app.state.db.session() as s:
         a = s.scalar(select(Analysis).where(Analysis.recording_id == rid))
         assert a.affected_side == "right" and a.engine_version.startswith("mediapipe==")
-        assert a.formula_version == "measures/1" and a.indices_version == "indices/1"
+        assert a.formula_version == FORMULA_VERSION and a.indices_version == INDICES_VERSION
         assert a.result["units"]["pfh_mm_left"] == "mm"  # every stored number keeps its unit
         table = pd.read_parquet(settings.data_dir / a.table_path)
         assert len(table) == 72 and "pfh_mm_left" in table
