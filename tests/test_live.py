@@ -110,3 +110,29 @@ def test_prescriptions_are_validated():
         Prescription("jumping").resolve()
     with pytest.raises(InvalidInput, match="threshold must be between"):
         Prescription("pucker_eyes_open", threshold=500).resolve()
+
+
+def test_prescribed_target_and_reps_during_recalibration(single_face_points, monkeypatch):
+    e = Prescription("gentle_smile_eye_open", target=2.5).resolve()
+    assert e.wanted_target == 2.5
+    with pytest.raises(InvalidInput, match="target must be between 0.5 and 20"):
+        Prescription("gentle_smile_eye_open", target=50).resolve()
+    assert Prescription("gentle_eye_closure_mouth_still", target=50).resolve().wanted_target == 50
+    s, _ = _replay(single_face_points, EXERCISES["gentle_smile_eye_open"], monkeypatch)
+    s.reps.append(s.reps[0] if s.reps else live_session.Rep(start_t=0.0))
+    s.recalibrate()
+    fb = s.update(single_face_points[0][1], 10.0)
+    assert fb.phase == "calibrating" and fb.reps_done == len(s.reps) >= 1
+
+
+def test_live_tracker_is_the_offline_landmark_stage(media):
+    """The practice page's points come from the same engine + refinement as analyses."""
+    from synkinesis.landmarks.tracker import FaceTracker
+    from synkinesis.pipeline import measure_recording
+
+    tracker = FaceTracker(static=False, fps=30.0)
+    with open_media(media("single_face.mp4")) as m:
+        live = [tracker.points(f.image) for f in m]
+    offline = measure_recording(media("single_face.mp4"))
+    assert tracker.refinement == offline.provenance.refinement != "none"
+    assert np.allclose(np.stack(live), np.asarray(offline.landmarks), atol=1e-3)

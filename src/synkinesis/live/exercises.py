@@ -58,6 +58,7 @@ class Prescription:
     hold_s: float | None = None
     rest_s: float | None = None
     threshold: float | None = None
+    target: float | None = None  # wanted movement that fills the bar (mm, or % for eye closure)
     sessions_per_day: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -66,13 +67,14 @@ class Prescription:
         if self.exercise not in EXERCISES:
             raise InvalidInput(f"Unknown exercise {self.exercise!r}; choose one of: {', '.join(EXERCISES)}.")
         e = EXERCISES[self.exercise]
+        target_range = (10.0, 100.0) if e.wanted.endswith("_pct") else (0.5, 20.0)
         checks = {"reps": (self.reps, 1, 50), "hold_s": (self.hold_s, 1, 30), "rest_s": (self.rest_s, 1, 60),
-                  "threshold": (self.threshold, 1, 60)}
+                  "threshold": (self.threshold, 1, 60), "target": (self.target, *target_range)}
         for name, (value, lo, hi) in checks.items():
             if value is not None and not lo <= value <= hi:
-                raise InvalidInput(f"{name} must be between {lo} and {hi}; got {value}.")
+                raise InvalidInput(f"{name} must be between {lo:g} and {hi:g}; got {value:g}.")
         if not 1 <= self.sessions_per_day <= 6:
             raise InvalidInput(f"sessions per day must be 1–6; got {self.sessions_per_day}.")
         return replace(e, **{k: v for k, v in (("reps", self.reps), ("hold_s", self.hold_s),
-                                               ("rest_s", self.rest_s), ("threshold", self.threshold))
-                             if v is not None})
+                                               ("rest_s", self.rest_s), ("threshold", self.threshold),
+                                               ("wanted_target", self.target)) if v is not None})

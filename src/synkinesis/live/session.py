@@ -86,11 +86,12 @@ class LiveSession:
     """Feed `update(points, t)` with each frame's pixel landmarks (or None without a face)."""
 
     def __init__(self, exercise: Exercise, affected_side: str, iris_mm: float = IRIS_DIAMETER_MM,
-                 engine_version: str = ""):
+                 engine_version: str = "", refinement: str = "none"):
         self.exercise = exercise
         self.affected = check_side(affected_side)
         self.iris_mm = iris_mm
         self.engine_version = engine_version
+        self.refinement = refinement  # how the points fed in were refined (landmarks.tracker)
         self._calibration: list[tuple[dict, float, float]] = []  # (raw px signals, iris px, icd px)
         self._start_t: float | None = None
         self.rest: dict[str, float] | None = None
@@ -117,7 +118,7 @@ class LiveSession:
             scales = [self.iris_mm / (self._iris_to_icd * c) for _, _, c in self._calibration]
             self.rest = {k: statistics.median(r[k] * s for (r, _, _), s in zip(self._calibration, scales))
                          for k in self._calibration[0][0]}
-        return Feedback("calibrating", t, calibration_progress=min(progress, 1.0))
+        return Feedback("calibrating", t, reps_done=len(self.reps), calibration_progress=min(progress, 1.0))
 
     def recalibrate(self) -> None:
         self._calibration.clear()
@@ -190,7 +191,8 @@ class LiveSession:
             "duration_s": round(self.last_t - (self._start_t or 0.0), 1),
             "frames": self.frames, "frames_without_face": self.frames_without_face,
             "complete": len(reps) >= e.reps, "interrupted": interrupted,
-            "engine_version": self.engine_version, "formula_version": measures.FORMULA_VERSION,
+            "engine_version": self.engine_version, "refinement": self.refinement,
+            "formula_version": measures.FORMULA_VERSION,
             "reps": [{"start_s": round(r.start_t, 2), "end_s": round(r.end_t, 2), "held_s": round(r.held_s, 2),
                       "peak_wanted": round(r.peak_wanted, 2), "peak_unwanted": round(r.peak_unwanted, 2),
                       "warned": r.warned} for r in reps],

@@ -528,8 +528,7 @@ def process_frame(engine, entry: LiveEntry, jpeg: bytes, t: float) -> dict:
     if bgr is None:
         raise BadFrame("undecodable JPEG")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    faces = engine.detect(rgb)
-    points = faces[0].points if faces else None
+    points = engine.points(rgb)  # the same landmark stage (mesh + lid refinement) as offline analysis
     with entry.lock:
         t = max(t, entry.t_last + 1e-3) if entry.live.frames else t  # monotonic, even across reconnects
         fb = entry.live.update(points, t)
@@ -715,15 +714,16 @@ async def practice_socket(websocket: WebSocket, session_id: int):
         return
     hub = hub_of(app)
     hub.evict_idle()
-    from ..landmarks import make_engine
+    from ..landmarks.tracker import FaceTracker
 
-    engine = await _run(lambda: make_engine(static=False))  # one tracker per connection
+    engine = await _run(lambda: FaceTracker(static=False, fps=30.0))  # one tracker per connection
     entry = hub.entries.get(session_id)
     resumed = entry is not None or bool(info["resume_state"])
     if entry is None:
         entry = hub.entries[session_id] = restore_live(info["settings"], info["affected_side"], engine.version,
                                                        info["resume_state"])
     entry.live.engine_version = engine.version
+    entry.live.refinement = engine.refinement
     me = object()
     previous, entry.owner = entry.owner, me  # a reconnect takes over from a connection that has not noticed yet
     reason: str | None = "connection lost"
