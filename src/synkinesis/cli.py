@@ -48,11 +48,9 @@ def user_errors(fn):
     return wrapper
 
 
-# Measures shown in the summary table: (column stem, label).
-SUMMARY = [("pfh", "Palpebral fissure height"), ("eye_area", "Eye area"), ("mrd1", "MRD1"), ("mrd2", "MRD2"),
-           ("brow_height", "Brow height"), ("commissure_excursion", "Commissure excursion"),
-           ("smile_angle", "Smile angle"), ("commissure_height", "Commissure height"),
-           ("dental_show", "Dental show")]
+# Measures shown in the summary table (column stems; labels from measures.LABELS).
+SUMMARY = ["pfh", "eye_area", "mrd1", "mrd2", "brow_height", "commissure_excursion", "smile_angle",
+           "commissure_height", "dental_show"]
 
 
 def _fmt(v, digits=1) -> str:
@@ -60,7 +58,7 @@ def _fmt(v, digits=1) -> str:
 
 
 def _side_table(title: str, values: dict[str, float], affected: str | None) -> Table:
-    from .measures import PER_SIDE
+    from .measures import LABELS, PER_SIDE
 
     t = Table(title=title, title_justify="left")
     t.add_column("measure")
@@ -71,7 +69,8 @@ def _side_table(title: str, values: dict[str, float], affected: str | None) -> T
     t.add_column("|L−R|", justify="right")
     if affected:
         t.add_column("affected % of healthy", justify="right")
-    for stem, label in SUMMARY:
+    for stem in SUMMARY:
+        label = LABELS[stem]
         unit = PER_SIDE[stem][0].replace("mm2", "mm²")
         l, r = values.get(f"{stem}_{PER_SIDE[stem][0]}_left"), values.get(f"{stem}_{PER_SIDE[stem][0]}_right")
         row = [label, unit, _fmt(r), _fmt(l), _fmt(abs(l - r) if l is not None and r is not None else None)]

@@ -37,6 +37,14 @@ PER_SIDE = {
     "upper_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[0]),
     "lower_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[1]),
 }
+# How each measure is named for people (CLI tables, web pages, reports).
+LABELS = {
+    "pfh": "Palpebral fissure height", "eye_area": "Eye area", "mrd1": "MRD1", "mrd2": "MRD2",
+    "brow_height": "Brow height", "commissure_excursion": "Commissure excursion",
+    "commissure_lateral": "Commissure from midline", "commissure_height": "Commissure height",
+    "smile_angle": "Smile angle", "dental_show": "Dental show", "upper_lip_height": "Upper lip height",
+    "lower_lip_height": "Lower lip height",
+}
 FACE_COLUMNS = {"commissure_height_diff_mm": "mm", "yaw_deg": "deg", "pitch_deg": "deg", "roll_deg": "deg",
                 "iris_diameter_px": "px", "intercanthal_px": "px", "mm_per_px": "mm/px", "pose_ok": "bool"}
 
@@ -108,5 +116,5 @@ def measure_points(points: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM) -> pd.
     return to_mm(measure_px(points), iris_mm)
 
 
-__all__ = ["FORMULA_VERSION", "IRIS_DIAMETER_MM", "PER_SIDE", "SIDES", "FaceFrame", "column", "face_frame",
+__all__ = ["FORMULA_VERSION", "IRIS_DIAMETER_MM", "LABELS", "PER_SIDE", "SIDES", "FaceFrame", "column", "face_frame",
            "fissure_heights_px", "measure_points", "measure_px", "to_mm", "units"]

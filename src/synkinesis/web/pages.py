@@ -164,10 +164,10 @@ def recording_page(request: Request, recording_id: int, user: User = Depends(cur
     a = rec.analysis
     ctx = {}
     if a:
-        from ..measures import PER_SIDE
+        from ..measures import LABELS, PER_SIDE
 
         rest = a.result.get("rest_measures") or {}
-        ctx["measures"] = [(stem, unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
+        ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
                            for stem, (unit, *_) in PER_SIDE.items()]
     return render(request, "recording.html", rec=rec, visit=rec.visit, patient=rec.visit.patient, analysis=a,
                   status=sv.job_status(rec), **ctx)
