@@ -107,7 +107,7 @@ def assert_key_frames_and_measures(page):
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=imgs.nth(i).element_handle())
     assert "rest" in page.inner_text(".keyframes")
     rows = page.inner_text("#measures")
-    assert "pfh" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)
+    assert "Palpebral fissure height" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)
     assert page.locator("img.plot").count() == 1
 
 
