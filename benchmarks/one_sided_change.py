@@ -10,15 +10,17 @@ image; the measures (`measure_points`) of the two are compared with the truth:
 - leak: measured change on the other side (minus its true change, which is 0 for lids and height)
   as a fraction of the true change;
 - wrong sign: cases where the warped side changed the wrong way (or not at all);
-- ms/eye: what the method adds per eye and frame on top of the face mesh (the mesh's own time per
-  image is the baseline's row).
+- ms/frame: what the method adds per frame (both eyes and both corners) on top of the face mesh
+  (the mesh's own time per image is the baseline's row).
 
 Methods, all in the same run, all on the same warps (built from the static mesh's landmarks of the
 unwarped photo, so the truth is the same for every method):
 - "mediapipe-mesh (refined)": the engine alone, each image on its own (static mode).
-- "lid-edge/1 (pipeline default)": what the video pipeline does (synkinesis.landmarks.refine.
-  LidRefiner, fps 30): the unwarped image for 1 s (30 frames, the rest the lid refinement anchors
-  on), then the warped image for 0.5 s (15 frames; the change held), scored on the last frame.
+- "lid-edge/1+corner-edge/1 (pipeline default)": what the video pipeline does (synkinesis.landmarks.
+  refine.FaceRefiner: lids, then mouth corners; fps 30); "lid-edge/1 (lids only)" and
+  "corner-edge/1 (corners only)" are its two stages alone: the unwarped image for 1 s (30 frames,
+  the rest the refinement anchors on), then the warped image for 0.5 s (15 frames; the change
+  held), scored on the last frame.
   Landmarks of each image are found once (static mesh) and handed over frame after frame.
 - "lid-edge-static (per image)": the same image steps without any reference (upper lid = step +
   a constant), each image on its own: what is possible from one photo. Not used by the pipeline.
@@ -49,7 +51,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from synkinesis.landmarks import MediaPipeFaceMesh  # noqa: E402
-from synkinesis.landmarks.refine import LidRefiner, StaticLidRefiner  # noqa: E402
+from synkinesis.landmarks.refine import CornerRefiner, FaceRefiner, LidRefiner, StaticLidRefiner  # noqa: E402
 from synkinesis.synthetic import (FRONTAL_FACES, eye_box, load_face, lower_upper_lid, mm_to_px, mouth_box,  # noqa: E402
                                   move_commissure, overlay, score_commissure, score_lid)
 
@@ -150,14 +152,14 @@ def method_mesh(p: Prepared):
     return {case: (p.mesh[case.face], w[3]) for case, w in p.warped.items()}, 0.0
 
 
-def method_pipeline(p: Prepared):
+def method_pipeline(p: Prepared, make=FaceRefiner):
     """As the video pipeline refines: rest frames, then the change held (see the module docstring)."""
     out, spent, n = {}, 0.0, 0
     for case, (rgb_after, _, _, after) in p.warped.items():
         if after is None:
             out[case] = (p.mesh[case.face], None)
             continue
-        refiner = LidRefiner(fps=FPS)
+        refiner = make(fps=FPS)
         rgb, mesh = p.images[case.face], p.mesh[case.face]
         t0 = time.perf_counter()
         for _ in range(REST_FRAMES):
@@ -190,7 +192,9 @@ def method_static(p: Prepared):
 
 METHODS = {
     "mediapipe-mesh (refined)": method_mesh,
-    f"{LidRefiner.version} (pipeline default)": method_pipeline,
+    f"{FaceRefiner.version} (pipeline default)": method_pipeline,
+    f"{LidRefiner.version} (lids only)": lambda p: method_pipeline(p, LidRefiner),
+    f"{CornerRefiner.version} (corners only)": lambda p: method_pipeline(p, CornerRefiner),
     f"{StaticLidRefiner.version} (per image)": method_static,
 }
 
@@ -217,7 +221,7 @@ def run(faces, save_overlays: Path | None):
                 slug = method.split(" ")[0].replace("/", "-")
                 cv2.imwrite(str(save_overlays / f"{case.slug}_{slug}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         results[method] = rows
-        cost[method] = seconds * 1000 / 2  # two eyes a frame
+        cost[method] = seconds * 1000  # per frame (both eyes, both corners)
     return results, cost, p.mesh_s * 1000
 
 
@@ -244,7 +248,7 @@ def summary_rows(results, cost, mesh_ms) -> list[list[str]]:
 
 
 HEADER = ["method", "change", "n", "recovered mean", "min … max", "leak mean", "|leak| mean", "|leak| max",
-          "wrong sign", "per-frame cal.: recovered", "|leak| max", "wrong sign", "ms/eye"]
+          "wrong sign", "per-frame cal.: recovered", "|leak| max", "wrong sign", "ms/frame"]
 
 
 def summarise(results, cost, mesh_ms, markdown: bool = False) -> None:

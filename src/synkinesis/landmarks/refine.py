@@ -35,11 +35,17 @@ so nothing depends on the image size):
 - Closed eyes: the correction fades out as the mesh's fissure closes (< `FADE_OPEN` W): a shut eye
   is the mesh's (it detects closure well) and no step is searched across closed lids.
 
-Scope: lids only (the inner 7 points of each lid; canthi, irises and everything else untouched).
-Mouth corners are not refined: the mesh alone recovers 0.92–0.95 of a one-sided corner drop and
-0.82 of an outward move (benchmark). `VERSION` is recorded in every result's provenance
-(`refinement`); `pipeline.measure_recording(refinement="none")` gives the engine's points.
-Cost: ≈ 0.5 ms a frame for both eyes (one cv2.remap of ~3,000 points, a 9×32 DP per upper lid).
+Scope: the inner 7 points of each lid (canthi, irises untouched) and, in a second stage
+(`CornerRefiner`, same anchoring), the two mouth corners 61/291: the mesh alone follows only ~0.85
+of a one-sided corner move and mirrors it on the other corner; with the corners found in the image
+(the lateral end of the oral slit) the benchmark recovers 0.94–0.97 of a 2–4 mm corner move (down or
+out) with the other corner at ≤ 0.1 px. Large expressions (a corner > 0.08–0.12 D, ≈ 5–7.5 mm, from
+its reference position: a big smile) are the mesh's: the slit's end is not the anatomical corner
+once the teeth show. The default, `FaceRefiner` (`VERSION`, recorded in every result's provenance as
+`refinement`), runs both; "lid-edge" and "corner-edge" run one stage;
+`pipeline.measure_recording(refinement="none")` gives the engine's points.
+Cost: ≈ 0.5 ms a frame for both eyes (one cv2.remap of ~3,000 points, a 9×32 DP per upper lid), ≈ 0.2
+ms for both corners (one cv2.remap of ~1,800 points).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ import numpy as np
 
 from . import points as P
 
-VERSION = "lid-edge/1"
+LID_VERSION = "lid-edge/1"
 NONE = "none"
 
 _LUMA3 = np.array([[0.299, 0.587, 0.114]], np.float32) / 3  # RGB → luminance, averaged over 3 sub-columns
@@ -176,7 +182,7 @@ class LidRefiner:
     """
 
     name = "lid-edge"
-    version = VERSION
+    version = LID_VERSION
 
     def __init__(self, fps: float | None = None, config: LidEdgeConfig | None = None):
         cfg = config or LidEdgeConfig()
@@ -368,18 +374,212 @@ class StaticLidRefiner(LidRefiner):
         return self._move(pts, s, shift)
 
 
-REFINERS = {NONE: None, LidRefiner.name: LidRefiner}
-DEFAULT = LidRefiner.name
+# --------------------------------------------------------------------------- mouth corners
+_CORNERS = np.array([P.COMMISSURE[s] for s in _SIDES])  # 61, 291
+_LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
+
+
+@dataclass(frozen=True)
+class CornerEdgeConfig:
+    """Mouth-corner search; lengths in units of the interpupillary distance D (iris centres), which
+    a mouth movement does not change (the mouth width does: a scale taken from it would turn the
+    reference offset into a false movement of the OTHER corner)."""
+
+    along: tuple[float, float] = (0.10, 0.10)  # sampled medial / lateral of the expected corner (D)
+    across: float = 0.05  # sampled above / below it (D)
+    spacing: float = 0.005  # sample spacing (D)
+    derivative: int = 2  # the lateral step: difference over ±2 samples (±0.01 D)
+    window: float = 0.085  # the slit's end is searched within ±window of the expected corner (D)
+    level_window: float = 0.03  # its level: the slit's darkest row within ±this of the expected corner (D)
+    level_columns: int = 4  # … averaged over the end column and the 3 medial to it
+    min_step: tuple[float, float] = (3.0, 8.0)  # end step (grey levels): no correction ≤ 3, full ≥ 8
+    clamp: float = 0.07  # the correction never exceeds this (D, ≈ 4 mm)
+    near_rest: tuple[float, float] = (0.08, 0.12)  # mesh corner this far from its reference position (D):
+    # full correction up to 0.08 (≈ 5 mm), none from 0.12 (≈ 7.5 mm): a big smile is the mesh's
+    memory_frames: int = 300  # reference frames kept (REFERENCE_MEMORY_S × fps, set by CornerRefiner)
+    temporal: float = 1.0  # as LidEdgeConfig.temporal (video: TEMPORAL)
+
+
+@dataclass
+class Corners:
+    """What `CornerRefiner.corners` found in one frame (px)."""
+
+    mesh: np.ndarray  # (2, 2) the engine's corners (patient's right, left)
+    image: np.ndarray  # (2, 2) the end of the oral slit
+    strength: np.ndarray  # (2,) its lateral step (grey levels)
+    scale: float  # D, px
+
+
+class CornerRefiner:
+    """Refine the two mouth corners (61, 291) of one recording's frames, in order, like `LidRefiner`:
+    `refiner(rgb, points) -> points`; only those two points move.
+
+    Per corner, in the face frame (u along the iris line, outward positive; v perpendicular, down),
+    a small grid around where the corner is expected (the mesh's corner minus the reference offset)
+    is sampled once (one cv2.remap for both corners). Per column the slit's darkest value (a 1-2-1
+    smoothed column minimum) gives a profile along u; the oral slit's lateral END is its strongest
+    dark → bright step going outward (parabola: sub-sample), searched within ±`window`; the corner's
+    level is the darkest row, averaged over the end column and the 3 medial to it, within
+    ±`level_window` of the expected level. The grid follows the face frame (not the mesh's lip
+    contour), so a mesh corner that moves only shifts the grid, and the end found stays where the
+    image has it.
+    Anchoring, reference memory, ramp and temporal smoothing are the lid stage's: the offset
+    (mesh − image end, in D) is the median over the trailing reference frames (every frame with a
+    face), so the corner's absolute position is the mesh's and its CHANGE is the image's. A photo is
+    its own reference (unchanged). A weak step (closed lips without a visible slit, a beard) fades
+    the correction out; it is clamped to ±`clamp`.
+    """
+
+    name = "corner-edge"
+    version = "corner-edge/1"
+
+    def __init__(self, fps: float | None = None, config: CornerEdgeConfig | None = None):
+        cfg = config or CornerEdgeConfig()
+        if fps and config is None:
+            cfg = CornerEdgeConfig(memory_frames=max(1, int(round(REFERENCE_MEMORY_S * fps))), temporal=TEMPORAL)
+        self.config = cfg
+        self.fps = fps
+        self._ramp = max(1, int(round(RAMP_S * fps))) if fps else 1
+        h = cfg.spacing
+        self._t = np.arange(-round(cfg.along[0] / h), round(cfg.along[1] / h) + 1) * h  # outward
+        self._v = np.arange(-round(cfg.across / h), round(cfg.across / h) + 1) * h  # down
+        self._search = np.abs(self._t) <= cfg.window
+        self._search[:cfg.derivative] = self._search[-cfg.derivative:] = False
+        self._level = np.abs(self._v[1:-1]) <= cfg.level_window
+        self.reset()
+
+    def reset(self) -> None:
+        self._reference: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)
+        self._positions: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)
+        self._offset: np.ndarray | None = None  # (2, 2) in D
+        self._rest: np.ndarray | None = None  # (2, 2) the mesh corners' reference position, D
+        self._ema: np.ndarray | None = None
+        self._since_median = 0
+
+    @staticmethod
+    def _position(pts: np.ndarray, scale: float) -> np.ndarray:
+        """The mesh corners relative to the medial canthi's midpoint, face frame (u, v), in D. (2, 2)"""
+        e_u, e_v = _axes(pts)
+        mid = (pts[P.MEDIAL_CANTHUS["right"], :2] + pts[P.MEDIAL_CANTHUS["left"], :2]) / 2
+        rel = pts[_CORNERS, :2] - mid
+        return np.stack([rel @ e_u, rel @ e_v], axis=1) / scale
+
+    def corners(self, rgb: np.ndarray, points: np.ndarray, offset: np.ndarray | None = None) -> Corners:
+        """The ends of the oral slit in one image; searched around mesh − offset (D; None: the mesh)."""
+        cfg = self.config
+        pts = np.asarray(points, np.float64)
+        e_u, e_v = _axes(pts)
+        scale = max(float(np.linalg.norm(pts[P.IRIS_CENTRE["left"], :2] - pts[P.IRIS_CENTRE["right"], :2])), 1e-6)
+        mesh = pts[_CORNERS, :2]
+        centre = mesh if offset is None else mesh - offset * scale
+        out = np.stack([-e_u, e_u])  # outward: the patient's right corner is towards −u
+        T, V = self._t * scale, self._v * scale
+        mx = (centre[:, 0, None, None] + T[None, :, None] * out[:, 0, None, None] + V[None, None, :] * e_v[0])
+        my = (centre[:, 1, None, None] + T[None, :, None] * out[:, 1, None, None] + V[None, None, :] * e_v[1])
+        nv = len(self._v)
+        sampled = cv2.remap(np.ascontiguousarray(rgb), mx.reshape(-1, nv).astype(np.float32),
+                            my.reshape(-1, nv).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if sampled.ndim == 3:
+            lum = cv2.transform(sampled.astype(np.float32), _LUMA)
+        else:
+            lum = sampled.astype(np.float32)
+        lum = lum.reshape(2, len(self._t), nv)
+        lum = lum[:, :, :-2] + 2 * lum[:, :, 1:-1] + lum[:, :, 2:]  # 1-2-1 across (×4)
+        lum[:, 1:-1] = (lum[:, :-2] + 2 * lum[:, 1:-1] + lum[:, 2:]) / 16  # 1-2-1 along (→ grey levels)
+        lum[:, [0, -1]] /= 4
+        low = lum.min(axis=2)  # (2, Nt) the slit's darkest value per column
+        k = cfg.derivative
+        step = np.full_like(low, -np.inf)
+        step[:, k:-k] = low[:, 2 * k:] - low[:, :-2 * k]  # brighter outward: the slit ends
+        step[:, ~self._search] = -np.inf
+        j = np.clip(step.argmax(axis=1), 1, len(self._t) - 2)
+        rows = np.arange(2)
+        a, b, c = step[rows, j - 1], step[rows, j], step[rows, j + 1]
+        den = a - 2 * b + c
+        ok = np.isfinite(a + c) & (den < -1e-9)
+        d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, -1.0), 0.0)
+        t_end = np.interp(j + np.clip(d, -0.5, 0.5), np.arange(len(self._t)), self._t)
+        # level: darkest row over the end column and the ones medial to it, near the expected level
+        n = cfg.level_columns
+        cols = np.stack([lum[e, max(0, j[e] - n + 1):j[e] + 1].mean(axis=0) for e in range(2)])  # (2, Nv − 2)
+        cols = np.where(self._level[None], cols, np.inf)
+        i = np.clip(cols.argmin(axis=1), 1, cols.shape[1] - 2)
+        a, b, c = cols[rows, i - 1], cols[rows, i], cols[rows, i + 1]
+        den = a - 2 * b + c
+        ok = np.isfinite(a + c) & (den > 1e-9)
+        d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, 1.0), 0.0)
+        v_end = np.interp(i + np.clip(d, -0.5, 0.5), np.arange(cols.shape[1]), self._v[1:-1])
+        image = centre + (t_end * scale)[:, None] * out + (v_end * scale)[:, None] * e_v[None, :]
+        return Corners(mesh, image, np.where(np.isfinite(b), step[rows, j], 0.0), scale)
+
+    def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points)
+        if not math.isfinite(float(pts[:, :2].sum())):  # no face: NaN rows pass through
+            return pts
+        cfg = self.config
+        s = self.corners(rgb, pts, self._offset)
+        offsets_now = (s.mesh - s.image) / s.scale  # (2, 2), D
+        offset = self._offset if self._offset is not None else offsets_now
+        confidence = min(1.0, len(self._reference) / self._ramp)
+        position = self._position(np.asarray(pts, np.float64), s.scale)
+        rest = self._rest if self._rest is not None else position
+        far = np.sqrt(((position - rest) ** 2).sum(axis=1))
+        near = np.clip((cfg.near_rest[1] - far) / (cfg.near_rest[1] - cfg.near_rest[0]), 0.0, 1.0)  # (2,)
+        if near.min() >= 1.0:  # a reference frame: both corners near their reference position
+            self._reference.append(offsets_now)
+            self._positions.append(position)
+            self._since_median += 1
+            if self._offset is None or len(self._reference) <= 16 or self._since_median >= MEDIAN_EVERY:
+                self._offset = np.median(np.asarray(self._reference), axis=0)
+                self._rest = np.median(np.asarray(self._positions), axis=0)
+                self._since_median = 0
+        corr = (s.image - s.mesh) / s.scale + offset  # refined corner = image end + reference offset
+        size = np.linalg.norm(corr, axis=1, keepdims=True)
+        corr = corr * np.minimum(1.0, cfg.clamp / np.maximum(size, 1e-12))
+        lo, hi = cfg.min_step
+        corr = corr * (np.clip((s.strength - lo) / (hi - lo), 0.0, 1.0) * near)[:, None]
+        if cfg.temporal < 1.0:
+            if self._ema is not None:
+                corr = cfg.temporal * corr + (1 - cfg.temporal) * self._ema
+            self._ema = corr
+        out = np.array(pts, dtype=np.float32, copy=True)
+        out[_CORNERS, :2] += (corr * s.scale * confidence).astype(np.float32)
+        return out
+
+
+class FaceRefiner:
+    """The pipeline's default: the lids (`LidRefiner`), then the mouth corners (`CornerRefiner`)."""
+
+    name = f"{LidRefiner.name}+{CornerRefiner.name}"
+    version = f"{LidRefiner.version}+{CornerRefiner.version}"
+
+    def __init__(self, fps: float | None = None):
+        self.lids = LidRefiner(fps=fps)
+        self.corners = CornerRefiner(fps=fps)
+        self.fps = fps
+
+    def reset(self) -> None:
+        self.lids.reset()
+        self.corners.reset()
+
+    def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+        return self.corners(rgb, self.lids(rgb, points))
+
+
+REFINERS = {NONE: None, LidRefiner.name: LidRefiner, CornerRefiner.name: CornerRefiner, FaceRefiner.name: FaceRefiner}
+DEFAULT = FaceRefiner.name
+VERSION = FaceRefiner.version  # what the pipeline records by default
 
 
 def make_refiner(name: str = DEFAULT, fps: float | None = None):
     """A refiner by name (None for "none")."""
     if name == NONE:
         return None
-    if name != LidRefiner.name:
+    if name not in REFINERS:
         raise ValueError(f"unknown refinement {name!r}; known: {', '.join(REFINERS)}")
-    return LidRefiner(fps=fps)
+    return REFINERS[name](fps=fps)
 
 
-__all__ = ["DEFAULT", "FADE_OPEN", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
+__all__ = ["CornerEdgeConfig", "CornerRefiner", "Corners", "DEFAULT", "FADE_OPEN", "FaceRefiner", "LID_VERSION",
+           "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
            "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner"]
