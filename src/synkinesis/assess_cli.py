@@ -9,7 +9,6 @@ Input errors print one red line on stderr and exit with code 2; no traceback.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from enum import Enum
@@ -21,7 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import InvalidInput, SynkinesisError
+from .cli_errors import user_errors
+from .errors import InvalidInput
 from .measures.face_frame import IRIS_DIAMETER_MM
 
 app = typer.Typer(help="Protocol recordings: per-expression grading and scale estimates.", no_args_is_help=True,
@@ -32,22 +32,6 @@ console = Console()
 class Side(str, Enum):
     left = "left"
     right = "right"
-
-
-def _err() -> Console:
-    return Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def user_errors(fn):
-    """A problem with the input becomes one red line and exit code 2, never a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SynkinesisError as e:
-            _err().print(f"[bold red]Error:[/] {e}", markup=True)
-            raise typer.Exit(2)
-    return wrapper
 
 
 def _fmt(v, digits: int = 1) -> str:

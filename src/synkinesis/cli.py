@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 from enum import Enum
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .cli_errors import user_errors
 from .errors import SynkinesisError
 from .measures.face_frame import IRIS_DIAMETER_MM
 
@@ -34,18 +34,6 @@ err = Console(stderr=True)
 class Side(str, Enum):
     left = "left"
     right = "right"
-
-
-def user_errors(fn):
-    """A problem with the input becomes one red line and exit code 2, never a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SynkinesisError as e:
-            err.print(f"[bold red]Error:[/] {e}")
-            raise typer.Exit(2)
-    return wrapper
 
 
 # Measures shown in the summary table (column stems; labels from measures.LABELS).

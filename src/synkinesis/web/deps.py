@@ -24,15 +24,8 @@ class LoginRequired(Exception):
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    s = request.app.state.db.sessionmaker()
-    try:
+    with request.app.state.db.session() as s:  # commits on success, rolls back on any error
         yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()
 
 
 def optional_user(request: Request, db: Session = Depends(get_db)) -> User | None:

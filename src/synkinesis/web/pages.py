@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..scales import SCALES
 from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
-from .deps import STAFF, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user, visit_for
+from .deps import admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user, visit_for
 from .protocol import protocol
 from .security import check_csrf
 
@@ -94,7 +94,7 @@ async def patient_account(request: Request, patient_id: int, user: User = Depend
                           db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     form = await request.form()
-    u = sv.create_patient_login(db, user, p, form.get("username", ""), form.get("password", ""))
+    sv.create_patient_login(db, user, p, form.get("username", ""), form.get("password", ""))
     audit(db, request, user, "create_login", "patient", p.id, p.id)
     return redirect(f"/patients/{p.id}")
 

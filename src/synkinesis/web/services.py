@@ -8,7 +8,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Date, String, cast, or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
