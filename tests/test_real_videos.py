@@ -89,3 +89,14 @@ def test_multi_face_photo_measures_the_largest_and_says_so(media, tmp_path):
     x0, y0, x1, y1 = boxes[0]  # largest detection
     centre = np.asarray(m.landmarks[0, :, :2]).mean(axis=0)
     assert x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1
+
+
+def test_every_analysis_keeps_its_own_rest_noise_for_mdc(analysed):
+    """Before/after differences are shown with an MDC computed from each recording's own rest noise."""
+    from synkinesis.measures.noise import difference_mdc95, mdc95
+
+    result = analysed("single_face.mp4").to_dict()
+    sd = result["rest_sd"]["pfh_mm_left"]
+    assert 0.02 < sd < 0.5  # still face: a few tenths of a mm at most
+    assert difference_mdc95(sd, sd) == pytest.approx(mdc95(sd))
+    assert difference_mdc95(0.3, 0.4) == pytest.approx(1.96 * 0.5, rel=1e-3)

@@ -217,17 +217,36 @@ class Analysis:
             "episodes": [e.to_dict() for e in seg.episodes],
             "indices": self.indices,
             "rest_measures": rest_measures(self.table, seg),
+            "rest_sd": rest_sd(self.table, seg),
         }
+
+
+def _rest_rows(table: pd.DataFrame, seg: Segmentation) -> tuple[pd.DataFrame, list[str]]:
+    rows = table.iloc[seg.rest[0]:seg.rest[1] + 1]
+    rows = rows[~seg.blink[seg.rest[0]:seg.rest[1] + 1]]
+    return rows, [c for c, u in measures.units().items() if u in ("mm", "mm2", "deg")]
 
 
 def rest_measures(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
     """Median of every measure over the resting baseline (blinks left out)."""
     if seg.rest is None:
         return None
-    rows = table.iloc[seg.rest[0]:seg.rest[1] + 1]
-    rows = rows[~seg.blink[seg.rest[0]:seg.rest[1] + 1]]
-    cols = [c for c, u in measures.units().items() if u in ("mm", "mm2", "deg")]
+    rows, cols = _rest_rows(table, seg)
     return {c: round(float(rows[c].median()), 3) for c in cols}
+
+
+def rest_sd(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
+    """SD of every measure over the resting baseline: this recording's own measurement noise.
+
+    Used for the minimal detectable change shown beside before/after differences
+    (`measures.noise.difference_mdc95`). Conservative: the SD of single frames, not of the median.
+    """
+    if seg.rest is None:
+        return None
+    rows, cols = _rest_rows(table, seg)
+    if len(rows) < 3:
+        return None
+    return {c: round(float(rows[c].std(ddof=1)), 4) for c in cols}
 
 
 def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAMETER_MM,

@@ -32,6 +32,14 @@ def mdc95(sd: float | np.ndarray) -> float | np.ndarray:
     return Z95 * np.sqrt(2.0) * np.asarray(sd, dtype=float) if np.ndim(sd) else Z95 * np.sqrt(2.0) * float(sd)
 
 
+def difference_mdc95(sd_a: float, sd_b: float) -> float:
+    """MDC95 of the difference between two measurements with their own SDs (e.g. two visits).
+
+    1.96·√(sd_a² + sd_b²); equals `mdc95(sd)` when both SDs are the same.
+    """
+    return Z95 * float(np.hypot(sd_a, sd_b))
+
+
 def frame_to_frame_sd(x: np.ndarray) -> float:
     """SD of one frame's value from frame-to-frame differences (NaNs skipped): SD(Δx) / √2."""
     d = np.diff(np.asarray(x, dtype=float))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import SynkinesisError
+from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
@@ -242,13 +243,16 @@ def trends(patient: Patient) -> dict:
             rest = a.result.get("rest_measures") or {}
             oo = [e.get("ratio_affected_to_healthy") for e in a.result["indices"].get("ocular_oral") or []]
             oo = [x for x in oo if x is not None]
+            sd = a.result.get("rest_sd") or {}
             measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(), "recording_id": rec.id,
                              **{f"{m}_{s}": rest.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
+                             "sd": {f"{m}_{s}": sd.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
                              "ocular_oral_ratio": max(oo) if oo else None})
         for sc in v.scores:
             scores.setdefault(sc.scale, []).append({"visit_id": v.id, "date": v.visit_date.isoformat(),
                                                     "total": sc.total, "label": sc.label, "unit": sc.unit,
                                                     "better": sc.better, "version": sc.version})
+    _add_changes(measures)
     return {"affected_side": patient.affected_side, "measures": measures,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
@@ -256,6 +260,21 @@ def trends(patient: Patient) -> dict:
             "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
                            "better_text": better_text(SCALES[k].better), "points": pts}
                        for k, pts in scores.items()}}
+
+
+def _add_changes(rows: list[dict]) -> None:
+    """Each visit's change from the previous one, with its minimal detectable change (MDC95).
+
+    A change smaller than the MDC may be measurement noise; both recordings' own rest SDs set it.
+    """
+    for prev, row in zip(rows, rows[1:]):
+        row["change"] = {}
+        for key, sd in row["sd"].items():
+            a, b, sa, sb = prev.get(key), row.get(key), prev["sd"].get(key), sd
+            if None in (a, b, sa, sb):
+                continue
+            mdc = difference_mdc95(sa, sb)
+            row["change"][key] = {"delta": round(b - a, 2), "mdc95": round(mdc, 2), "detectable": abs(b - a) > mdc}
 
 
 def patient_dict(p: Patient, full: bool = False) -> dict:
