@@ -19,9 +19,8 @@ import pandas as pd
 from . import measures
 from .errors import ExtremePose, FaceTooSmall, NoFaceFound
 from .frames import Frame, open_media
-from .landmarks import make_engine
 from .landmarks.refine import DEFAULT as DEFAULT_REFINEMENT
-from .landmarks.refine import make_refiner
+from .landmarks.tracker import FaceTracker
 from .measures.face_frame import IRIS_DIAMETER_MM
 from .measures.pose import EXTREME_POSE_DEG
 from .recording import Provenance
@@ -101,9 +100,10 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
     with open_media(path, threads=threads) as media:
         info = media.info
         is_photo = info.kind == "photo"
-        tracker = make_engine(engine, static=is_photo, max_faces=1)
+        tracker = FaceTracker(engine, static=is_photo, fps=info.fps, refinement=refinement)
+        refined = tracker.refiner is not None
         spool = _LandmarkSpool(tracker.n_points, workdir / "landmarks.npy")
-        refiner = make_refiner(refinement, fps=None if is_photo else info.fps)
+        no_face = np.full((tracker.n_points, 3), np.nan, np.float32)
         faces_seen, next_count_at = 0, 0.0
         times, tables, chunk, raw_chunk, raw_pfh = [], [], [], [], []
 
@@ -112,7 +112,7 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                 arr = np.stack(chunk)
                 spool.append(arr)
                 tables.append(measures.measure_px(arr))
-                if refiner is not None:
+                if refined:
                     raw_pfh.append(measures.fissure_heights_px(np.stack(raw_chunk)))
                 chunk.clear()
                 raw_chunk.clear()
@@ -124,16 +124,12 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                     n = len(tracker.find_faces(frame.image))
                     next_count_at = frame.time_s + FACE_COUNT_EVERY_S
                     if n > 1 and faces_seen <= 1:
-                        tracker.close()  # re-open meshing all faces so the largest can be chosen
-                        tracker = make_engine(engine, static=is_photo, max_faces=n)
+                        tracker.expect_faces(n)
                     faces_seen = max(faces_seen, n)
-                faces = tracker.detect(frame.image)
-                points = faces[0].points if faces else np.full((tracker.n_points, 3), np.nan, np.float32)
-                if refiner is not None:
-                    raw_chunk.append(points)
-                    if faces:
-                        points = refiner(frame.image, points)
-                chunk.append(points)
+                raw, points = tracker.track(frame.image)
+                if refined:
+                    raw_chunk.append(no_face if raw is None else raw)
+                chunk.append(no_face if points is None else points)
                 times.append(frame.time_s)
                 if len(chunk) == CHUNK:
                     flush()
@@ -141,7 +137,6 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                     progress(len(times), info.n_frames)
             flush()
         finally:
-            version = tracker.version
             tracker.close()
         landmarks_file = spool.finish()
 
@@ -157,9 +152,9 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
     table.insert(2, "face_found", table["iris_diameter_px"].notna())
     provenance = Provenance(
         source=path.name, kind=info.kind, width=info.width, height=info.height, fps=info.fps,
-        n_frames=len(times), rotation_deg=info.rotation_deg, engine=engine, engine_version=version,
+        n_frames=len(times), rotation_deg=info.rotation_deg, engine=engine, engine_version=tracker.version,
         formula_version=measures.FORMULA_VERSION, iris_mm=iris_mm, faces_seen=max(faces_seen, 1),
-        refinement=refiner.version if refiner is not None else "none")
+        refinement=tracker.refinement)
     _check_measurable(table, provenance)
     return Measured(provenance, table, landmarks_file, engine_pfh)
 

@@ -17,16 +17,32 @@ class FaceTracker:
 
     def __init__(self, engine: str = "mediapipe-facemesh", *, static: bool = False, fps: float | None = None,
                  refinement: str = DEFAULT):
+        self._engine_name, self._static = engine, static
         self.engine = make_engine(engine, static=static, max_faces=1)
         self.refiner = make_refiner(refinement, fps=None if static else fps)
         self.version = self.engine.version
         self.refinement = self.refiner.version if self.refiner is not None else "none"
+        self.n_points = self.engine.n_points
 
-    def points(self, rgb: np.ndarray) -> np.ndarray | None:
+    def find_faces(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Boxes of every face in view, largest first (see the engine's `find_faces`)."""
+        return self.engine.find_faces(rgb)
+
+    def expect_faces(self, n: int) -> None:
+        """Re-open the engine meshing `n` faces, so the largest can be chosen when several are in view."""
+        self.engine.close()
+        self.engine = make_engine(self._engine_name, static=self._static, max_faces=n)
+
+    def track(self, rgb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(engine's points, refined points) of the largest face, or (None, None)."""
         faces = self.engine.detect(rgb)
         if not faces:
-            return None
-        return faces[0].points if self.refiner is None else self.refiner(rgb, faces[0].points)
+            return None, None
+        raw = faces[0].points
+        return raw, raw if self.refiner is None else self.refiner(rgb, raw)
+
+    def points(self, rgb: np.ndarray) -> np.ndarray | None:
+        return self.track(rgb)[1]
 
     def close(self) -> None:
         self.engine.close()
