@@ -14,9 +14,14 @@ Two kinds of client (say which when quoting numbers):
   Numbers are read from the page. The browser's capture, encoding and rendering share the 2 cores
   with the server, so this is the pessimistic setting.
 
+Every run also reports the CPU the server and the clients used over the measured window, and the
+server's CPU time per frame. `--floor` (browser clients) then measures N minimal camera pages with no
+server (show the camera, JPEG-encode every frame): what the browsers alone take of the machine, so
+the line it prints says whether N browser sessions can fit on these cores at all.
+
 Targets (issue #6): one session p95 ≤ 40 ms and ≥ 25 fps; N = 8 sessions ≥ 25 fps each.
 
-    python benchmarks/live_latency.py [--clients python|browser] [--sessions 1 8] [--seconds 20]
+    python benchmarks/live_latency.py [--clients python|browser] [--sessions 1 8] [--seconds 20] [--floor]
 """
 
 from __future__ import annotations
@@ -121,7 +126,7 @@ async def login_and_start(base: str) -> tuple[int, str]:
 
 
 async def python_session(base: str, frames: list[bytes], seconds: float, warmup: float, ready: asyncio.Barrier,
-                         deflate: bool):
+                         deflate: bool, meter: CpuMeter):
     import websockets
 
     sid, cookie = await login_and_start(base)
@@ -130,7 +135,8 @@ async def python_session(base: str, frames: list[bytes], seconds: float, warmup:
                                   max_size=None,
                                   additional_headers={"Cookie": cookie, "Origin": base}) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
-        await ready.wait()
+        if await ready.wait() == 0:  # one session times the CPU window
+            asyncio.get_running_loop().call_later(warmup, meter.start)
         t0 = time.perf_counter()
         lat, server_ms, replies, sent = [], [], 0, -1
         while (now := time.perf_counter() - t0) < seconds:
@@ -152,29 +158,100 @@ async def python_session(base: str, frames: list[bytes], seconds: float, warmup:
         return {"lat": lat, "server_ms": server_ms, "fps": replies / (seconds - warmup)}
 
 
-async def run_python(base: str, n: int, seconds: float, warmup: float, deflate: bool) -> list[dict]:
+async def run_python(base: str, n: int, seconds: float, warmup: float, deflate: bool,
+                     meter: CpuMeter) -> list[dict]:
     from practice_media import jpeg, synthetic_clip
 
     clip = synthetic_clip(0.4, fps=FPS)
     frames = [jpeg(f) for f in clip.frames]
     ready = asyncio.Barrier(n)
-    return await asyncio.gather(*(python_session(base, frames, seconds, warmup, ready, deflate) for _ in range(n)))
+    res = await asyncio.gather(*(python_session(base, frames, seconds, warmup, ready, deflate, meter)
+                                 for _ in range(n)))
+    meter.cores = meter.stop()
+    return res
 
 
 # ---------------------------------------------------------------------------- browser clients
-def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path) -> list[dict]:
-    from playwright.sync_api import sync_playwright
+def chromium_args(tmp: Path) -> list[str]:
+    """Headless Chromium whose fake camera plays the synthetic patient (.y4m, 30 fps)."""
     from practice_media import synthetic_clip, write_y4m
 
-    y4m = write_y4m(synthetic_clip(0.4, fps=FPS), tmp / "cam.y4m")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    y4m = tmp / "cam.y4m"
+    if not y4m.exists():
+        write_y4m(synthetic_clip(0.4, fps=FPS), y4m)
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={y4m}", "--disable-background-timer-throttling",
             "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+
+
+# The least any practice page must do: show the camera and JPEG-encode every frame (no server).
+FLOOR_PAGE = """<!doctype html><video id=v autoplay muted playsinline style="width:560px"></video><script>
+window.encoded = 0;
+(async () => {
+  const v = document.getElementById("v");
+  v.srcObject = await navigator.mediaDevices.getUserMedia({video: {width: {ideal: 640}, height: {ideal: 480}}});
+  await v.play();
+  const c = document.createElement("canvas"), g = c.getContext("2d");
+  const cb = () => {
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    g.drawImage(v, 0, 0);
+    c.toBlob(() => window.encoded++, "image/jpeg", 0.7);
+    v.requestVideoFrameCallback(cb);
+  };
+  v.requestVideoFrameCallback(cb);
+})();
+</script>"""
+
+
+def browser_floor(n: int, seconds: float, tmp: Path) -> tuple[float, float]:
+    """(cores, encoded fps per page) of n such pages in one headless Chromium."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    (tmp / "floor").mkdir(exist_ok=True)
+    (tmp / "floor" / "index.html").write_text(FLOOR_PAGE)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(Quiet, directory=str(tmp / "floor")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args(tmp))
+            pages = []
+            for _ in range(n):
+                ctx = browser.new_context(base_url=base)
+                ctx.grant_permissions(["camera"], origin=base)
+                page = ctx.new_page()
+                page.goto("/index.html")
+                pages.append(page)
+            time.sleep(2)
+            meter = CpuMeter(-1)
+            meter.start()
+            e0 = [pg.evaluate("window.encoded") for pg in pages]
+            time.sleep(seconds)
+            e1 = [pg.evaluate("window.encoded") for pg in pages]
+            _, cores = meter.stop()
+            browser.close()
+    finally:
+        httpd.shutdown()
+    return cores, min(b - a for a, b in zip(e0, e1)) / seconds
+
+
+def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path, meter: CpuMeter) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
     out = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args(tmp))
         pages = []
         for _ in range(n):
             ctx = browser.new_context(base_url=base)
@@ -191,7 +268,10 @@ def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path) -> 
             page.click("#start")
         for page in pages:
             page.wait_for_function("window.__practice.state === 'running'", timeout=30_000)
-        time.sleep(seconds)
+        time.sleep(warmup)
+        meter.start()
+        time.sleep(seconds - warmup)
+        meter.cores = meter.stop()
         for page in pages:
             log = page.evaluate("window.__practice.log.map(e => [e.t, e.lat])")
             t_first = log[0][0]
@@ -203,10 +283,53 @@ def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path) -> 
 
 
 # ------------------------------------------------------------------------------------- report
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads (Linux /proc)."""
+def _stat(pid: int) -> tuple[int, float]:
+    """(parent pid, user + system CPU seconds of the process and its threads), Linux /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    return _stat(pid)[1]
+
+
+class CpuMeter:
+    """Cores used over a window by the server and by the clients (this process and every process it
+    started except the server: Playwright's driver and the whole Chromium tree)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.start_at = None
+
+    def _sample(self) -> tuple[float, float]:
+        stats = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    stats[int(d)] = _stat(int(d))
+                except (OSError, IndexError, ValueError):
+                    pass
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+        clients, todo = 0.0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid == self.server_pid:
+                continue
+            clients += stats.get(pid, (0, 0.0))[1]
+            todo += children.get(pid, [])
+        return stats.get(self.server_pid, (0, 0.0))[1], clients
+
+    def start(self) -> None:
+        self.start_at = (time.perf_counter(), *self._sample())
+
+    def stop(self) -> tuple[float, float]:
+        """(server cores, client cores) since `start`."""
+        t0, s0, c0 = self.start_at
+        s1, c1 = self._sample()
+        dt = time.perf_counter() - t0
+        return (s1 - s0) / dt, (c1 - c0) / dt
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -226,6 +349,9 @@ def main() -> int:
     ap.add_argument("--no-deflate", dest="deflate", action="store_false",
                     help="refuse permessage-deflate (on by default, as in `synkinesis serve`)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--floor", action="store_true",
+                    help="(browser clients) also measure the CPU of N minimal camera pages, no server: "
+                         "the part of the machine the browsers alone need")
     args = ap.parse_args()
     threads = os.environ.get("SYNKINESIS_PRACTICE_THREADS", f"{(os.cpu_count() or 1) + 1} (default)")
     print(f"Live practice, {args.clients} clients, camera {FPS} fps 320×240 JPEG q70, one frame in flight; "
@@ -237,13 +363,14 @@ def main() -> int:
         for n in args.sessions:
             proc, port = start_server(Path(tmp) / f"run{n}", args.deflate)
             base = f"http://127.0.0.1:{port}"
-            cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
+            meter = CpuMeter(proc.pid)
             try:
                 if args.clients == "python":
-                    res = asyncio.run(run_python(base, n, args.seconds + args.warmup, args.warmup, args.deflate))
+                    res = asyncio.run(run_python(base, n, args.seconds + args.warmup, args.warmup, args.deflate,
+                                                 meter))
                 else:
-                    res = run_browser(base, n, args.seconds + args.warmup, args.warmup, Path(tmp))
-                server_cores = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - wall0)
+                    res = run_browser(base, n, args.seconds + args.warmup, args.warmup, Path(tmp), meter)
+                server_cores, client_cores = meter.cores
             finally:
                 proc.terminate()
                 proc.wait(30)
@@ -253,9 +380,10 @@ def main() -> int:
             rows.append({"sessions": n, "p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
                          "max_ms": max(lat), "server_p50_ms": statistics.median(srv) if srv else None,
                          "fps_min": min(fps), "fps_mean": statistics.mean(fps), "frames": len(lat),
-                         "server_cores": server_cores})
+                         "server_cores": server_cores, "client_cores": client_cores,
+                         "server_cpu_ms_per_frame": 1000 * server_cores / sum(fps)})
     print(f"{'sessions':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'server p50':>12}{'fps min':>9}{'fps mean':>10}"
-          f"{'frames':>8}{'server CPU':>12}  targets")
+          f"{'frames':>8}{'server CPU':>12}{'client CPU':>12}{'srv ms/frame':>14}  targets")
     ok_all = True
     for r in rows:
         ok = r["fps_min"] >= TARGET_FPS and (r["sessions"] > 1 or r["p95_ms"] <= TARGET_P95_MS)
@@ -263,11 +391,24 @@ def main() -> int:
         srv = f"{r['server_p50_ms']:.1f} ms" if r["server_p50_ms"] is not None else "–"
         print(f"{r['sessions']:>8}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['max_ms']:>9.1f}{srv:>12}"
               f"{r['fps_min']:>9.1f}{r['fps_mean']:>10.1f}{r['frames']:>8}{r['server_cores']:>7.2f} cores"
+              f"{r['client_cores']:>7.2f} cores{r['server_cpu_ms_per_frame']:>11.1f} ms"
               f"  {'met' if ok else 'NOT met'}")
     print("server p50: decode + landmarks + feedback per frame inside the server (python clients only); "
-          "server CPU: the uvicorn process's CPU time / wall time over the run, log-ins and warm-up included")
+          "server / client CPU: cores used over the measured window by the uvicorn process / by the clients "
+          f"(this process{', Playwright and all of Chromium' if args.clients == 'browser' else ''}); "
+          "srv ms/frame: server CPU time per frame answered")
     print(f"targets: 1 session p95 ≤ {TARGET_P95_MS:.0f} ms and ≥ {TARGET_FPS:.0f} fps; "
           f"several sessions ≥ {TARGET_FPS:.0f} fps each (fps min = the slowest session)")
+    if args.floor and args.clients == "browser":
+        with tempfile.TemporaryDirectory(prefix="synk-floor-") as tmp:
+            for r in rows:
+                cores, page_fps = browser_floor(r["sessions"], args.seconds, Path(tmp))
+                need = r["sessions"] * TARGET_FPS * r["server_cpu_ms_per_frame"] / 1000
+                r.update(floor_cores=cores, floor_fps=page_fps, server_cores_needed=need)
+                print(f"{r['sessions']} minimal camera pages (show + JPEG-encode each frame, no server): "
+                      f"{cores:.2f} cores at {page_fps:.1f} fps each; the server needs {need:.2f} cores for "
+                      f"{r['sessions']} × {TARGET_FPS:.0f} fps ({r['server_cpu_ms_per_frame']:.1f} ms a frame): "
+                      f"{cores + need:.2f} of the {os.cpu_count()} cores")
     if args.json:
         args.json.write_text(json.dumps({"clients": args.clients, "rows": rows}, indent=1))
     return 0 if ok_all else 1

@@ -205,10 +205,19 @@
   }
 
   // ---------------------------------------------------------------------------------- feedback
+  // The page is redrawn up to 30 times a second: touch the DOM only where something changed, and
+  // move the bars with a transform (composited: no layout, no repaint), so a modest laptop keeps up.
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;  // reading it costs no layout
+  }
   function setBar(id, fraction, over) {
-    const bar = $(id);
-    bar.querySelector(".fill").style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
-    bar.classList.toggle("over", !!over);
+    const bar = $(id), fill = bar.querySelector(".fill");
+    const t = `scaleX(${Math.round(Math.max(0, Math.min(1, fraction)) * 400) / 400})`;  // 0.25 % steps
+    if (fill.style.transform !== t) fill.style.transform = t;
+    if (bar.classList.contains("over") !== !!over) bar.classList.toggle("over", !!over);
+  }
+  function setClass(el, name) {
+    if (el.className !== name) el.className = name;
   }
 
   function render(fb, pts, lat, serverMs) {
@@ -216,39 +225,39 @@
                  warning: fb.warning, rep_state: fb.rep_state, reps: fb.reps_done, hold: fb.hold_progress });
     if (fb.reps_done > P.reps) lastRepAt = performance.now();
     P.reps = fb.reps_done;
-    $("reps").textContent = fb.reps_done;
-    $("state").textContent = fb.phase === "practising" ? fb.rep_state : fb.phase === "no_face" ? "no face" : "calibrating";
+    setText($("reps"), String(fb.reps_done));
+    setText($("state"), fb.phase === "practising" ? fb.rep_state : fb.phase === "no_face" ? "no face" : "calibrating");
     if (fb.phase === "calibrating") {
-      stage.className = "stage calibrating";
-      promptEl.textContent = `Relax your face and keep still: calibrating ${Math.round(100 * fb.calibration_progress)} %`;
+      setClass(stage, "stage calibrating");
+      setText(promptEl, `Relax your face and keep still: calibrating ${Math.round(100 * fb.calibration_progress)} %`);
       setBar("bar-wanted", 0);
       setBar("bar-unwanted", 0);
     } else if (fb.phase === "no_face") {
-      stage.className = "stage lost";
-      promptEl.textContent = "We cannot see your face: face the camera.";
+      setClass(stage, "stage lost");
+      setText(promptEl, "We cannot see your face: face the camera.");
     } else {
       if (P.log.length > 1 && P.log[P.log.length - 2].phase === "calibrating") setStatus("Calibrated. Go when you are ready.");
       setBar("bar-wanted", fb.wanted_fraction / MAX_WANTED);
       setBar("bar-unwanted", fb.unwanted / (2 * fb.threshold), fb.warning);
-      $("val-wanted").textContent = `${fb.wanted.toFixed(1)} ${unit(ex.wanted_unit)}`;
+      setText($("val-wanted"), `${fb.wanted.toFixed(1)} ${unit(ex.wanted_unit)}`);
       const digits = ex.unwanted_unit === "pct" ? 0 : 1;
-      $("val-unwanted").textContent = `${(+fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`;  // no "-0"
-      stage.className = fb.warning ? "stage warn" : "stage ok";
+      setText($("val-unwanted"), `${(+fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`);  // no "-0"
+      setClass(stage, fb.warning ? "stage warn" : "stage ok");
       if (fb.rep_state === "holding") {
         const left = ex.hold_s * (1 - fb.hold_progress);
-        $("hold").textContent = left.toFixed(1);
-        promptEl.textContent = fb.hold_progress >= 1 ? "Well held. Now relax slowly." : `Hold… ${Math.ceil(left)} s`;
+        setText($("hold"), left.toFixed(1));
+        setText(promptEl, fb.hold_progress >= 1 ? "Well held. Now relax slowly." : `Hold… ${Math.ceil(left)} s`);
       } else {
-        $("hold").textContent = "–";
-        if (fb.rep_state === "moving") promptEl.textContent = "Slowly and gently…";
+        setText($("hold"), "–");
+        if (fb.rep_state === "moving") setText(promptEl, "Slowly and gently…");
         else {
           const restLeft = lastRepAt === null ? 0 : ex.rest_s - (performance.now() - lastRepAt) / 1000;
-          promptEl.textContent = restLeft > 0 ? `Relax… next one in ${Math.ceil(restLeft)} s` : `Now: ${ex.name.toLowerCase()}.`;
+          setText(promptEl, restLeft > 0 ? `Relax… next one in ${Math.ceil(restLeft)} s` : `Now: ${ex.name.toLowerCase()}.`);
         }
       }
     }
-    warnEl.hidden = !fb.warning;
-    if (fb.warning) warnEl.textContent = `Your ${unwantedWord}: soften the movement.`;
+    if (warnEl.hidden === fb.warning) warnEl.hidden = !fb.warning;
+    if (fb.warning) setText(warnEl, `Your ${unwantedWord}: soften the movement.`);
     if (fb.warning && !lastWarning) { P.warnings++; beep(); }
     lastWarning = fb.warning;
     drawLandmarks(pts, fb.warning);
