@@ -82,3 +82,68 @@ def test_the_worker_process_option(app, world, as_user, face_video, settings):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def _set_job(db, rid, **values):
+    with db.session() as s:
+        job = s.scalar(select(Job).where(Job.recording_id == rid))
+        for k, v in values.items():
+            setattr(job, k, v)
+        return job.id
+
+
+def test_a_job_whose_worker_died_is_run_again(app, world, as_user, face_video, settings):
+    """A worker killed mid-analysis leaves its job 'running' with no heartbeat: after STALE_AFTER_S
+    the next worker queues it again and finishes it; a job still beating is left alone."""
+    from datetime import datetime, timedelta, timezone
+
+    from synkinesis.web.worker import STALE_AFTER_S, requeue_stale, run_pending
+
+    doc, rid = _queue(as_user, world, face_video)
+    db = app.state.db
+    job_id = claim_next(db, "host:1:dead")
+    now = datetime.now(timezone.utc)
+    _set_job(db, rid, heartbeat_at=now - timedelta(seconds=STALE_AFTER_S / 2))
+    assert requeue_stale(db) == []  # still beating recently: not touched
+    _set_job(db, rid, heartbeat_at=now - timedelta(seconds=STALE_AFTER_S + 1))
+    assert run_pending(db, settings.data_dir, "host:2:alive") == 1  # re-queued by the claim, then run
+    s = doc.get(f"/api/recordings/{rid}/status").json()
+    assert s["status"] == "done"
+    with db.session() as ss:
+        job = ss.get(Job, job_id)
+        assert job.attempts == 2 and job.worker == "host:2:alive" and job.heartbeat_at is not None
+
+
+def test_a_job_that_keeps_killing_workers_fails_with_a_message(app, world, as_user, face_video):
+    from datetime import datetime, timedelta, timezone
+
+    from synkinesis.web.worker import MAX_ATTEMPTS, STALE_AFTER_S, requeue_stale
+
+    doc, rid = _queue(as_user, world, face_video)
+    db = app.state.db
+    claim_next(db, "host:1:dead")
+    _set_job(db, rid, attempts=MAX_ATTEMPTS,
+             heartbeat_at=datetime.now(timezone.utc) - timedelta(seconds=STALE_AFTER_S + 1))
+    assert requeue_stale(db) == []
+    s = doc.get(f"/api/recordings/{rid}/status").json()
+    assert s["status"] == "failed" and "worker stopped" in s["error"] and "Retry" in s["error"]
+
+
+def test_a_stalled_worker_does_not_overwrite_a_taken_over_job(app, world, as_user, face_video, settings,
+                                                             monkeypatch):
+    from synkinesis.web import worker
+
+    doc, rid = _queue(as_user, world, face_video)
+    db = app.state.db
+    job_id = claim_next(db, "host:1:slow")
+    real = worker.analyse_to_files
+
+    def analyse_while_taken_over(*args, **kw):
+        out = real(*args, **kw)
+        _set_job(db, rid, worker="host:2:new")  # the job was re-claimed while this worker was stalled
+        return out
+
+    monkeypatch.setattr(worker, "analyse_to_files", analyse_while_taken_over)
+    worker.run_job(db, settings.data_dir, job_id)  # the slow one finishes late
+    with db.session() as s:
+        assert s.get(Recording, rid).analysis is None and s.get(Job, job_id).status == "running"

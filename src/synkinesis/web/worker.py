@@ -1,6 +1,10 @@
 """Background analysis. Jobs are rows in `jobs`; a worker (a thread started by `serve`, or the
 `synkinesis worker` process) claims one with a conditional UPDATE, so several workers never run the
 same job, on SQLite or PostgreSQL alike. The request that uploads only queues.
+
+A running job beats (`heartbeat_at`) at least every `HEARTBEAT_S`. If its worker dies (killed, power
+cut, out of memory), the job stops beating; after `STALE_AFTER_S` any worker queues it again, and
+after `MAX_ATTEMPTS` it is failed with a message instead of crashing workers for ever.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import socket
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -24,14 +28,43 @@ from .media import draw_landmarks, recording_dir
 
 log = logging.getLogger("synkinesis.worker")  # ids and states only: never names or measures
 PROGRESS_EVERY_S = 0.5
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 120.0  # far above any gap between beats (one frame, one plot)
+MAX_ATTEMPTS = 3
+STOPPED_MESSAGE = ("The analysis was interrupted {n} times because the analysis worker stopped (restart, crash "
+                   "or out of memory). Retry; if it happens again, report it with the recording's id.")
+
+
+def requeue_stale(db: Database, now: datetime | None = None) -> list[int]:
+    """Queue again the running jobs whose worker stopped beating; fail those out of attempts.
+    Returns the ids queued again."""
+    now = now or datetime.now(timezone.utc)
+    cutoff = now - timedelta(seconds=STALE_AFTER_S)
+    stale = (Job.status == "running") & ((Job.heartbeat_at < cutoff)
+                                         | (Job.heartbeat_at.is_(None) & (Job.started_at < cutoff)))
+    with db.session() as s:
+        rows = s.execute(select(Job.id, Job.attempts).where(stale)).all()
+        requeued = []
+        for job_id, attempts in rows:
+            again = attempts < MAX_ATTEMPTS
+            values = (dict(status="queued", worker=None, progress=0.0) if again else
+                      dict(status="failed", error=STOPPED_MESSAGE.format(n=attempts), finished_at=now))
+            if s.execute(update(Job).where(Job.id == job_id, stale).values(**values)).rowcount and again:
+                requeued.append(job_id)
+        if rows:
+            log.warning("jobs whose worker stopped: %s queued again, %s failed", requeued,
+                        [j for j, _ in rows if j not in requeued])
+    return requeued
 
 
 def claim_next(db: Database, worker_id: str) -> int | None:
+    requeue_stale(db)
     with db.session() as s:
         for job_id in s.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(5)):
+            now = datetime.now(timezone.utc)
             claimed = s.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(
                 status="running", worker=worker_id, progress=0.0, error=None,
-                started_at=datetime.now(timezone.utc), attempts=Job.attempts + 1)).rowcount
+                started_at=now, heartbeat_at=now, attempts=Job.attempts + 1)).rowcount
             if claimed:
                 return job_id
     return None
@@ -47,6 +80,7 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         media_path = data_dir / rec.media_path if rec.media_path else None
         side, pid, rid = patient.affected_side, patient.id, rec.id
         keep_original = _keep_original(s, patient.clinic_id)
+        owner = job.worker  # if this worker stalls and the job is re-claimed, it must not write
     # Outputs go to their own folder beside the original, so a failed run can be wiped without touching it.
     out_dir = recording_dir(data_dir / "media", pid, rid) / "analysis"
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -54,10 +88,13 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
 
     def progress(done: int, total: int | None) -> None:
         now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S and total:
+        if now - last[0] >= (PROGRESS_EVERY_S if total else HEARTBEAT_S):
             last[0] = now
+            values = dict(heartbeat_at=datetime.now(timezone.utc))
+            if total:
+                values["progress"] = min(done / total, 0.99)
             with db.session() as s2:
-                s2.execute(update(Job).where(Job.id == job_id).values(progress=min(done / total, 0.99)))
+                s2.execute(update(Job).where(Job.id == job_id, Job.worker == owner).values(**values))
 
     try:
         if media_path is None or not media_path.exists():
@@ -76,6 +113,10 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
                                       "Retry; if it fails again, report it with the recording's id.")
         return
     with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.status != "running" or job.worker != owner:
+            log.warning("job %s was taken over by another worker: result dropped", job_id)
+            return
         rec = s.get(Recording, rid)
         if rec is None:  # patient deleted meanwhile
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -87,7 +128,6 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         if not keep_original and rec.media_path:
             (data_dir / rec.media_path).unlink(missing_ok=True)
             rec.media_path = None
-        job = s.get(Job, job_id)
         job.status, job.progress, job.error, job.finished_at = "done", 1.0, None, datetime.now(timezone.utc)
     log.info("job %s done", job_id)
 
