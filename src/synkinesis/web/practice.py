@@ -48,6 +48,7 @@ from ..landmarks import points as _P
 from ..live import EXERCISES, Exercise, LiveSession, Prescription
 from ..live.session import HOLD_FRACTION, Rep
 from ..store.models import AuditEvent, Patient, PracticeProgramme, PracticeSession, User, utcnow
+from .charts import Series, line_chart
 from .deps import audit, can_see, current_user, get_db, patient_for, staff_user
 from .security import SESSION_COOKIE, check_csrf, session_user
 from .services import FormError
@@ -321,53 +322,15 @@ def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
     return out
 
 
-def _esc(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
               y_max: float | None = None, better: str = "lower is better") -> str:
-    """A small inline SVG line chart of `key` over sessions (no script, no external files)."""
-    w, h, left, right, top, bottom = 440, 150, 40, 10, 22, 24
-    vals = [(i, p[key]) for i, p in enumerate(points) if p.get(key) is not None]
-    top_v = y_max or max([v for _, v in vals] + [ref or 0, 1e-9]) * 1.15
-    n = max(len(points) - 1, 1)
-
-    def x(i):
-        return left + (w - left - right) * (i / n if len(points) > 1 else 0.5)
-
-    def y(v):
-        return top + (h - top - bottom) * (1 - max(0.0, min(v, top_v)) / top_v)
-
-    parts = [f'<svg class="trend-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
-             f'height="{h}" role="img" aria-label="{_esc(title)}">',
-             f'<text x="{left}" y="14" font-size="12" font-weight="600">{_esc(title)} '
-             f'<tspan font-weight="400" font-style="italic" fill="#356">({_esc(better)})</tspan></text>',
-             f'<line x1="{left}" y1="{y(0):.1f}" x2="{w - right}" y2="{y(0):.1f}" stroke="#99a"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{y(0):.1f}" stroke="#99a"/>',
-             f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{top_v:.0f}</text>',
-             f'<text x="{left - 4}" y="{y(0):.1f}" font-size="10" text-anchor="end">0</text>',
-             f'<text x="{left - 30}" y="{top + 16}" font-size="10">{_esc(unit)}</text>']
-    if ref is not None:
-        parts.append(f'<line class="threshold" x1="{left}" y1="{y(ref):.1f}" x2="{w - right}" y2="{y(ref):.1f}" '
-                     f'stroke="#c33" stroke-dasharray="4 3"/><text x="{w - right}" y="{y(ref) - 3:.1f}" '
-                     f'font-size="10" fill="#c33" text-anchor="end">threshold {ref:g}</text>')
-    if vals:
-        parts.append('<polyline fill="none" stroke="#246" stroke-width="1.5" points="'
-                     + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in vals) + '"/>')
-        for i, v in vals:
-            p = points[i]
-            colour = "#246" if ref is None else "#c33" if v > ref else "#2a7"  # over the threshold: red
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}">'
-                         f'<title>{_esc(p["date"])}: {v:g} {_esc(unit)} ({p["reps_done"]}/{p["reps_prescribed"]} '
-                         f'reps)</title></circle>')
-    if points:
-        parts.append(f'<text x="{left}" y="{h - 6}" font-size="10">{_esc(points[0]["date"])}</text>')
-        if len(points) > 1:
-            parts.append(f'<text x="{w - right}" y="{h - 6}" font-size="10" text-anchor="end">'
-                         f'{_esc(points[-1]["date"])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    """A practice progress chart of `key` over sessions; points over the threshold `ref` are red."""
+    values = [p.get(key) for p in points]
+    colours = ["#246" if ref is None or v is None else "#c33" if v > ref else "#2a7" for v in values]
+    tips = [f'{p["date"]}: {v:g} {unit} ({p["reps_done"]}/{p["reps_prescribed"]} reps)' if v is not None else ""
+            for p, v in zip(points, values)]
+    return line_chart([p["date"] for p in points], [Series(title, values, point_colours=colours, tips=tips)],
+                      title=title, unit=unit, better=better, ref=ref, y_max=y_max)
 
 
 def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), today: date | None = None) -> dict:

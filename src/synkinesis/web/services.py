@@ -254,12 +254,39 @@ def trends(patient: Patient) -> dict:
                                                     "better": sc.better, "version": sc.version})
     _add_changes(measures)
     return {"affected_side": patient.affected_side, "measures": measures,
+            "charts": trend_charts(patient.affected_side, measures, scores),
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
                               "narrowing while smiling)", "unit": "ratio", "better": "closer to 1 is better"}],
             "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
                            "better_text": better_text(SCALES[k].better), "points": pts}
                        for k, pts in scores.items()}}
+
+
+def trend_charts(affected_side: str, measures: list[dict], scores: dict[str, list[dict]]) -> list[str]:
+    """One SVG chart per rest measure (affected side solid, healthy side dashed), the ocular-oral
+    ratio and each scale's total, across visits."""
+    from .charts import Series, line_chart
+
+    charts = []
+    if len(measures) > 1:
+        labels = [m["date"] for m in measures]
+        for key, name, unit, better in TREND_MEASURES:
+            series = [Series(f"{side} ({'affected' if side == affected_side else 'healthy'})",
+                             [m.get(f"{key}_{side}") for m in measures],
+                             colour="#c33" if side == affected_side else "#246", dashed=side != affected_side)
+                      for side in SIDES]
+            charts.append(line_chart(labels, series, title=name, unit=unit, better=better))
+        oo = [m.get("ocular_oral_ratio") for m in measures]
+        if any(v is not None for v in oo):
+            charts.append(line_chart(labels, [Series("ratio", oo)], title="Ocular-oral ratio", unit="ratio",
+                                     better="closer to 1 is better", ref=1.0, ref_label="symmetric"))
+    for key, pts in scores.items():
+        if len(pts) > 1:
+            sc = SCALES[key]
+            charts.append(line_chart([p["date"] for p in pts], [Series(sc.title, [p["total"] for p in pts])],
+                                     title=sc.title, unit=pts[-1]["unit"] or "", better=better_text(sc.better)))
+    return charts
 
 
 def _add_changes(rows: list[dict]) -> None:
