@@ -97,3 +97,30 @@ def test_video_scale_ignores_a_one_frame_jump_of_the_canthi():
     icd_far = np.r_[np.full(40, 100.0), np.full(40, 80.0)]  # the head really moves away
     scaled = mm_per_px(icd_far * 0.3, icd_far, 11.77, smooth_frames=30)
     assert scaled[-1] == pytest.approx(scaled[0] * 100 / 80)
+
+
+def test_gaze_offset_follows_the_iris_in_mm(face):
+    """Known truth: move both irises (centre and ring) 2 px up and 3 px towards the image's right on
+    a real face's landmarks; the gaze offsets change by exactly that, in mm (both irises move alike,
+    so the face frame does not rotate and the iris size, hence the scale, is unchanged)."""
+    from synkinesis.landmarks import points as P
+
+    moved = face.copy()
+    iris = list(range(468, 478))
+    moved[iris, 0] += 3.0
+    moved[iris, 1] -= 2.0  # image y points down
+    a, b = measure_points(face[None]).iloc[0], measure_points(moved[None]).iloc[0]
+    assert b["mm_per_px"] == pytest.approx(a["mm_per_px"], rel=1e-9)
+    mm = a["mm_per_px"]
+    # the face frame: x along the iris line from the patient's right eye to the left (the image's left
+    # to right on a camera photo), y up; so the image move (+3, -2) px, seen in that frame:
+    axis = face[P.IRIS_CENTRE["left"], :2] - face[P.IRIS_CENTRE["right"], :2]
+    ex = axis / np.linalg.norm(axis)
+    ey = np.array([ex[1], -ex[0]])  # perpendicular, pointing up in the image
+    move = np.array([3.0, -2.0])
+    for side in ("left", "right"):
+        assert b[f"gaze_horizontal_mm_{side}"] - a[f"gaze_horizontal_mm_{side}"] == pytest.approx(move @ ex * mm,
+                                                                                                abs=1e-6)
+        assert b[f"gaze_vertical_mm_{side}"] - a[f"gaze_vertical_mm_{side}"] == pytest.approx(move @ ey * mm, abs=1e-6)
+    assert move @ ex * mm > 2.0 and move @ ey * mm > 1.3  # mostly towards the patient's left, and up
+    assert {P.IRIS_CENTRE["left"], P.IRIS_CENTRE["right"]} <= set(iris)

@@ -78,6 +78,24 @@ def test_still_stretches_leave_out_movement_and_blinks():
     assert s.loc[0, "mdc95_frame"] == pytest.approx(mdc95(s.loc[0, "within_stretch_sd"]))
 
 
+def test_still_stretches_leave_out_eye_movements():
+    """A glance (the iris moves 3 mm ≈ 14° in 0.1 s, ≈ 140 °/s, then holds) inside an otherwise still
+    stretch is left out: the lids move with the eyes. Slow fixation jitter (well under 30 °/s) is not."""
+    t = _table()
+    rng = np.random.default_rng(2)
+    for side in ("left", "right"):
+        t[f"gaze_horizontal_mm_{side}"] = rng.normal(0, 0.02, len(t))
+        gv = rng.normal(0, 0.02, len(t))
+        gv[15:18] += np.linspace(0, 3, 3)
+        gv[18:] += 3.0
+        t[f"gaze_vertical_mm_{side}"] = gv
+    covered = np.zeros(len(t), bool)
+    for a, b in still_stretches(t, 30.0):
+        covered[a:b + 1] = True
+    assert not covered[14:19].any()  # the glance
+    assert covered[0:12].all() and covered[21:35].all()  # fixations before and after it
+
+
 @pytest.mark.parametrize("video", ["single_face.mp4", "WolfgangLanger_Pexels.mp4"])
 def test_still_face_noise_of_real_video(analysed, video):
     a = analysed(video)

@@ -20,7 +20,7 @@ from . import eye, mouth
 from .face_frame import IRIS_DIAMETER_MM, FaceFrame, face_frame, intercanthal_px, iris_diameter_px, mm_per_px
 from .pose import head_pose, pose_ok
 
-FORMULA_VERSION = "measures/1"
+FORMULA_VERSION = "measures/2"  # 2: gaze offsets added (all others as in 1)
 
 # column stem → (unit, function of (FaceFrame, side))
 PER_SIDE = {
@@ -36,6 +36,8 @@ PER_SIDE = {
     "dental_show": ("mm", mouth.dental_show),
     "upper_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[0]),
     "lower_lip_height": ("mm", lambda f, s: mouth.lip_heights(f, s)[1]),
+    "gaze_horizontal": ("mm", lambda f, s: eye.gaze(f, s)[0]),
+    "gaze_vertical": ("mm", lambda f, s: eye.gaze(f, s)[1]),
 }
 # How each measure is named for people (CLI tables, web pages, reports).
 LABELS = {
@@ -44,6 +46,7 @@ LABELS = {
     "commissure_lateral": "Commissure from midline", "commissure_height": "Commissure height",
     "smile_angle": "Smile angle", "dental_show": "Dental show", "upper_lip_height": "Upper lip height",
     "lower_lip_height": "Lower lip height",
+    "gaze_horizontal": "Gaze, horizontal (iris offset)", "gaze_vertical": "Gaze, vertical (iris offset)",
 }
 FACE_COLUMNS = {"commissure_height_diff_mm": "mm", "yaw_deg": "deg", "pitch_deg": "deg", "roll_deg": "deg",
                 "iris_diameter_px": "px", "intercanthal_px": "px", "mm_per_px": "mm/px", "pose_ok": "bool"}

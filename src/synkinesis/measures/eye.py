@@ -36,3 +36,15 @@ def brow_height(f: FaceFrame, side: str) -> np.ndarray:
     """Iris centre to the upper border of the brow, vertically above the pupil (mm). (F,)"""
     pupil = f.at(P.IRIS_CENTRE[side])
     return y_at_x(f.at(P.BROW_TOP[side]), pupil[:, 0]) - pupil[:, 1]
+
+
+def gaze(f: FaceFrame, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where the eye looks: the iris centre's offset (mm) from the midpoint of the canthi, along the
+    face frame's x (towards the patient's left) and y (up). (F,), (F,)
+
+    Not a clinical measure in itself: eye movements move the lids (the upper lid follows vertical
+    gaze), so still-face noise is measured only while the gaze is still (`noise.still_stretches`).
+    """
+    mid = (f.at(P.LATERAL_CANTHUS[side]) + f.at(P.MEDIAL_CANTHUS[side])) / 2
+    d = f.at(P.IRIS_CENTRE[side]) - mid
+    return d[:, 0], d[:, 1]

@@ -91,13 +91,19 @@ STILL_POSE_DEG_S = 15.0
 STILL_OPEN_FRACTION = 0.6  # each fissure ≥ this × its 90th percentile in the recording (no blink)
 STILL_BLINK_PAD_S = 0.1
 STILL_MIN_S = 0.4
+# ... and the gaze is fixed: eye rotation slower than the usual fixation/saccade boundary (velocity-
+# threshold identification, 30 °/s). The lids move with the eyes (the upper lid follows vertical gaze),
+# so a glance inside a "still" stretch is real lid movement, not measurement noise.
+STILL_GAZE_DEG_S = 30.0
+EYE_RADIUS_MM = 12.0  # iris offset (mm) → eye rotation (rad)
 
 
 def still_stretches(table: pd.DataFrame, fps: float, min_s: float = STILL_MIN_S) -> list[tuple[int, int]]:
-    """(first, last) frames of stretches where the face is still and both eyes are open.
+    """(first, last) frames of stretches where the face is still, the gaze fixed and both eyes open.
 
-    Chosen from the mouth, brow and head-pose signals and an eyes-open check only: never from the
-    stability of the fissure heights themselves, which would bias their noise estimate low.
+    Chosen from the mouth, brow, head-pose and gaze (iris) signals and an eyes-open check only:
+    never from the stability of the fissure heights themselves, which would bias their noise
+    estimate low. Tables without gaze columns are judged without the gaze check.
     """
     n = len(table)
     ok = table["face_found"].to_numpy(bool).copy() if "face_found" in table else np.ones(n, bool)
@@ -107,6 +113,11 @@ def still_stretches(table: pd.DataFrame, fps: float, min_s: float = STILL_MIN_S)
             ok &= np.nan_to_num(_speed(table[f"{stem}_{side}"].to_numpy(), fps), nan=np.inf) < limit
     for col in ("yaw_deg", "pitch_deg", "roll_deg"):
         ok &= np.nan_to_num(_speed(table[col].to_numpy(), fps), nan=np.inf) < STILL_POSE_DEG_S
+    for side in ("left", "right"):
+        if f"gaze_vertical_mm_{side}" in table:
+            mm_s = np.hypot(_speed(table[f"gaze_horizontal_mm_{side}"].to_numpy(), fps),
+                            _speed(table[f"gaze_vertical_mm_{side}"].to_numpy(), fps))
+            ok &= np.nan_to_num(np.degrees(mm_s / EYE_RADIUS_MM), nan=np.inf) < STILL_GAZE_DEG_S
     shut = np.zeros(n, bool)
     for side in ("left", "right"):
         pfh = table[f"pfh_mm_{side}"].to_numpy(float)
