@@ -44,14 +44,14 @@ its reference position: a big smile) are the mesh's: the slit's end is not the a
 once the teeth show. The default, `FaceRefiner` (`VERSION`, recorded in every result's provenance as
 `refinement`), runs both; "lid-edge" and "corner-edge" run one stage;
 `pipeline.measure_recording(refinement="none")` gives the engine's points.
-Cost: ≈ 0.5 ms a frame for both eyes (one cv2.remap of ~3,000 points, a 9×32 DP per upper lid), ≈ 0.2
-ms for both corners (one cv2.remap of ~1,800 points).
+Cost (process CPU time, 640×360 video, one core): ≈ 0.3 ms a frame for both eyes (one cv2.remap of
+~3,100 points, a 9×32 DP per upper lid), ≈ 0.15 ms for both corners (one cv2.remap of ~1,700 points);
+≈ 0.5 ms for both stages together (0.8 ms before the speed-up, with bit-identical results).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -70,6 +70,16 @@ MIN_REFERENCE_OPEN = 0.18  # both fissures ≥ this × eye width for a frame to 
 FADE_OPEN = (0.04, 0.08)  # correction from 0 (fissure ≤ 0.04 W) to full (≥ 0.08 W)
 TEMPORAL = 0.5  # video: correction = 0.5 × this frame's + 0.5 × the previous smoothed one
 RAMP_S = 0.5  # video: corrections ramp in over the first 0.5 s of reference frames (1 frame is noisy)
+
+# Speed: everything here works on arrays of a few dozen values, where NumPy's per-call overhead
+# (~1 µs), not arithmetic, is the cost. Hence: constant grids, index arrays and tables are built
+# once; the points a stage needs are gathered with one fancy index; per-eye / per-corner scalars
+# are Python floats; the sample grids go to cv2.remap as ONE row of points (~3× faster than a tall
+# map 3 columns wide; the same pixels). Every value is computed by the same operations in the same
+# order (and precision) as in the straightforward version, so the points are bit-identical to it
+# (tests/test_refine_speed_equivalence.py). Mind that when editing: e.g. `a @ b` (BLAS, may fuse
+# multiply-adds) and an explicit a0 b0 + a1 b1 differ in the last bit, and a last-bit change in a
+# sample position can move a remap sample (1/32 px grid) and so a discrete choice downstream.
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,11 @@ class LidEdgeConfig:
 
 
 def _axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r, l = points[P.IRIS_CENTRE["right"], :2].tolist(), points[P.IRIS_CENTRE["left"], :2].tolist()
+    return _axes_of(points[P.IRIS_CENTRE["right"], :2].tolist(), points[P.IRIS_CENTRE["left"], :2].tolist())
+
+
+def _axes_of(r: list[float], l: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Face frame from the iris centres r, l (x, y): e_u along the iris line, e_v perpendicular (down)."""
     dx, dy = l[0] - r[0], l[1] - r[1]
     n = max(math.hypot(dx, dy), 1e-9)
     return np.array([dx / n, dy / n]), np.array([-dy / n, dx / n])
@@ -100,28 +114,29 @@ def _axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _dp(cost: np.ndarray, penalty: float) -> np.ndarray:
     """Minimum-cost path through cost (B, K, M), moving penalty × Δj² between columns → (B, K).
 
-    The arrays are tiny (B=2, K=9, M=32): the forward pass is vectorised over (B, M, M), the
-    backtracking is plain Python on lists (cheaper than NumPy calls at this size).
+    The arrays are tiny (B=2, K=9, M=32), so what costs is the number of NumPy calls: the forward
+    pass makes 5 per column, on a (to, b, from) array (one broadcast add with a long inner axis;
+    argmin over the contiguous `from`; the minimum read at the argmin, cheaper than `min`). The
+    backtracking reads single back-pointers (`item`: cheaper than converting them all to lists).
     """
     B, K, M = cost.shape
-    trans = _transitions(M, penalty)  # (from, to)
-    acc = cost[:, 0]
-    back = []
-    for k in range(1, K):
-        total = acc[:, :, None] + trans
-        back.append(total.argmin(axis=1))
-        acc = total.min(axis=1) + cost[:, k]
-    back = np.stack(back, axis=1).tolist()  # (B, K − 1, M)
-    last = acc.argmin(axis=1).tolist()
-    path = []
-    for b in range(B):
-        j = last[b]
-        row = [j]
+    trans, rows = _dp_tables(B, M, penalty)
+    cols = cost.astype(np.float64).transpose(1, 0, 2)  # (K, B, M); exact, and float64 additions are faster
+    total = np.empty((M, B, M))
+    back = np.empty((K - 1, M, B), np.intp)  # (column, to, b) → from
+    acc = cols[0]
+    for col, to_from in zip(cols[1:], back):
+        np.add(acc, trans, total)  # acc[b, from] + penalty (to − from)²
+        total.argmin(2, to_from)
+        acc = total.take(to_from.T + rows)  # (B, M): the minimum over `from`
+        acc += col
+    path = np.empty((B, K), np.intp)
+    for b, j in enumerate(acc.argmin(axis=1).tolist()):
+        path[b, K - 1] = j
         for k in range(K - 2, -1, -1):
-            j = back[b][k][j]
-            row.append(j)
-        path.append(row[::-1])
-    return np.array(path, dtype=np.intp)
+            j = back.item(k, j, b)
+            path[b, k] = j
+    return path
 
 
 _TRANSITIONS: dict = {}
@@ -135,18 +150,97 @@ def _transitions(M: int, penalty: float) -> np.ndarray:
     return _TRANSITIONS[key]
 
 
+_DP_TABLES: dict = {}
+
+
+def _dp_tables(B: int, M: int, penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """For `_dp`: the transitions repeated for the B paths, (to, b, from), and where each (b, to)
+    row starts in such an array's ravel, (B, M). Cached."""
+    key = (B, M, penalty)
+    if key not in _DP_TABLES:
+        trans = np.tile(_transitions(M, penalty), (1, B)).reshape(M, B, M)  # symmetric: [to, from] = [from, to]
+        rows = np.arange(M)[None, :] * (B * M) + np.arange(B)[:, None] * M
+        _DP_TABLES[key] = trans, rows
+    return _DP_TABLES[key]
+
+
+_ROW_STARTS: dict = {}
+
+
+def _row_starts(rows: int, M: int) -> np.ndarray:
+    """(rows,) flat index of each row's first element in a (rows, M) array (cached)."""
+    key = (rows, M)
+    if key not in _ROW_STARTS:
+        _ROW_STARTS[key] = np.arange(rows) * M
+    return _ROW_STARTS[key]
+
+
+_NEIGHBOURS = np.array([-1, 0, 1])
+
+
+def _three(score: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """score (…, M) at j − 1, j, j + 1 of each row (j: one index per row) → (rows, 3)."""
+    M = score.shape[-1]
+    return score.take((j.ravel() + _row_starts(j.size, M))[:, None] + _NEIGHBOURS)
+
+
 def _peak(score: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Sub-sample maximum of score (B, K, M) near integer indices j (B, K) by a parabola."""
     B, K, M = score.shape
-    j = np.clip(j, 1, M - 2)
-    flat = score.reshape(-1, M)
-    rows = np.arange(B * K)
-    jj = j.ravel()
-    a, b, c = flat[rows, jj - 1], flat[rows, jj], flat[rows, jj + 1]
+    j = np.minimum(np.maximum(j, 1), M - 2)
+    a, b, c = _three(score, j).T
     den = a - 2 * b + c
     ok = den < -1e-9
     d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, -1.0), 0.0)
-    return (jj + np.clip(d, -0.5, 0.5)).reshape(B, K)
+    return (j.ravel() + np.minimum(np.maximum(d, -0.5), 0.5)).reshape(B, K)
+
+
+_TWO, _HALF, _FLAT = np.float32(2), np.float32(0.5), np.float32(-1e-9)
+
+
+def _vertex32(a: np.float32, b: np.float32, c: np.float32) -> float:
+    """Offset (within ±0.5) of the maximum of the parabola through (−1, a), (0, b), (1, c); 0 where
+    it does not open downwards or a neighbour is not finite (outside the searched range).
+
+    For the two mouth corners, on float32 NumPy scalars with float32 constants: the float32
+    arithmetic of the array formula (as in `_peak`) without its per-call cost. (Comparisons with
+    Python floats are made on Python floats: mixed ones are slow.)
+    """
+    den = a - _TWO * b + c
+    if not (math.isfinite(a + c) and den < _FLAT):
+        return 0.0
+    return min(max(float(_HALF * (a - c) / den), -0.5), 0.5)
+
+
+def _peak1(score: list[float], j: int) -> float:
+    """`_peak` of one float64 row, in Python (the same arithmetic, cheaper for a single row)."""
+    j = min(max(j, 1), len(score) - 2)
+    a, b, c = score[j - 1:j + 2]
+    den = a - 2 * b + c
+    d = 0.5 * (a - c) / den if den < -1e-9 else 0.0
+    return j + min(max(d, -0.5), 0.5)
+
+
+class _Memory:
+    """The last `size` values appended, in a ring buffer. `values` come in no particular order,
+    which is all a median or a sum needs (cheaper than stacking a deque of small arrays)."""
+
+    def __init__(self, size: int, shape: tuple[int, ...]):
+        self._buf = np.empty((size, *shape))
+        self._next = 0
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, value: np.ndarray) -> None:
+        self._buf[self._next] = value
+        self._next = (self._next + 1) % len(self._buf)
+        self._n = min(self._n + 1, len(self._buf))
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._buf[:self._n]
 
 
 # Point indices per eye, patient's right then left.
@@ -155,7 +249,14 @@ _MED = np.array([P.MEDIAL_CANTHUS[s] for s in _SIDES])
 _LIDS = np.array([[P.UPPER_LID[s], P.LOWER_LID[s]] for s in _SIDES])  # (2 eyes, 2 lids, 9) lateral→medial
 _IRIS = np.array([P.IRIS_CENTRE[s] for s in _SIDES])
 _RING = np.array([P.IRIS_RING_HORIZONTAL[s] for s in _SIDES])
-_EYES = np.arange(2)
+_LIDS_U = np.stack([_LIDS[0], _LIDS[1, :, ::-1]])  # the same, each towards +u (the left eye's run towards −u)
+_INNER = _LIDS_U[:, :, 1:-1]  # (2, 2, 7) the points that move
+_INNER_ROWS = _INNER.ravel()
+# The rows `LidRefiner.steps` reads, gathered at once: canthi, lids, iris centres, iris rings.
+_LID_ROWS = np.concatenate([_LAT, _MED, _LIDS_U.ravel(), _IRIS, _RING.ravel()])
+_AT_LIDS = slice(4, 4 + _LIDS.size)  # where each group is in the gathered rows
+_AT_IRIS = slice(_AT_LIDS.stop, _AT_LIDS.stop + 2)
+_AT_RING = slice(_AT_IRIS.stop, _AT_IRIS.stop + 4)
 MEDIAN_EVERY = 24  # a long reference's median is refreshed every this many reference frames
 
 
@@ -171,6 +272,7 @@ class Steps:
     sign: np.ndarray  # (2,) polarity of the lower-lid step (+1: brighter below)
     e_u: np.ndarray
     e_v: np.ndarray
+    lid_u: np.ndarray | None = None  # (2, 2, 9) u of the mesh's lid points (`_LIDS_U`), px
 
 
 class LidRefiner:
@@ -194,24 +296,27 @@ class LidRefiner:
         K = cfg.columns
         self._frac = np.linspace(-cfg.span, cfg.span, K)
         subs = np.array([-cfg.sub_column, 0.0, cfg.sub_column]) if cfg.sub_columns == 3 else np.zeros(1)
-        ns = len(subs)
+        self._ns = len(subs)
+        self._luma = _LUMA3 * (3 / self._ns)
         # Per lid: M candidate positions (eye widths from the search centre), sampled once with k
         # extra samples at each end so the central difference over ±k samples (≈ ±`derivative`)
         # is centred on every candidate.
-        self._offsets, self._k, self._du, self._dv = [], [], [], []
+        self._offsets, self._k, ext = [], [], []
         for window, M in zip((cfg.upper_window, cfg.lower_window), cfg.candidates):
             spacing = sum(window) / (M - 1)
             k = max(1, int(round(cfg.derivative / spacing)))
-            ext = -window[0] + (np.arange(M + 2 * k) - k) * spacing
+            ext.append(-window[0] + (np.arange(M + 2 * k) - k) * spacing)
             self._offsets.append(-window[0] + np.arange(M) * spacing)
             self._k.append(k)
-            shape = (K, M + 2 * k, ns)
-            self._du.append(np.broadcast_to(self._frac[:, None, None] + subs, shape))
-            self._dv.append(np.broadcast_to(ext[None, :, None], shape))
-        # Both lids' samples side by side along the sample axis: (K, N_up + N_lo, 3).
-        self._n_up = self._du[0].shape[1]
-        self._du_all = np.ascontiguousarray(np.concatenate(self._du, axis=1))
-        self._dv_all = np.ascontiguousarray(np.concatenate(self._dv, axis=1))
+        self._candidates = [np.arange(M) for M in cfg.candidates]
+        self._lo_rows = np.arange(2 * K).reshape(2, K) * cfg.candidates[1]  # row starts of (2, K, M_lo)
+        # The sample grid of one eye, in eye widths: sample (k, i, s) of column k, sample i along v
+        # (both lids' samples side by side: the upper lid's first `_n_up`) and sub-column s is at
+        # origin + _u_grid[k, s] W e_u + (_v_grid[i] W + lid_k) e_v.
+        self._n_up = len(ext[0])
+        self._u_grid = self._frac[:, None] + subs  # (K, ns)
+        self._v_grid = np.concatenate(ext)  # (N,)
+        self._penalty = cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2
         if cfg.fit_degree is not None:
             V = np.vander(self._frac / cfg.span, cfg.fit_degree + 1)
             self._fit = (V @ np.linalg.pinv(V)).T
@@ -220,8 +325,9 @@ class LidRefiner:
         self.reset()
 
     def reset(self) -> None:
-        self._reference: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)  # (2 eyes, 2 lids, K)
-        self._signs: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)
+        K = self.config.columns
+        self._reference = _Memory(self.config.memory_frames, (2, 2, K))  # (2 eyes, 2 lids, K)
+        self._signs = _Memory(self.config.memory_frames, (2,))
         self._offset: np.ndarray | None = None  # median of the reference, eye widths
         self._polarity: np.ndarray | None = None
         self._ema: np.ndarray | None = None
@@ -237,17 +343,16 @@ class LidRefiner:
         lower-lid step (None: either).
         """
         cfg = self.config
-        K = cfg.columns
-        pts = np.asarray(points, np.float64)
-        e_u, e_v = _axes(pts)
-        lat, med = pts[_LAT, :2], pts[_MED, :2]
+        K, ns, n = cfg.columns, self._ns, self._n_up
+        g = np.asarray(points)[_LID_ROWS, :2].astype(np.float64)
+        lat, med, iris, ring = g[0:2], g[2:4], g[_AT_IRIS].tolist(), g[_AT_RING].tolist()
+        e_u, e_v = _axes_of(*iris)
         origin = (lat + med) / 2  # (2, 2)
         width = np.sqrt(((med - lat) ** 2).sum(axis=1))  # (2,)
         u_cols = self._frac[None, :] * width[:, None]  # (2, K)
-        rel = pts[_LIDS, :2] - origin[:, None, None, :]  # (2, 2, 9, 2)
+        rel = g[_AT_LIDS].reshape(_LIDS.shape + (2,)) - origin[:, None, None, :]  # (2, 2, 9, 2), all towards +u
         lu, lv = rel @ e_u, rel @ e_v
-        lu[1] = lu[1, :, ::-1]  # the left eye's lids run lateral→medial towards −u: flip to increasing u
-        lv[1] = lv[1, :, ::-1]
+        lid_u = lu  # (the sorting below makes new arrays)
         if (lu[..., 1:] <= lu[..., :-1]).any():  # a folded contour: sort it
             order = np.argsort(lu, axis=-1)
             lu, lv = np.take_along_axis(lu, order, -1), np.take_along_axis(lv, order, -1)
@@ -258,59 +363,72 @@ class LidRefiner:
         base = mesh.copy()
         if offset is not None:
             base[:, 1] -= offset[:, 1] * width[:, None]
-        # One remap for the 4 lids: (eye, K, N_up + N_lo, 3) sample points.
-        w = width[:, None, None, None]
-        U = self._du_all[None] * w
-        n = self._n_up
-        V = self._dv_all[None] * w
-        V[:, :, :n] += base[:, 0, :, None, None]
-        V[:, :, n:] += base[:, 1, :, None, None]
-        ns = self._du_all.shape[-1]
-        mx = (origin[:, 0, None, None, None] + U * e_u[0] + V * e_v[0]).astype(np.float32).reshape(-1, ns)
-        my = (origin[:, 1, None, None, None] + U * e_u[1] + V * e_v[1]).astype(np.float32).reshape(-1, ns)
-        sampled = cv2.remap(np.ascontiguousarray(rgb), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # One remap for the 4 lids: x and y of (eye, K, ns, N_up + N_lo) sample points (N innermost:
+        # NumPy broadcasting is slow with a short inner axis).
+        across = origin.T[:, :, None, None] + (self._u_grid * width[:, None, None]) * e_u[:, None, None, None]
+        v_w = self._v_grid * width[:, None]  # (2, N)
+        V = np.empty((2, K, len(self._v_grid)))
+        np.add(v_w[:, None, :n], base[:, 0, :, None], out=V[:, :, :n])
+        np.add(v_w[:, None, n:], base[:, 1, :, None], out=V[:, :, n:])
+        xy = np.empty((2, 2, K, ns, V.shape[2]), np.float32)
+        np.add(across[..., None], (V * e_v[:, None, None, None])[:, :, :, None], out=xy)
+        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0].reshape(1, -1), xy[1].reshape(1, -1), cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
         if sampled.ndim == 3:  # luminance of each sample / ns, then summed over the sub-columns
-            lum = cv2.transform(sampled.astype(np.float32), _LUMA3 * (3 / ns)).sum(axis=1)
+            lum = cv2.transform(sampled.astype(np.float32), self._luma).reshape(2, K, ns, -1)
         else:
-            lum = sampled.astype(np.float32).sum(axis=1) / ns
-        lum = lum.reshape(2, K, -1)  # (2, K, N_up + N_lo)
+            lum = sampled.astype(np.float32).reshape(2, K, ns, -1)
+        summed = lum[:, :, 0]
+        for sub in range(1, ns):  # in order, as .sum(axis=2) adds (but faster)
+            summed = summed + lum[:, :, sub]
+        lum = summed if sampled.ndim == 3 else summed / ns
+        # lum: (2, K, N_up + N_lo)
         k0, k1 = self._k
-        grads = [lum[..., 2 * k0:n] - lum[..., :n - 2 * k0], lum[..., n + 2 * k1:] - lum[..., n:-2 * k1]]
+        g_up = lum[..., 2 * k0:n] - lum[..., :n - 2 * k0]
+        g_lo = lum[..., n + 2 * k1:] - lum[..., n:-2 * k1]
         # Upper lids: bright skin above → dark lashes below, DP across the columns.
-        up = -grads[0]
-        norm = np.maximum(np.abs(grads[0]).reshape(2, -1).max(axis=1), 1e-6)[:, None, None]
-        j_up = _peak(up, _dp(-up / norm, cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2))
+        up = -g_up
+        norm = np.maximum(np.abs(g_up).max(axis=(1, 2)), 1e-6)[:, None, None]
+        j_up = _peak(up, _dp(g_up / norm, self._penalty))
         # Lower lids: one shift of the whole lid, scored over the columns crossing the iris.
-        g_lo = grads[1]
         lo = np.abs(g_lo) if polarity is None else np.maximum(g_lo * polarity[:, None, None], 0.0)
-        iris_u = np.einsum("ed,d->e", pts[_IRIS, :2] - origin, e_u)
-        radius = np.maximum(np.sqrt(((pts[_RING[:, 0], :2] - pts[_RING[:, 1], :2]) ** 2).sum(axis=1)) / 2, 1e-6)
-        weight = np.clip(1.5 - np.abs(u_cols - iris_u[:, None]) / (cfg.iris_columns * radius[:, None]), 0.0, 1.0)
-        weight[weight.sum(axis=1) < 1e-6] = 1.0
+        # per eye: the iris centre's u and the iris radius (Python floats: 2 values each)
+        (ux, uy), per_eye = e_u.tolist(), []
+        for (ix, iy), (ox, oy), (ax, ay), (bx, by) in zip(iris, origin.tolist(), ring[0::2], ring[1::2]):
+            radius = max(math.sqrt((ax - bx) * (ax - bx) + (ay - by) * (ay - by)) / 2, 1e-6)
+            per_eye.append(((ix - ox) * ux + (iy - oy) * uy, cfg.iris_columns * radius))
+        iris_u, reach = np.array(per_eye).T[:, :, None]  # (2, 1) each
+        weight = np.clip(1.5 - np.abs(u_cols - iris_u) / reach, 0.0, 1.0)
+        none = weight.sum(axis=1) < 1e-6
+        if none.any():
+            weight[none] = 1.0
         total = np.einsum("ek,ekm->em", weight, lo)  # (2, M)
         jb = total.argmax(axis=1)
-        j_lo = _peak(total[:, None, :], jb[:, None])[:, 0]
-        sign = np.where((weight * g_lo[_EYES, :, jb]).sum(axis=1) < 0, -1.0, 1.0)
+        j_lo = [_peak1(row, j) for row, j in zip(total.tolist(), jb.tolist())]
+        at_jb = self._lo_rows + jb[:, None]  # (2, K): g_lo[e, k, jb[e]] in g_lo.ravel()
+        sign = np.where((weight * g_lo.take(at_jb)).sum(axis=1) < 0, -1.0, 1.0)
         step = np.empty((2, 2, K))
-        step[:, 0] = base[:, 0] + np.interp(j_up, np.arange(cfg.candidates[0]), self._offsets[0]) * width[:, None]
-        lo_shift = np.interp(j_lo, np.arange(cfg.candidates[1]), self._offsets[1])
+        step[:, 0] = base[:, 0] + np.interp(j_up, self._candidates[0], self._offsets[0]) * width[:, None]
+        lo_shift = np.interp(j_lo, self._candidates[1], self._offsets[1])
         step[:, 1] = base[:, 1] + lo_shift[:, None] * width[:, None]
-        return Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v)
+        return Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, lid_u)
 
     # ----------------------------------------------------------------------------------- main
     def _move(self, pts: np.ndarray, s: Steps, shift: np.ndarray) -> np.ndarray:
         """Move the inner lid points of `pts` along e_v by `shift` (2, 2, K) px at the columns,
         tapering to 0 at the canthi (which stay)."""
         out = np.array(pts, dtype=np.float32, copy=True)
-        inner = _LIDS[:, :, 1:-1]  # (2, 2, 7)
-        u = (pts[inner, :2] - s.origin[:, None, None, :]) @ s.e_u  # (2, 2, 7)
+        if s.lid_u is not None:
+            u = s.lid_u[..., 1:-1]  # (2, 2, 7)
+        else:
+            u = (pts[_INNER, :2] - s.origin[:, None, None, :]) @ s.e_u
         W = s.width[:, None, None]
         taper = np.clip((W / 2 - np.abs(u)) / ((0.5 - self.config.span) * W), 0.0, 1.0)
         d = np.empty_like(u)
         for e in range(2):
             for lid in range(2):
                 d[e, lid] = np.interp(u[e, lid], s.u[e], shift[e, lid])
-        out[inner.ravel(), :2] += ((d * taper).ravel()[:, None] * s.e_v[None, :]).astype(np.float32)
+        out[_INNER_ROWS, :2] += ((d * taper).ravel()[:, None] * s.e_v[None, :]).astype(np.float32)
         return out
 
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -321,33 +439,38 @@ class LidRefiner:
         s = self.steps(rgb, pts, self._offset, self._polarity if cfg.polarity_lock else None)
         W = s.width[:, None, None]
         offsets_now = (s.mesh - s.step) / W  # (2, 2, K), eye widths
-        openness = (s.mesh[:, 1] - s.mesh[:, 0])[:, cfg.columns // 2] / s.width
+        mid = cfg.columns // 2
+        openness = ((s.mesh[:, 1, mid] - s.mesh[:, 0, mid]) / s.width).tolist()  # per eye, eye widths
         offset = self._offset if self._offset is not None else offsets_now  # first frame: its own
         confidence = min(1.0, len(self._reference) / self._ramp)  # reference frames before this one
-        if openness.min() >= MIN_REFERENCE_OPEN:
+        if all(o >= MIN_REFERENCE_OPEN for o in openness):
             self._reference.append(offsets_now)
             self._signs.append(s.sign)
             self._since_median += 1
             # the median of a long memory barely moves: refresh it every few frames
             if self._offset is None or len(self._reference) <= 16 or self._since_median >= MEDIAN_EVERY:
-                self._offset = np.median(np.asarray(self._reference), axis=0)
-                self._polarity = np.where(np.sum(self._signs, axis=0) >= 0, 1.0, -1.0)
+                self._offset = np.median(self._reference.values, axis=0)
+                self._polarity = np.where(self._signs.values.sum(axis=0) >= 0, 1.0, -1.0)
                 self._since_median = 0
         # refined lid = image step + reference offset, as a correction of the mesh lid (eye widths)
-        corr = (s.step - s.mesh) / W + offset
+        corr = offset - offsets_now  # (= (step − mesh) / W + offset, exactly)
         if self._fit is not None:
             corr = corr @ self._fit
-        fade = np.clip((openness - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0, 1.0)
+        # per eye (Python floats: 2 values): the correction fades out as the fissure closes
+        fade = [min(max((o - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0), 1.0) for o in openness]
         if cfg.temporal < 1.0:
             if self._ema is not None:  # an eye that is (re)opening starts afresh
-                fresh = (fade < 1.0)[:, None, None]
-                corr = np.where(fresh, corr, cfg.temporal * corr + (1 - cfg.temporal) * self._ema)
+                smooth = cfg.temporal * corr + (1 - cfg.temporal) * self._ema
+                fresh = [f < 1.0 for f in fade]
+                corr = np.where(np.array(fresh)[:, None, None], corr, smooth) if any(fresh) else smooth
             self._ema = corr
-        shift = corr * W * (fade * confidence)[:, None, None]  # px along e_v
+        shift = corr * W * np.array([f * confidence for f in fade])[:, None, None]  # px along e_v
         # never let the lids cross
-        fix = np.minimum((s.mesh[:, 1] + shift[:, 1]) - (s.mesh[:, 0] + shift[:, 0]), 0.0) / 2
-        shift[:, 0] += fix
-        shift[:, 1] -= fix
+        gap = (s.mesh[:, 1] + shift[:, 1]) - (s.mesh[:, 0] + shift[:, 0])
+        if gap.min() < 0.0:
+            fix = np.minimum(gap, 0.0) / 2
+            shift[:, 0] += fix
+            shift[:, 1] -= fix
         return self._move(pts, s, shift)
 
 
@@ -377,6 +500,7 @@ class StaticLidRefiner(LidRefiner):
 # --------------------------------------------------------------------------- mouth corners
 _CORNERS = np.array([P.COMMISSURE[s] for s in _SIDES])  # 61, 291
 _LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)
+_CORNER_ROWS = np.concatenate([_IRIS, _MED, _CORNERS])  # the rows `CornerRefiner` reads, gathered at once
 
 
 @dataclass(frozen=True)
@@ -408,6 +532,13 @@ class Corners:
     image: np.ndarray  # (2, 2) the end of the oral slit
     strength: np.ndarray  # (2,) its lateral step (grey levels)
     scale: float  # D, px
+
+
+def _relative(g: np.ndarray, e_u: np.ndarray, e_v: np.ndarray, scale: float) -> np.ndarray:
+    """The corners of gathered rows g (`_CORNER_ROWS`) relative to the medial canthi's midpoint,
+    face frame (u, v), in D. (2, 2)"""
+    rel = g[4:6] - (g[2] + g[3]) / 2
+    return np.array([rel @ e_u, rel @ e_v]).T / scale
 
 
 class CornerRefiner:
@@ -445,12 +576,18 @@ class CornerRefiner:
         self._v = np.arange(-round(cfg.across / h), round(cfg.across / h) + 1) * h  # down
         self._search = np.abs(self._t) <= cfg.window
         self._search[:cfg.derivative] = self._search[-cfg.derivative:] = False
+        # |t| ≤ window is one run of columns: the step is computed there only
+        at = np.flatnonzero(self._search)
+        self._search_cols = slice(at[0], at[-1] + 1) if len(at) else slice(0, 0)
+        assert len(at) == self._search_cols.stop - self._search_cols.start
         self._level = np.abs(self._v[1:-1]) <= cfg.level_window
+        self._t_index = np.arange(len(self._t))
+        self._v_index = np.arange(len(self._v) - 2)
         self.reset()
 
     def reset(self) -> None:
-        self._reference: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)
-        self._positions: deque[np.ndarray] = deque(maxlen=self.config.memory_frames)
+        self._reference = _Memory(self.config.memory_frames, (2, 2))
+        self._positions = _Memory(self.config.memory_frames, (2, 2))
         self._offset: np.ndarray | None = None  # (2, 2) in D
         self._rest: np.ndarray | None = None  # (2, 2) the mesh corners' reference position, D
         self._ema: np.ndarray | None = None
@@ -459,85 +596,99 @@ class CornerRefiner:
     @staticmethod
     def _position(pts: np.ndarray, scale: float) -> np.ndarray:
         """The mesh corners relative to the medial canthi's midpoint, face frame (u, v), in D. (2, 2)"""
-        e_u, e_v = _axes(pts)
-        mid = (pts[P.MEDIAL_CANTHUS["right"], :2] + pts[P.MEDIAL_CANTHUS["left"], :2]) / 2
-        rel = pts[_CORNERS, :2] - mid
-        return np.stack([rel @ e_u, rel @ e_v], axis=1) / scale
+        g = np.asarray(pts)[_CORNER_ROWS, :2].astype(np.float64)
+        return _relative(g, *_axes_of(*g[:2].tolist()), scale)
 
     def corners(self, rgb: np.ndarray, points: np.ndarray, offset: np.ndarray | None = None) -> Corners:
         """The ends of the oral slit in one image; searched around mesh − offset (D; None: the mesh)."""
+        g = np.asarray(points)[_CORNER_ROWS, :2].astype(np.float64)
+        return self._corners(rgb, g, *_axes_of(*g[:2].tolist()), offset)
+
+    def _corners(self, rgb: np.ndarray, g: np.ndarray, e_u: np.ndarray, e_v: np.ndarray,
+                 offset: np.ndarray | None) -> Corners:
+        """`corners` from the gathered rows g (`_CORNER_ROWS`) and the face frame."""
         cfg = self.config
-        pts = np.asarray(points, np.float64)
-        e_u, e_v = _axes(pts)
-        scale = max(float(np.linalg.norm(pts[P.IRIS_CENTRE["left"], :2] - pts[P.IRIS_CENTRE["right"], :2])), 1e-6)
-        mesh = pts[_CORNERS, :2]
+        d = g[1] - g[0]  # iris centres
+        scale = max(math.sqrt(d.dot(d)), 1e-6)  # (as np.linalg.norm computes it)
+        mesh = g[4:6]
         centre = mesh if offset is None else mesh - offset * scale
-        out = np.stack([-e_u, e_u])  # outward: the patient's right corner is towards −u
+        out = np.array([-e_u, e_u])  # outward: the patient's right corner is towards −u
         T, V = self._t * scale, self._v * scale
-        mx = (centre[:, 0, None, None] + T[None, :, None] * out[:, 0, None, None] + V[None, None, :] * e_v[0])
-        my = (centre[:, 1, None, None] + T[None, :, None] * out[:, 1, None, None] + V[None, None, :] * e_v[1])
-        nv = len(self._v)
-        sampled = cv2.remap(np.ascontiguousarray(rgb), mx.reshape(-1, nv).astype(np.float32),
-                            my.reshape(-1, nv).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        nt, nv = len(T), len(V)
+        # x and y of the samples (corner, t, v) at centre + T[t] out + V[v] e_v
+        xy = np.empty((2, 2, nt, nv), np.float32)
+        np.add((centre.T[:, :, None] + T * out.T[:, :, None])[..., None], V * e_v[:, None, None, None], out=xy)
+        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0].reshape(1, -1), xy[1].reshape(1, -1), cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
         if sampled.ndim == 3:
             lum = cv2.transform(sampled.astype(np.float32), _LUMA)
         else:
             lum = sampled.astype(np.float32)
-        lum = lum.reshape(2, len(self._t), nv)
+        lum = lum.reshape(2, nt, nv)
         lum = lum[:, :, :-2] + 2 * lum[:, :, 1:-1] + lum[:, :, 2:]  # 1-2-1 across (×4)
         lum[:, 1:-1] = (lum[:, :-2] + 2 * lum[:, 1:-1] + lum[:, 2:]) / 16  # 1-2-1 along (→ grey levels)
-        lum[:, [0, -1]] /= 4
+        lum[:, ::nt - 1] /= 4  # the first and last column
         low = lum.min(axis=2)  # (2, Nt) the slit's darkest value per column
-        k = cfg.derivative
-        step = np.full_like(low, -np.inf)
-        step[:, k:-k] = low[:, 2 * k:] - low[:, :-2 * k]  # brighter outward: the slit ends
-        step[:, ~self._search] = -np.inf
-        j = np.clip(step.argmax(axis=1), 1, len(self._t) - 2)
-        rows = np.arange(2)
-        a, b, c = step[rows, j - 1], step[rows, j], step[rows, j + 1]
-        den = a - 2 * b + c
-        ok = np.isfinite(a + c) & (den < -1e-9)
-        d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, -1.0), 0.0)
-        t_end = np.interp(j + np.clip(d, -0.5, 0.5), np.arange(len(self._t)), self._t)
+        k, cols = cfg.derivative, self._search_cols
+        step = np.full_like(low, -np.inf)  # brighter outward: the slit ends
+        step[:, cols] = low[:, cols.start + k:cols.stop + k] - low[:, cols.start - k:cols.stop - k]
+        # the end: the strongest step, sub-sample by a parabola
+        j = [min(max(je, 1), nt - 2) for je in step.argmax(axis=1).tolist()]
+        ends, strength = [], []
+        for row, je in zip(step, j):
+            ends.append(je + _vertex32(row[je - 1], row[je], row[je + 1]))
+            strength.append(row[je])
+        t_end = np.interp(ends, self._t_index, self._t)
         # level: darkest row over the end column and the ones medial to it, near the expected level
         n = cfg.level_columns
-        cols = np.stack([lum[e, max(0, j[e] - n + 1):j[e] + 1].mean(axis=0) for e in range(2)])  # (2, Nv − 2)
-        cols = np.where(self._level[None], cols, np.inf)
-        i = np.clip(cols.argmin(axis=1), 1, cols.shape[1] - 2)
-        a, b, c = cols[rows, i - 1], cols[rows, i], cols[rows, i + 1]
-        den = a - 2 * b + c
-        ok = np.isfinite(a + c) & (den > 1e-9)
-        d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, 1.0), 0.0)
-        v_end = np.interp(i + np.clip(d, -0.5, 0.5), np.arange(cols.shape[1]), self._v[1:-1])
-        image = centre + (t_end * scale)[:, None] * out + (v_end * scale)[:, None] * e_v[None, :]
-        return Corners(mesh, image, np.where(np.isfinite(b), step[rows, j], 0.0), scale)
+        dark = np.empty((2, nv - 2), np.float32)
+        for e, je in enumerate(j):
+            block = lum[e, max(0, je - n + 1):je + 1]
+            dark[e] = np.add.reduce(block, axis=0) / -len(block)  # −(its mean): the darkest is the maximum
+        dark = np.where(self._level, dark, -np.inf)
+        levels = []
+        for e, (row, ie) in enumerate(zip(dark, dark.argmax(axis=1).tolist())):
+            ie = min(max(ie, 1), nv - 4)
+            levels.append(ie + _vertex32(row[ie - 1], row[ie], row[ie + 1]))
+            if not math.isfinite(row[ie]):
+                strength[e] = 0.0
+        v_end = np.interp(levels, self._v_index, self._v[1:-1])
+        image = centre + (t_end * scale)[:, None] * out + (v_end * scale)[:, None] * e_v
+        return Corners(mesh, image, np.array(strength, np.float32), scale)
 
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points)
         if not math.isfinite(float(pts[:, :2].sum())):  # no face: NaN rows pass through
             return pts
         cfg = self.config
-        s = self.corners(rgb, pts, self._offset)
+        g = pts[_CORNER_ROWS, :2].astype(np.float64)
+        e_u, e_v = _axes_of(*g[:2].tolist())
+        s = self._corners(rgb, g, e_u, e_v, self._offset)
         offsets_now = (s.mesh - s.image) / s.scale  # (2, 2), D
         offset = self._offset if self._offset is not None else offsets_now
         confidence = min(1.0, len(self._reference) / self._ramp)
-        position = self._position(np.asarray(pts, np.float64), s.scale)
+        position = _relative(g, e_u, e_v, s.scale)
         rest = self._rest if self._rest is not None else position
-        far = np.sqrt(((position - rest) ** 2).sum(axis=1))
-        near = np.clip((cfg.near_rest[1] - far) / (cfg.near_rest[1] - cfg.near_rest[0]), 0.0, 1.0)  # (2,)
-        if near.min() >= 1.0:  # a reference frame: both corners near their reference position
+        near = []  # per corner (Python floats): 1 within near_rest[0] of its reference position … 0 beyond [1]
+        for (px, py), (rx, ry) in zip(position.tolist(), rest.tolist()):
+            far = math.sqrt((px - rx) * (px - rx) + (py - ry) * (py - ry))
+            near.append(min(max((cfg.near_rest[1] - far) / (cfg.near_rest[1] - cfg.near_rest[0]), 0.0), 1.0))
+        if all(ne >= 1.0 for ne in near):  # a reference frame: both corners near their reference position
             self._reference.append(offsets_now)
             self._positions.append(position)
             self._since_median += 1
             if self._offset is None or len(self._reference) <= 16 or self._since_median >= MEDIAN_EVERY:
-                self._offset = np.median(np.asarray(self._reference), axis=0)
-                self._rest = np.median(np.asarray(self._positions), axis=0)
+                self._offset = np.median(self._reference.values, axis=0)
+                self._rest = np.median(self._positions.values, axis=0)
                 self._since_median = 0
         corr = (s.image - s.mesh) / s.scale + offset  # refined corner = image end + reference offset
-        size = np.linalg.norm(corr, axis=1, keepdims=True)
-        corr = corr * np.minimum(1.0, cfg.clamp / np.maximum(size, 1e-12))
-        lo, hi = cfg.min_step
-        corr = corr * (np.clip((s.strength - lo) / (hi - lo), 0.0, 1.0) * near)[:, None]
+        lo, span = np.float32(cfg.min_step[0]), np.float32(cfg.min_step[1] - cfg.min_step[0])  # as s.strength
+        clamp, weight = [], []
+        for (cu, cv), st, ne in zip(corr.tolist(), s.strength, near):
+            clamp.append([min(1.0, cfg.clamp / max(math.sqrt(cu * cu + cv * cv), 1e-12))])  # |corr| ≤ clamp
+            strong = min(max(float((st - lo) / span), 0.0), 1.0)  # a weak step: less
+            weight.append([strong * ne])
+        corr = corr * np.array(clamp) * np.array(weight)
         if cfg.temporal < 1.0:
             if self._ema is not None:
                 corr = cfg.temporal * corr + (1 - cfg.temporal) * self._ema
