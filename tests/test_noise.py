@@ -1,11 +1,12 @@
 """Measurement noise and the minimal detectable change (synkinesis.measures.noise).
 
 Pure functions on known synthetic noise, then the still-face noise of the real videos through the
-full (refined) pipeline. Numbers measured here (benchmarks/noise_mdc.py, lid-edge/1):
+full (refined) pipeline. Numbers measured here (benchmarks/noise_mdc.py, lid-edge/2; still = face,
+head and gaze still, eyes open):
   single_face.mp4, 2 still stretches (34 frames): PFH frame-to-frame SD 0.13 mm, within-stretch
-  SD 0.18–0.22 mm (MDC95 0.50–0.61 mm); unrefined mesh 0.13–0.14 / 0.25–0.27 mm.
-  WolfgangLanger_Pexels.mp4, 6 still stretches (83 frames): PFH frame-to-frame SD 0.25–0.30 mm,
-  within-stretch SD 0.39–0.40 mm (MDC95 1.08–1.12 mm); unrefined mesh 0.24–0.26 / 0.30–0.34 mm.
+  SD 0.21–0.22 mm (MDC95 0.57–0.61 mm); unrefined mesh 0.13–0.14 / 0.25–0.27 mm.
+  WolfgangLanger_Pexels.mp4, 3 still stretches (44 frames): PFH frame-to-frame SD 0.16–0.17 mm,
+  within-stretch SD 0.19–0.23 mm (MDC95 0.53–0.64 mm); unrefined mesh 0.16–0.19 / 0.20–0.26 mm.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from synkinesis.measures.noise import (frame_to_frame_sd, half_medians, mdc95, n
                                        retest_sd, within_sd)
 
 # Real-video limits, from the measured numbers above with margin.
-F2F_SD_MAX_MM = 0.32  # the brief's still-face limit is 0.3; measured ≤ 0.13 / 0.297
-WITHIN_SD_MAX_MM = {"single_face.mp4": 0.30, "WolfgangLanger_Pexels.mp4": 0.45}  # measured 0.22 / 0.40
+F2F_SD_MAX_MM = 0.30  # the issue's still-face limit; measured ≤ 0.13 / 0.17
+WITHIN_SD_MAX_MM = {"single_face.mp4": 0.30, "WolfgangLanger_Pexels.mp4": 0.30}  # measured 0.22 / 0.23
 
 
 def test_mdc95_is_1_96_sqrt2_sd():

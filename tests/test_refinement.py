@@ -170,7 +170,7 @@ def test_provenance_records_the_refinement(media, tmp_path):
     for d in "abc":
         (tmp_path / d).mkdir()
     m = measure_recording(media("single_face.jpg"), workdir=tmp_path / "a")
-    assert m.provenance.refinement == VERSION == "lid-edge/1+corner-edge/1"
+    assert m.provenance.refinement == VERSION == "lid-edge/2+corner-edge/1"
     assert m.provenance.to_dict()["refinement"] == VERSION
     none = measure_recording(media("single_face.jpg"), workdir=tmp_path / "b", refinement="none")
     assert none.provenance.refinement == "none" and none.engine_pfh is None

@@ -18,6 +18,15 @@ so nothing depends on the image size):
   reference frames (majority) and kept; the lid moves as ONE shift, scored over the columns
   crossing the iris, in a narrow window (±0.04 W) around where that step is expected (anchoring):
   a second step of the other sign nearby (eyeliner's far edge) cannot capture it.
+- Distinct lower step (video, `LOWER_DISTINCT`, since lid-edge/2): a second step of the SAME sign
+  can lie in that window too (heavy eyeliner: the iris' lower edge above a bright strip, and the
+  liner's far edge below it, ~0.07 W apart). Which one is strongest then flips between frames, and
+  the lid jumped by ~2 mm with it (WolfgangLanger_Pexels.mp4). So the lower lid's correction is
+  weighted by how distinct its step is: full when no other maximum of the lower-lid score (a
+  separate step, ≥ `LOWER_RIVAL` W away) reaches half the best, none (the mesh's lower lid) at a
+  tie, linear between. The weight is continuous in the image evidence, so a switch between two
+  equal steps passes through the mesh instead of jumping; a lid with one clear step (every face of
+  the one-sided benchmark) is unchanged.
 - Each lid's correction is smoothed across the columns by a least-squares quadratic; in video it is
   also smoothed in time (`TEMPORAL`: half this frame's, half the previous).
 - Anchoring: an image step is not the margin itself (the lash line has a thickness, the lower step
@@ -59,17 +68,20 @@ import numpy as np
 
 from . import points as P
 
-LID_VERSION = "lid-edge/1"
+LID_VERSION = "lid-edge/2"  # 2: lower-lid correction weighted by how distinct its step is (video)
 NONE = "none"
 
 _LUMA3 = np.array([[0.299, 0.587, 0.114]], np.float32) / 3  # RGB → luminance, averaged over 3 sub-columns
 _SIDES = ("right", "left")
+_EYES = np.arange(2)
 
 REFERENCE_MEMORY_S = 10.0  # trailing window of reference frames (seconds of video)
 MIN_REFERENCE_OPEN = 0.18  # both fissures ≥ this × eye width for a frame to serve as reference
 FADE_OPEN = (0.04, 0.08)  # correction from 0 (fissure ≤ 0.04 W) to full (≥ 0.08 W)
 TEMPORAL = 0.5  # video: correction = 0.5 × this frame's + 0.5 × the previous smoothed one
 RAMP_S = 0.5  # video: corrections ramp in over the first 0.5 s of reference frames (1 frame is noisy)
+LOWER_DISTINCT = 0.5  # video: lower-lid correction × clip((best − rival) / (0.5 × best), 0, 1) …
+LOWER_RIVAL = 0.03  # … rival: the strongest other maximum of the lower-lid score ≥ this far (W) from the best
 
 # Speed: everything here works on arrays of a few dozen values, where NumPy's per-call overhead
 # (~1 µs), not arithmetic, is the cost. Hence: constant grids, index arrays and tables are built
@@ -98,6 +110,8 @@ class LidEdgeConfig:
     fit_degree: int | None = 2  # each lid's correction across the columns: least-squares polynomial
     polarity_lock: bool = True  # lower lid: keep the step polarity (sign) seen in the reference frames
     temporal: float = 1.0  # exponential smoothing weight of the newest correction (1: none; video: TEMPORAL)
+    lower_distinct: float = 0.0  # lower lid: full weight once a rival step ≤ (1 − this) × the best (0: off; video: LOWER_DISTINCT)
+    lower_rival: float = LOWER_RIVAL  # rivals: other maxima of the lower-lid score at least this far (W) from the best
 
 
 def _axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -273,6 +287,7 @@ class Steps:
     e_u: np.ndarray
     e_v: np.ndarray
     lid_u: np.ndarray | None = None  # (2, 2, 9) u of the mesh's lid points (`_LIDS_U`), px
+    distinct: np.ndarray | None = None  # (2,) lower-lid step: (best − strongest other maximum) / best, 0…1
 
 
 class LidRefiner:
@@ -289,7 +304,8 @@ class LidRefiner:
     def __init__(self, fps: float | None = None, config: LidEdgeConfig | None = None):
         cfg = config or LidEdgeConfig()
         if fps and config is None:
-            cfg = LidEdgeConfig(memory_frames=max(1, int(round(REFERENCE_MEMORY_S * fps))), temporal=TEMPORAL)
+            cfg = LidEdgeConfig(memory_frames=max(1, int(round(REFERENCE_MEMORY_S * fps))), temporal=TEMPORAL,
+                                lower_distinct=LOWER_DISTINCT)
         self.config = cfg
         self.fps = fps
         self._ramp = max(1, int(round(RAMP_S * fps))) if fps else 1
@@ -310,6 +326,10 @@ class LidRefiner:
             self._k.append(k)
         self._candidates = [np.arange(M) for M in cfg.candidates]
         self._lo_rows = np.arange(2 * K).reshape(2, K) * cfg.candidates[1]  # row starts of (2, K, M_lo)
+        # lower-lid rivals: maxima at least `lower_rival` W (in candidate samples) from the chosen step
+        lo_spacing = sum(cfg.lower_window) / (cfg.candidates[1] - 1)
+        self._rival = max(1, math.ceil(cfg.lower_rival / lo_spacing - 1e-9))
+        self._j_lo = np.arange(cfg.candidates[1])[None, :]
         # The sample grid of one eye, in eye widths: sample (k, i, s) of column k, sample i along v
         # (both lids' samples side by side: the upper lid's first `_n_up`) and sub-column s is at
         # origin + _u_grid[k, s] W e_u + (_v_grid[i] W + lid_k) e_v.
@@ -407,11 +427,20 @@ class LidRefiner:
         j_lo = [_peak1(row, j) for row, j in zip(total.tolist(), jb.tolist())]
         at_jb = self._lo_rows + jb[:, None]  # (2, K): g_lo[e, k, jb[e]] in g_lo.ravel()
         sign = np.where((weight * g_lo.take(at_jb)).sum(axis=1) < 0, -1.0, 1.0)
+        distinct = None
+        if cfg.lower_distinct > 0:
+            # how distinct the chosen step is: the strongest OTHER maximum (a separate step, not the
+            # flank of the chosen one; a window end counts) at least `lower_rival` W away, vs the best
+            rivals = np.abs(self._j_lo - jb[:, None]) >= self._rival
+            rivals[:, 1:] &= total[:, 1:] >= total[:, :-1]
+            rivals[:, :-1] &= total[:, :-1] >= total[:, 1:]
+            best = total[_EYES, jb]
+            distinct = np.clip((best - (total * rivals).max(axis=1)) / np.maximum(best, 1e-9), 0.0, 1.0)
         step = np.empty((2, 2, K))
         step[:, 0] = base[:, 0] + np.interp(j_up, self._candidates[0], self._offsets[0]) * width[:, None]
         lo_shift = np.interp(j_lo, self._candidates[1], self._offsets[1])
         step[:, 1] = base[:, 1] + lo_shift[:, None] * width[:, None]
-        return Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, lid_u)
+        return Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, lid_u, distinct)
 
     # ----------------------------------------------------------------------------------- main
     def _move(self, pts: np.ndarray, s: Steps, shift: np.ndarray) -> np.ndarray:
@@ -456,6 +485,8 @@ class LidRefiner:
         corr = offset - offsets_now  # (= (step − mesh) / W + offset, exactly)
         if self._fit is not None:
             corr = corr @ self._fit
+        if s.distinct is not None:  # two nearly equal lower-lid steps: lean on the mesh's lower lid
+            corr[:, 1] *= np.clip(s.distinct / cfg.lower_distinct, 0.0, 1.0)[:, None]
         # per eye (Python floats: 2 values): the correction fades out as the fissure closes
         fade = [min(max((o - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0), 1.0) for o in openness]
         if cfg.temporal < 1.0:
@@ -732,5 +763,5 @@ def make_refiner(name: str = DEFAULT, fps: float | None = None):
 
 
 __all__ = ["CornerEdgeConfig", "CornerRefiner", "Corners", "DEFAULT", "FADE_OPEN", "FaceRefiner", "LID_VERSION",
-           "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
+           "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
            "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner"]
