@@ -230,13 +230,15 @@ def _mount_subcommands() -> None:
     """Commands that live beside their own layer; each module imports its heavy parts lazily."""
     from . import assess_cli
     from .scales.cli import app as scales_app
-    from .web.cli import serve, worker
+    from .web.cli import create_clinic, serve, worker
 
     app.add_typer(scales_app, name="score", help="Score clinical scales and questionnaires from entered items.")
     for name in ("assess", "synth", "protocols"):
         app.command(name)(getattr(assess_cli, name))
     app.command(help="Start the clinic web app (SQLite in --data-dir, or --database-url).")(user_errors(serve))
     app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
+    app.command("create-clinic", help="Create a clinic and its first administrator (password asked, "
+                                      "never an argument).")(user_errors(create_clinic))
 
 
 _mount_subcommands()

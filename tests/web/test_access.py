@@ -48,6 +48,10 @@ ROUTES = {
     ("GET", "/admin/audit"): (ADMIN, None),
     ("GET", "/admin/clinic"): (ADMIN, None),
     ("POST", "/admin/clinic"): (ADMIN, "privacy_form"),
+    ("GET", "/admin/users"): (ADMIN, None),
+    ("POST", "/admin/users"): (ADMIN, "staff_form"),
+    ("POST", "/admin/users/{user_id}/active"): (ADMIN, "active_form"),
+    ("POST", "/admin/users/{user_id}/password"): (ADMIN, "password_form"),
     ("GET", "/api/me"): (ANY, None),
     ("GET", "/api/patients"): (STAFF, None),
     ("POST", "/api/patients"): (STAFF, "new_patient_json"),
@@ -113,7 +117,8 @@ def p1_records(app, world, settings):
                      key_frames=[{"label": "rest", "frame": 0, "time_s": 0.0, "path": rel}])
         s.add(a)
         s.flush()
-        return {"recording_id": rec.id, "analysis_id": a.id}
+        return {"recording_id": rec.id, "analysis_id": a.id,
+                "user_id": s.scalar(select(User.id).where(User.username == "doc_a"))}
 
 
 def url_for(path, world, ids):
@@ -139,6 +144,12 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["data"] = {**form, "username": "intruder_login", "password": "long enough password"}
     elif body == "saq_form":
         kw["data"] = {**form, **{f"q{n}": "3" for n in range(1, 10)}}
+    elif body == "staff_form":
+        kw["data"] = {**form, "username": "intruder_login", "role": "admin", "password": "long enough password"}
+    elif body == "active_form":
+        kw["data"] = {**form, "active": "no"}
+    elif body == "password_form":
+        kw["data"] = {**form, "password": "intruder password 1"}
     elif body == "privacy_form":
         kw["data"] = {**form, "keep_original_video": "no"}
     elif body == "new_patient_json":

@@ -57,6 +57,43 @@ def serve(
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
 
 
+@web_app.command("create-clinic")
+def create_clinic(
+    name: str = typer.Argument(..., help="The clinic's name as shown in the app."),
+    admin: str = typer.Option(..., "--admin", help="User name of the clinic's first administrator."),
+    data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
+    database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
+):
+    """Create a clinic and its first administrator (asks for the password; it is never an argument,
+    so it stays out of shell history). The administrator then adds clinicians under Accounts."""
+    from ..store import Database, migrate
+    from ..store.models import Clinic
+    from .services import FormError, _new_account
+
+    password = typer.prompt("Password for the administrator", hide_input=True, confirmation_prompt=True)
+    settings = _settings(data_dir, database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as s:
+            clinic = Clinic(name=name.strip()[:200] or "Clinic")
+            s.add(clinic)
+            s.flush()
+            try:
+                _new_account(s, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+            except FormError as e:
+                s.rollback()
+                details = "; ".join(f"{k}: {v}" for k, v in e.problems.items())
+                typer.echo(f"Error: {e} ({details}). Nothing was created.", err=True)
+                raise typer.Exit(2)
+            clinic_id = clinic.id
+    finally:
+        db.dispose()
+    typer.echo(f"Clinic {name!r} (id {clinic_id}) created with administrator {admin!r}. "
+               f"Start the app with `synkinesis serve --data-dir {settings.data_dir}` and log in.")
+
+
 @web_app.command()
 def worker(
     data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),

@@ -222,3 +222,54 @@ async def clinic_save(request: Request, user: User = Depends(admin_user), db: Se
     db.commit()
     audit(db, request, user, "update_privacy", "clinic", clinic.id)
     return redirect("/admin/clinic")
+
+
+@router.get("/admin/users")
+def accounts_page(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    return _accounts(request, db, user)
+
+
+def _accounts(request: Request, db: Session, user: User, status_code: int = 200, **ctx):
+    ctx = {"values": {}, "problems": {}, "error": None, "notice": request.query_params.get("done")} | ctx
+    return render(request, "users.html", status_code=status_code, accounts=sv.clinic_accounts(db, user.clinic_id),
+                  min_password=sv.MIN_PASSWORD, **ctx)
+
+
+@router.post("/admin/users", dependencies=CSRF)
+async def account_create(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    values = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    try:
+        account = sv.create_staff_account(db, user.clinic_id, values)
+    except sv.FormError as e:
+        db.rollback()
+        values.pop("password", None)
+        return _accounts(request, db, user, e.status, values=values, problems=e.problems, error=str(e))
+    db.commit()
+    audit(db, request, user, "create", "account", account.id)
+    return redirect("/admin/users?done=created")
+
+
+@router.post("/admin/users/{user_id}/active", dependencies=CSRF)
+async def account_active(request: Request, user_id: int, user: User = Depends(admin_user),
+                         db: Session = Depends(get_db)):
+    account = sv.clinic_account(db, user, user_id)
+    active = (await request.form()).get("active") == "yes"
+    sv.set_account_active(db, user, account, active)
+    db.commit()
+    audit(db, request, user, "activate" if active else "deactivate", "account", account.id)
+    return redirect(f"/admin/users?done={'activated' if active else 'deactivated'}")
+
+
+@router.post("/admin/users/{user_id}/password", dependencies=CSRF)
+async def account_password(request: Request, user_id: int, user: User = Depends(admin_user),
+                           db: Session = Depends(get_db)):
+    account = sv.clinic_account(db, user, user_id)
+    try:
+        sv.reset_password(db, account, (await request.form()).get("password"))
+    except sv.FormError as e:
+        db.rollback()
+        return _accounts(request, db, user, e.status, problems={f"password-{account.id}": e.problems["password"]},
+                         error=str(e))
+    db.commit()
+    audit(db, request, user, "reset_password", "account", account.id)
+    return redirect("/admin/users?done=password")

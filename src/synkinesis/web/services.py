@@ -99,22 +99,71 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def create_patient_login(db: Session, user: User, patient: Patient, username: str, password: str) -> User:
+MIN_PASSWORD = 10
+
+
+def _new_account(db: Session, username: str, password: str, **fields) -> User:
+    """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
     username = (username or "").strip()
     problems = {}
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
         problems["username"] = "3–100 letters, digits or . _ @ -"
-    if len(password or "") < 10:
-        problems["password"] = "At least 10 characters."
+    if len(password or "") < MIN_PASSWORD:
+        problems["password"] = f"At least {MIN_PASSWORD} characters."
     if problems:
         raise FormError("Please correct the marked fields.", problems)
     if db.scalar(select(User.id).where(User.username == username)):
         raise FormError("Please correct the marked fields.", {"username": "This user name is taken."}, 409)
-    u = User(username=username, password_hash=hash_password(password), role="patient", clinic_id=patient.clinic_id,
-             patient_id=patient.id, display_name=patient.full_name)
+    u = User(username=username, password_hash=hash_password(password), **fields)
     db.add(u)
     db.flush()
     return u
+
+
+def create_patient_login(db: Session, user: User, patient: Patient, username: str, password: str) -> User:
+    return _new_account(db, username, password, role="patient", clinic_id=patient.clinic_id,
+                        patient_id=patient.id, display_name=patient.full_name)
+
+
+# --- clinic accounts (admin)
+
+STAFF_ROLES = ("clinician", "admin")
+
+
+def clinic_accounts(db: Session, clinic_id: int) -> list[User]:
+    return list(db.scalars(select(User).where(User.clinic_id == clinic_id).order_by(User.role, User.username)))
+
+
+def create_staff_account(db: Session, clinic_id: int, data: dict) -> User:
+    role = data.get("role")
+    if role not in STAFF_ROLES:
+        raise FormError("Please correct the marked fields.", {"role": "Choose clinician or administrator."})
+    name = (data.get("display_name") or "").strip()[:200]
+    return _new_account(db, data.get("username"), data.get("password"), role=role, clinic_id=clinic_id,
+                        display_name=name)
+
+
+def clinic_account(db: Session, admin: User, user_id: int) -> User:
+    """An account of the admin's own clinic (404 for any other, so ids of other clinics leak nothing)."""
+    u = db.get(User, user_id)
+    if u is None or u.clinic_id != admin.clinic_id:
+        raise FormError("No such account in your clinic.", status=404)
+    return u
+
+
+def set_account_active(db: Session, admin: User, account: User, active: bool) -> None:
+    """Deactivating ends the account's sessions at once (session_user refuses inactive accounts)."""
+    if account.id == admin.id and not active:
+        raise FormError("You cannot deactivate your own account: ask another administrator.", status=409)
+    account.active = active
+    db.flush()
+
+
+def reset_password(db: Session, account: User, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise FormError("Please correct the marked fields.", {"password": f"At least {MIN_PASSWORD} characters."})
+    account.password_hash = hash_password(password)
+    db.flush()
 
 
 # --- visits
