@@ -68,7 +68,7 @@ def create_clinic(
     so it stays out of shell history). The administrator then adds clinicians under Accounts."""
     from ..store import Database, migrate
     from ..store.models import Clinic
-    from .services import FormError, _new_account
+    from .services import FormError, new_account
 
     password = typer.prompt("Password for the administrator", hide_input=True, confirmation_prompt=True)
     settings = _settings(data_dir, database_url)
@@ -81,7 +81,7 @@ def create_clinic(
             s.add(clinic)
             s.flush()
             try:
-                _new_account(s, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+                new_account(s, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
             except FormError as e:
                 s.rollback()
                 details = "; ".join(f"{k}: {v}" for k, v in e.problems.items())

@@ -102,7 +102,7 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
 MIN_PASSWORD = 10
 
 
-def _new_account(db: Session, username: str, password: str, **fields) -> User:
+def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
     username = (username or "").strip()
     problems = {}
@@ -121,7 +121,7 @@ def _new_account(db: Session, username: str, password: str, **fields) -> User:
 
 
 def create_patient_login(db: Session, user: User, patient: Patient, username: str, password: str) -> User:
-    return _new_account(db, username, password, role="patient", clinic_id=patient.clinic_id,
+    return new_account(db, username, password, role="patient", clinic_id=patient.clinic_id,
                         patient_id=patient.id, display_name=patient.full_name)
 
 
@@ -139,7 +139,7 @@ def create_staff_account(db: Session, clinic_id: int, data: dict) -> User:
     if role not in STAFF_ROLES:
         raise FormError("Please correct the marked fields.", {"role": "Choose clinician or administrator."})
     name = (data.get("display_name") or "").strip()[:200]
-    return _new_account(db, data.get("username"), data.get("password"), role=role, clinic_id=clinic_id,
+    return new_account(db, data.get("username"), data.get("password"), role=role, clinic_id=clinic_id,
                         display_name=name)
 
 
