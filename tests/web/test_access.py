@@ -29,6 +29,8 @@ ROUTES = {
     ("GET", "/login"): (PUBLIC, None),
     ("POST", "/login"): (PUBLIC, "login"),
     ("POST", "/logout"): (ANY, "form"),
+    ("GET", "/account"): (ANY, None),
+    ("POST", "/account/password"): (ANY, "own_password_form"),
     ("GET", "/"): (ANY, None),
     ("GET", "/patients"): (STAFF, None),
     ("GET", "/patients/new"): (STAFF, None),
@@ -144,6 +146,9 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["data"] = {**form, "username": "intruder_login", "password": "long enough password"}
     elif body == "saq_form":
         kw["data"] = {**form, **{f"q{n}": "3" for n in range(1, 10)}}
+    elif body == "own_password_form":
+        kw["data"] = {**form, "current_password": PASSWORD, "new_password": "intruder password 1",
+                      "repeat_password": "intruder password 1"}
     elif body == "staff_form":
         kw["data"] = {**form, "username": "intruder_login", "role": "admin", "password": "long enough password"}
     elif body == "active_form":

@@ -130,3 +130,49 @@ def test_create_clinic_bootstraps_a_new_clinic_from_the_command_line(settings):
         assert c.get("/admin/users").status_code == 200
     finally:
         app.state.db.dispose()
+
+
+def test_everyone_changes_their_own_password_with_the_current_one(app, world, as_user):
+    me, elsewhere = as_user("pat1"), as_user("pat1")  # the same patient in two browsers
+    page = me.get("/account")
+    assert page.status_code == 200 and "Change password" in page.text
+
+    def change(current, new, repeat=None):
+        return me.post("/account/password", data=_form(me, current_password=current, new_password=new,
+                                                       repeat_password=new if repeat is None else repeat))
+
+    r = change("not my password", NEW_PW)
+    assert r.status_code == 403 and "current password is wrong" in r.text
+    r = change(PASSWORD, NEW_PW, repeat="a different new password")
+    assert r.status_code == 422 and "differ" in r.text
+    r = change(PASSWORD, "short")
+    assert r.status_code == 422 and "At least 10 characters" in r.text
+    login(TestClient(app, follow_redirects=False), "pat1", PASSWORD)  # nothing changed so far
+    r = change(PASSWORD, NEW_PW)
+    assert r.status_code == 303 and r.headers["location"] == "/account?done=password"
+    assert me.get("/account").status_code == 200  # this browser stays logged in
+    assert elsewhere.get("/account").status_code == 303  # the other one is logged out
+    login(TestClient(app, follow_redirects=False), "pat1", PASSWORD, expect=401)
+    login(TestClient(app, follow_redirects=False), "pat1", NEW_PW)
+    with app.state.db.session() as s:
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "change_password",
+                                                    AuditEvent.username == "pat1")) is not None
+
+
+def test_guessing_the_current_password_is_rate_limited_like_log_ins(app, world, as_user, settings):
+    me = as_user("pat1")
+    for _ in range(settings.login_max_failures):
+        me.post("/account/password", data=_form(me, current_password="guess", new_password=NEW_PW,
+                                                repeat_password=NEW_PW))
+    r = me.post("/account/password", data=_form(me, current_password=PASSWORD, new_password=NEW_PW,
+                                                repeat_password=NEW_PW))
+    assert r.status_code == 429 and "Too many wrong passwords" in r.text
+    login(TestClient(app, follow_redirects=False), "pat1", NEW_PW, expect=429)  # unchanged, and still waiting
+
+
+def test_an_admin_password_reset_logs_the_account_out(app, world, as_user):
+    admin, doc = as_user("admin_a"), as_user("doc_a")
+    r = admin.post(f"/admin/users/{_user(app, 'doc_a')[0]}/password", data=_form(admin, password=NEW_PW))
+    assert r.status_code == 303
+    assert doc.get("/patients").status_code == 303  # the old session ended with the old password
+    assert admin.get("/admin/users").status_code == 200  # the admin's own session is untouched

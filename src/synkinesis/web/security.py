@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..store.models import LoginAttempt, User, WebSession
@@ -63,6 +63,14 @@ def session_user(db: Session, token: str | None) -> User | None:
 def end_session(db: Session, token: str | None) -> None:
     if token and (ws := db.get(WebSession, _digest(token))):
         db.delete(ws)
+
+
+def end_other_sessions(db: Session, user_id: int, keep_token: str | None = None) -> None:
+    """Log a user out everywhere (but `keep_token`'s browser): after a password change or reset."""
+    q = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_token:
+        q = q.where(WebSession.token_hash != _digest(keep_token))
+    db.execute(q)
 
 
 def cookie_secure(request: Request) -> bool:

@@ -17,7 +17,7 @@ from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
-from .security import hash_password
+from .security import end_other_sessions, hash_password
 from .settings import Settings
 
 CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
@@ -159,10 +159,12 @@ def set_account_active(db: Session, admin: User, account: User, active: bool) ->
     db.flush()
 
 
-def reset_password(db: Session, account: User, password: str) -> None:
+def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
+    """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
     if len(password or "") < MIN_PASSWORD:
         raise FormError("Please correct the marked fields.", {"password": f"At least {MIN_PASSWORD} characters."})
     account.password_hash = hash_password(password)
+    end_other_sessions(db, account.id, keep_token)
     db.flush()
 
 
