@@ -269,10 +269,13 @@
     }
   }
 
+  let overlayDrawn = false;
   function drawLandmarks(pts, warning) {
     const g = overlay.getContext("2d");
-    g.clearRect(0, 0, overlay.width, overlay.height);
-    if (!pts || !$("show-landmarks").checked) return;
+    const show = pts && $("show-landmarks").checked;
+    if (overlayDrawn) g.clearRect(0, 0, overlay.width, overlay.height);  // an untouched canvas costs nothing
+    overlayDrawn = !!show;
+    if (!show) return;
     const W = overlay.width, H = overlay.height;
     g.lineWidth = Math.max(1, W / 320);
     for (const [name, idx] of Object.entries(lines)) {
@@ -349,6 +352,12 @@
     if ($("resume-note")) $("resume-note").remove();
     await begin(body.id);
   }
+
+  // Landmarks are off unless asked for (drawing them every frame costs the browser as much as the
+  // camera picture itself); the choice is remembered on this device.
+  const lmBox = $("show-landmarks");
+  lmBox.checked = localStorage.getItem("synk.showLandmarks") === "1";
+  lmBox.addEventListener("change", () => localStorage.setItem("synk.showLandmarks", lmBox.checked ? "1" : "0"));
 
   $("start").addEventListener("click", startNew);
   if ($("resume")) $("resume").addEventListener("click", () => begin(Number($("resume").dataset.session)));
