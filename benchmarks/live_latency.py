@@ -167,7 +167,7 @@ async def run_python(base: str, n: int, seconds: float, warmup: float, deflate: 
     ready = asyncio.Barrier(n)
     res = await asyncio.gather(*(python_session(base, frames, seconds, warmup, ready, deflate, meter)
                                  for _ in range(n)))
-    meter.cores = meter.stop()
+    meter.stop()
     return res
 
 
@@ -205,6 +205,17 @@ window.encoded = 0;
 </script>"""
 
 
+def camera_pages(p, tmp: Path, base: str, n: int) -> tuple:
+    """(browser, n pages), each page in its own context with the camera allowed for `base`."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args(tmp))
+    pages = []
+    for _ in range(n):
+        ctx = browser.new_context(base_url=base)
+        ctx.grant_permissions(["camera"], origin=base)
+        pages.append(ctx.new_page())
+    return browser, pages
+
+
 def browser_floor(n: int, seconds: float, tmp: Path) -> tuple[float, float]:
     """(cores, encoded fps per page) of n such pages in one headless Chromium."""
     import functools
@@ -215,6 +226,7 @@ def browser_floor(n: int, seconds: float, tmp: Path) -> tuple[float, float]:
 
     (tmp / "floor").mkdir(exist_ok=True)
     (tmp / "floor" / "index.html").write_text(FLOOR_PAGE)
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -225,14 +237,9 @@ def browser_floor(n: int, seconds: float, tmp: Path) -> tuple[float, float]:
     base = f"http://127.0.0.1:{httpd.server_port}"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args(tmp))
-            pages = []
-            for _ in range(n):
-                ctx = browser.new_context(base_url=base)
-                ctx.grant_permissions(["camera"], origin=base)
-                page = ctx.new_page()
+            browser, pages = camera_pages(p, tmp, base, n)
+            for page in pages:
                 page.goto("/index.html")
-                pages.append(page)
             time.sleep(2)
             meter = CpuMeter(-1)
             meter.start()
@@ -251,19 +258,14 @@ def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path, met
 
     out = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args(tmp))
-        pages = []
-        for _ in range(n):
-            ctx = browser.new_context(base_url=base)
-            ctx.grant_permissions(["camera"], origin=base)
-            page = ctx.new_page()
+        browser, pages = camera_pages(p, tmp, base, n)
+        for page in pages:
             page.goto("/login")
             page.fill("input[name=username]", USER)
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_load_state()
             page.goto(page.url.rstrip("/") + "/practice")
-            pages.append(page)
         for page in pages:
             page.click("#start")
         for page in pages:
@@ -271,7 +273,7 @@ def run_browser(base: str, n: int, seconds: float, warmup: float, tmp: Path, met
         time.sleep(warmup)
         meter.start()
         time.sleep(seconds - warmup)
-        meter.cores = meter.stop()
+        meter.stop()
         for page in pages:
             log = page.evaluate("window.__practice.log.map(e => [e.t, e.lat])")
             t_first = log[0][0]
@@ -289,10 +291,6 @@ def _stat(pid: int) -> tuple[int, float]:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    return _stat(pid)[1]
-
-
 class CpuMeter:
     """Cores used over a window by the server and by the clients (this process and every process it
     started except the server: Playwright's driver and the whole Chromium tree)."""
@@ -300,6 +298,7 @@ class CpuMeter:
     def __init__(self, server_pid: int):
         self.server_pid = server_pid
         self.start_at = None
+        self.cores: tuple[float, float] | None = None  # (server, clients) of the last window
 
     def _sample(self) -> tuple[float, float]:
         stats = {}
@@ -329,7 +328,8 @@ class CpuMeter:
         t0, s0, c0 = self.start_at
         s1, c1 = self._sample()
         dt = time.perf_counter() - t0
-        return (s1 - s0) / dt, (c1 - c0) / dt
+        self.cores = (s1 - s0) / dt, (c1 - c0) / dt
+        return self.cores
 
 
 def pct(xs: list[float], q: float) -> float:
