@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from ..store.models import Analysis, AuditEvent, Patient, Recording, ScaleScore, User, Visit
+from ..store.models import Analysis, AuditEvent, Patient, Recording, User, Visit
 from .security import SESSION_COOKIE, session_user
 
 STAFF = ("admin", "clinician")
@@ -64,39 +64,36 @@ def can_see(user: User, patient: Patient) -> bool:
     return user.role in STAFF and user.clinic_id == patient.clinic_id
 
 
+def _visible(db: Session, user: User, model, object_id: int, patient_of, what: str):
+    """The row if `user` may see the patient it belongs to; else 404 (its existence is not revealed)."""
+    obj = db.get(model, object_id)
+    if obj is None or not can_see(user, patient_of(obj)):
+        raise _not_found(what)
+    return obj
+
+
 def patient_for(db: Session, user: User, patient_id: int) -> Patient:
-    p = db.get(Patient, patient_id)
-    if p is None or not can_see(user, p):
-        raise _not_found("patient")
-    return p
+    return _visible(db, user, Patient, patient_id, lambda p: p, "patient")
 
 
 def visit_for(db: Session, user: User, visit_id: int) -> Visit:
-    v = db.get(Visit, visit_id)
-    if v is None or not can_see(user, v.patient):
-        raise _not_found("visit")
-    return v
+    return _visible(db, user, Visit, visit_id, lambda v: v.patient, "visit")
 
 
 def recording_for(db: Session, user: User, recording_id: int) -> Recording:
-    r = db.get(Recording, recording_id)
-    if r is None or not can_see(user, r.visit.patient):
-        raise _not_found("recording")
-    return r
+    return _visible(db, user, Recording, recording_id, lambda r: r.visit.patient, "recording")
 
 
 def analysis_for(db: Session, user: User, analysis_id: int) -> Analysis:
-    a = db.get(Analysis, analysis_id)
-    if a is None or not can_see(user, a.recording.visit.patient):
-        raise _not_found("analysis")
-    return a
+    return _visible(db, user, Analysis, analysis_id, lambda a: a.recording.visit.patient, "analysis")
 
 
-def score_for(db: Session, user: User, score_id: int) -> ScaleScore:
-    sc = db.get(ScaleScore, score_id)
-    if sc is None or not can_see(user, sc.visit.patient):
-        raise _not_found("score")
-    return sc
+def account_for(db: Session, admin: User, user_id: int) -> User:
+    """An account of the admin's own clinic; 404 for any other."""
+    account = db.get(User, user_id)
+    if account is None or account.clinic_id != admin.clinic_id:
+        raise _not_found("account")
+    return account
 
 
 def client_ip(request: Request) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from ..scales import SCALES
 from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
-from .deps import admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user, visit_for
+from .deps import (account_for, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
+                   visit_for)
 from .protocol import protocol
 from .security import check_csrf
 
@@ -252,7 +253,7 @@ async def account_create(request: Request, user: User = Depends(admin_user), db:
 @router.post("/admin/users/{user_id}/active", dependencies=CSRF)
 async def account_active(request: Request, user_id: int, user: User = Depends(admin_user),
                          db: Session = Depends(get_db)):
-    account = sv.clinic_account(db, user, user_id)
+    account = account_for(db, user, user_id)
     active = (await request.form()).get("active") == "yes"
     sv.set_account_active(db, user, account, active)
     db.commit()
@@ -263,7 +264,7 @@ async def account_active(request: Request, user_id: int, user: User = Depends(ad
 @router.post("/admin/users/{user_id}/password", dependencies=CSRF)
 async def account_password(request: Request, user_id: int, user: User = Depends(admin_user),
                            db: Session = Depends(get_db)):
-    account = sv.clinic_account(db, user, user_id)
+    account = account_for(db, user, user_id)
     try:
         sv.reset_password(db, account, (await request.form()).get("password"))
     except sv.FormError as e:

@@ -143,14 +143,6 @@ def create_staff_account(db: Session, clinic_id: int, data: dict) -> User:
                         display_name=name)
 
 
-def clinic_account(db: Session, admin: User, user_id: int) -> User:
-    """An account of the admin's own clinic (404 for any other, so ids of other clinics leak nothing)."""
-    u = db.get(User, user_id)
-    if u is None or u.clinic_id != admin.clinic_id:
-        raise FormError("No such account in your clinic.", status=404)
-    return u
-
-
 def set_account_active(db: Session, admin: User, account: User, active: bool) -> None:
     """Deactivating ends the account's sessions at once (session_user refuses inactive accounts)."""
     if account.id == admin.id and not active:
