@@ -147,3 +147,23 @@ def test_a_stalled_worker_does_not_overwrite_a_taken_over_job(app, world, as_use
     worker.run_job(db, settings.data_dir, job_id)  # the slow one finishes late
     with db.session() as s:
         assert s.get(Recording, rid).analysis is None and s.get(Job, job_id).status == "running"
+
+
+def test_a_stalled_worker_that_fails_late_does_not_fail_a_taken_over_job(app, world, as_user, face_video,
+                                                                          settings, monkeypatch):
+    from synkinesis.errors import SynkinesisError
+    from synkinesis.web import worker
+
+    doc, rid = _queue(as_user, world, face_video)
+    db = app.state.db
+    job_id = claim_next(db, "host:1:slow")
+
+    def taken_over_then_fails(*args, **kw):
+        _set_job(db, rid, worker="host:2:new")
+        raise SynkinesisError("late failure of the stalled worker")
+
+    monkeypatch.setattr(worker, "analyse_to_files", taken_over_then_fails)
+    worker.run_job(db, settings.data_dir, job_id)
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.worker, job.error) == ("running", "host:2:new", None)

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from ..store.models import User
 from .deps import audit, client_ip, current_user, get_db, optional_user
+from .pages import render
 from .security import (CSRF_COOKIE, SESSION_COOKIE, check_csrf, end_session, login_blocked, new_session,
                        record_login, set_cookie, verify_password)
+from .services import MIN_PASSWORD, FormError, reset_password
 
 router = APIRouter(tags=["auth"])
 
@@ -66,18 +68,14 @@ def logout(request: Request, db: Session = Depends(get_db)):
     return response
 
 
-def _account_page(request: Request, user: User, status_code: int = 200, **ctx):
-    from .services import MIN_PASSWORD
-
+def _account_page(request: Request, status_code: int = 200, **ctx):
     ctx = {"error": None, "problems": {}, "done": request.query_params.get("done") == "password"} | ctx
-    return request.app.state.templates.TemplateResponse(
-        request, "account.html", {"user": user, "csrf": request.state.csrf, "min_password": MIN_PASSWORD, **ctx},
-        status_code=status_code)
+    return render(request, "account.html", status_code, min_password=MIN_PASSWORD, **ctx)
 
 
 @router.get("/account", include_in_schema=False)
 def account_page(request: Request, user: User = Depends(current_user)):
-    return _account_page(request, user)
+    return _account_page(request)
 
 
 @router.post("/account/password", dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -86,25 +84,23 @@ def change_own_password(request: Request, current_password: str = Form(""), new_
                         db: Session = Depends(get_db)):
     """Needs the current password (counted like a log-in, so it cannot be guessed here either);
     every other session of the account ends."""
-    from .services import FormError, reset_password
-
     settings, ip = request.app.state.settings, client_ip(request)
     if login_blocked(db, user.username, ip, settings.login_max_failures, settings.login_window_s):
-        return _account_page(request, user, 429, error="Too many wrong passwords. Wait "
+        return _account_page(request, 429, error="Too many wrong passwords. Wait "
                              f"{settings.login_window_s // 60} minutes and try again.")
     if not verify_password(user, current_password):
         record_login(db, user.username, ip, False)
         db.commit()
-        return _account_page(request, user, 403, error="The current password is wrong.",
+        return _account_page(request, 403, error="The current password is wrong.",
                              problems={"current_password": "Wrong password."})
     if new_password != repeat_password:
-        return _account_page(request, user, 422, error="Please correct the marked fields.",
+        return _account_page(request, 422, error="Please correct the marked fields.",
                              problems={"repeat_password": "The two new passwords differ."})
     try:
         reset_password(db, user, new_password, keep_token=request.cookies.get(SESSION_COOKIE))
     except FormError as e:
         db.rollback()
-        return _account_page(request, user, e.status, error=str(e),
+        return _account_page(request, e.status, error=str(e),
                              problems={"new_password": e.problems.get("password", "")})
     db.commit()
     audit(db, request, user, "change_password", "account", user.id)

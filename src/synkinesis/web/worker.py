@@ -103,13 +103,13 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         files = analyse_to_files(media_path, side, out_dir, data_dir, progress)
     except SynkinesisError as e:
         shutil.rmtree(out_dir, ignore_errors=True)
-        _finish(db, job_id, "failed", str(e))
+        _finish(db, job_id, owner, "failed", str(e))
         log.info("job %s failed (user-caused)", job_id)
         return
     except Exception as e:  # a bug: keep the worker alive, tell the user it was not their fault
         log.exception("job %s crashed", job_id)
         shutil.rmtree(out_dir, ignore_errors=True)
-        _finish(db, job_id, "failed", f"The analysis stopped because of an internal error ({type(e).__name__}). "
+        _finish(db, job_id, owner, "failed", f"The analysis stopped because of an internal error ({type(e).__name__}). "
                                       "Retry; if it fails again, report it with the recording's id.")
         return
     with db.session() as s:
@@ -138,10 +138,11 @@ def _keep_original(s, clinic_id: int) -> bool:
     return s.get(Clinic, clinic_id).keep_original_video
 
 
-def _finish(db: Database, job_id: int, status: str, error: str | None) -> None:
+def _finish(db: Database, job_id: int, owner: str | None, status: str, error: str | None) -> None:
+    """End the job, unless another worker has taken it over meanwhile (it is `owner`'s no more)."""
     with db.session() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(status=status, error=error,
-                                                             finished_at=datetime.now(timezone.utc)))
+        s.execute(update(Job).where(Job.id == job_id, Job.worker == owner).values(
+            status=status, error=error, finished_at=datetime.now(timezone.utc)))
 
 
 def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, progress=None) -> dict:
