@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace as NS
 
-from synkinesis.web.services import trends
+from synkinesis.web.services import trend_charts, trends
 
 
 def _analysis(pfh_left, sd_left):
@@ -36,7 +36,9 @@ def test_trend_charts_plot_each_side_and_scale_at_its_value():
                  scores=[NS(scale="sunnybrook", total=t, label=None, unit="points", better="higher",
                               version="v1")])
               for i, (m, p, t) in enumerate([(1, 9.0, 40), (2, 8.0, 55), (3, 7.0, 70)], start=1)]
-    charts = trends(NS(visits=visits, affected_side="left"))["charts"]
+    t = trends(NS(visits=visits, affected_side="left"))
+    assert "charts" not in t  # the JSON API stays data; the page draws the charts
+    charts = trend_charts(t)
     assert len(charts) == 3  # PFH, commissure excursion, Sunnybrook (no ocular-oral values here)
     pfh = charts[0]
     lines = re.findall(r'<polyline class="series" data-name="([^"]+)"[^>]*?(stroke-dasharray="5 3")? points="([^"]+)"',

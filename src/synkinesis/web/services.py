@@ -16,6 +16,7 @@ from ..errors import SynkinesisError
 from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
+from .charts import Series, line_chart
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
 from .security import end_other_sessions, hash_password
 from .settings import Settings
@@ -102,14 +103,16 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
 MIN_PASSWORD = 10
 
 
+def _password_problem(password: str | None) -> dict[str, str]:
+    return {"password": f"At least {MIN_PASSWORD} characters."} if len(password or "") < MIN_PASSWORD else {}
+
+
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
     username = (username or "").strip()
-    problems = {}
+    problems = _password_problem(password)
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
         problems["username"] = "3–100 letters, digits or . _ @ -"
-    if len(password or "") < MIN_PASSWORD:
-        problems["password"] = f"At least {MIN_PASSWORD} characters."
     if problems:
         raise FormError("Please correct the marked fields.", problems)
     if db.scalar(select(User.id).where(User.username == username)):
@@ -153,8 +156,8 @@ def set_account_active(db: Session, admin: User, account: User, active: bool) ->
 
 def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
     """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
-    if len(password or "") < MIN_PASSWORD:
-        raise FormError("Please correct the marked fields.", {"password": f"At least {MIN_PASSWORD} characters."})
+    if problems := _password_problem(password):
+        raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)
     end_other_sessions(db, account.id, keep_token)
     db.flush()
@@ -297,7 +300,6 @@ def trends(patient: Patient) -> dict:
                                                     "better": sc.better, "version": sc.version})
     _add_changes(measures)
     return {"affected_side": patient.affected_side, "measures": measures,
-            "charts": trend_charts(patient.affected_side, measures, scores),
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
                               "narrowing while smiling)", "unit": "ratio", "better": "closer to 1 is better"}],
@@ -306,12 +308,10 @@ def trends(patient: Patient) -> dict:
                        for k, pts in scores.items()}}
 
 
-def trend_charts(affected_side: str, measures: list[dict], scores: dict[str, list[dict]]) -> list[str]:
-    """One SVG chart per rest measure (affected side solid, healthy side dashed), the ocular-oral
-    ratio and each scale's total, across visits."""
-    from .charts import Series, line_chart
-
-    charts = []
+def trend_charts(trends: dict) -> list[str]:
+    """The page's SVG charts of `trends(patient)`: one per rest measure (affected side solid, healthy
+    side dashed), the ocular-oral ratio and each scale's total, across visits."""
+    affected_side, measures, charts = trends["affected_side"], trends["measures"], []
     if len(measures) > 1:
         labels = [m["date"] for m in measures]
         for key, name, unit, better in TREND_MEASURES:
@@ -324,11 +324,11 @@ def trend_charts(affected_side: str, measures: list[dict], scores: dict[str, lis
         if any(v is not None for v in oo):
             charts.append(line_chart(labels, [Series("ratio", oo)], title="Ocular-oral ratio", unit="ratio",
                                      better="closer to 1 is better", ref=1.0, ref_label="symmetric"))
-    for key, pts in scores.items():
+    for t in trends["scores"].values():
+        pts = t["points"]
         if len(pts) > 1:
-            sc = SCALES[key]
-            charts.append(line_chart([p["date"] for p in pts], [Series(sc.title, [p["total"] for p in pts])],
-                                     title=sc.title, unit=pts[-1]["unit"] or "", better=better_text(sc.better)))
+            charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts])],
+                                     title=t["title"], unit=pts[-1]["unit"] or "", better=t["better_text"]))
     return charts
 
 
