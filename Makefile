@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps "$(MEDIAPIPE)"
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -c "from synkinesis.landmarks.refine import warm_up; warm_up()"  # compile the Numba kernels once (~10 s)
 	touch $(STAMP)
 
 # The clinic app on SQLite in ./data with a demo clinic, log-ins and an analysed demo recording.

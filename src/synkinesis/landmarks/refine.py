@@ -53,9 +53,10 @@ its reference position: a big smile) are the mesh's: the slit's end is not the a
 once the teeth show. The default, `FaceRefiner` (`VERSION`, recorded in every result's provenance as
 `refinement`), runs both; "lid-edge" and "corner-edge" run one stage;
 `pipeline.measure_recording(refinement="none")` gives the engine's points.
-Cost (process CPU time, 640×360 video, one core): ≈ 0.3 ms a frame for both eyes (one cv2.remap of
-~3,100 points, a 9×32 DP per upper lid), ≈ 0.15 ms for both corners (one cv2.remap of ~1,700 points);
-≈ 0.5 ms for both stages together (0.8 ms before the speed-up, with bit-identical results).
+Cost (process CPU time, 640×360 video, one core): ≈ 0.10 ms a frame for both eyes (one cv2.remap of
+~3,100 points, a 9×32 DP per upper lid), ≈ 0.06 ms for both corners (one cv2.remap of ~1,700 points);
+≈ 0.17 ms for both stages together, ≈ 0.3 ms inside the pipeline (the arithmetic is compiled,
+`refine_kernels`; as NumPy calls it was 0.5 ms alone, 0.8 ms in the pipeline, with the same points).
 """
 
 from __future__ import annotations
@@ -67,13 +68,13 @@ import cv2
 import numpy as np
 
 from . import points as P
+from . import refine_kernels as kernels
 
 LID_VERSION = "lid-edge/2"  # 2: lower-lid correction weighted by how distinct its step is (video)
 NONE = "none"
 
 _LUMA3 = np.array([[0.299, 0.587, 0.114]], np.float32) / 3  # RGB → luminance, averaged over 3 sub-columns
 _SIDES = ("right", "left")
-_EYES = np.arange(2)
 
 REFERENCE_MEMORY_S = 10.0  # trailing window of reference frames (seconds of video)
 MIN_REFERENCE_OPEN = 0.18  # both fissures ≥ this × eye width for a frame to serve as reference
@@ -83,15 +84,10 @@ RAMP_S = 0.5  # video: corrections ramp in over the first 0.5 s of reference fra
 LOWER_DISTINCT = 0.5  # video: lower-lid correction × clip((best − rival) / (0.5 × best), 0, 1) …
 LOWER_RIVAL = 0.03  # … rival: the strongest other maximum of the lower-lid score ≥ this far (W) from the best
 
-# Speed: everything here works on arrays of a few dozen values, where NumPy's per-call overhead
-# (~1 µs), not arithmetic, is the cost. Hence: constant grids, index arrays and tables are built
-# once; the points a stage needs are gathered with one fancy index; per-eye / per-corner scalars
-# are Python floats; the sample grids go to cv2.remap as ONE row of points (~3× faster than a tall
-# map 3 columns wide; the same pixels). Every value is computed by the same operations in the same
-# order (and precision) as in the straightforward version, so the points are bit-identical to it
-# (tests/test_refine_speed_equivalence.py). Mind that when editing: e.g. `a @ b` (BLAS, may fuse
-# multiply-adds) and an explicit a0 b0 + a1 b1 differ in the last bit, and a last-bit change in a
-# sample position can move a remap sample (1/32 px grid) and so a discrete choice downstream.
+# Speed: the per-frame arithmetic on these tiny arrays is compiled (`refine_kernels`, Numba): as
+# NumPy calls it cost ~0.8 ms a frame in per-call overhead. This module keeps the state (reference
+# memory, medians, smoothing) and the image sampling (one cv2.remap per stage: the sample grid as
+# ONE row of points, ~3× faster than a tall map 3 columns wide; the same pixels).
 
 
 @dataclass(frozen=True)
@@ -114,125 +110,16 @@ class LidEdgeConfig:
     lower_rival: float = LOWER_RIVAL  # rivals: other maxima of the lower-lid score at least this far (W) from the best
 
 
-def _axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _axes_of(points[P.IRIS_CENTRE["right"], :2].tolist(), points[P.IRIS_CENTRE["left"], :2].tolist())
-
-
-def _axes_of(r: list[float], l: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Face frame from the iris centres r, l (x, y): e_u along the iris line, e_v perpendicular (down)."""
-    dx, dy = l[0] - r[0], l[1] - r[1]
-    n = max(math.hypot(dx, dy), 1e-9)
-    return np.array([dx / n, dy / n]), np.array([-dy / n, dx / n])
-
-
-def _dp(cost: np.ndarray, penalty: float) -> np.ndarray:
-    """Minimum-cost path through cost (B, K, M), moving penalty × Δj² between columns → (B, K).
-
-    The arrays are tiny (B=2, K=9, M=32), so what costs is the number of NumPy calls: the forward
-    pass makes 5 per column, on a (to, b, from) array (one broadcast add with a long inner axis;
-    argmin over the contiguous `from`; the minimum read at the argmin, cheaper than `min`). The
-    backtracking reads single back-pointers (`item`: cheaper than converting them all to lists).
-    """
-    B, K, M = cost.shape
-    trans, rows = _dp_tables(B, M, penalty)
-    cols = cost.astype(np.float64).transpose(1, 0, 2)  # (K, B, M); exact, and float64 additions are faster
-    total = np.empty((M, B, M))
-    back = np.empty((K - 1, M, B), np.intp)  # (column, to, b) → from
-    acc = cols[0]
-    for col, to_from in zip(cols[1:], back):
-        np.add(acc, trans, total)  # acc[b, from] + penalty (to − from)²
-        total.argmin(2, to_from)
-        acc = total.take(to_from.T + rows)  # (B, M): the minimum over `from`
-        acc += col
-    path = np.empty((B, K), np.intp)
-    for b, j in enumerate(acc.argmin(axis=1).tolist()):
-        path[b, K - 1] = j
-        for k in range(K - 2, -1, -1):
-            j = back.item(k, j, b)
-            path[b, k] = j
-    return path
-
-
 _TRANSITIONS: dict = {}
 
 
 def _transitions(M: int, penalty: float) -> np.ndarray:
+    """DP jump cost penalty × (to − from)², (M, M), cached."""
     key = (M, penalty)
     if key not in _TRANSITIONS:
         j = np.arange(M)
         _TRANSITIONS[key] = penalty * (j[:, None] - j[None, :]) ** 2
     return _TRANSITIONS[key]
-
-
-_DP_TABLES: dict = {}
-
-
-def _dp_tables(B: int, M: int, penalty: float) -> tuple[np.ndarray, np.ndarray]:
-    """For `_dp`: the transitions repeated for the B paths, (to, b, from), and where each (b, to)
-    row starts in such an array's ravel, (B, M). Cached."""
-    key = (B, M, penalty)
-    if key not in _DP_TABLES:
-        trans = np.tile(_transitions(M, penalty), (1, B)).reshape(M, B, M)  # symmetric: [to, from] = [from, to]
-        rows = np.arange(M)[None, :] * (B * M) + np.arange(B)[:, None] * M
-        _DP_TABLES[key] = trans, rows
-    return _DP_TABLES[key]
-
-
-_ROW_STARTS: dict = {}
-
-
-def _row_starts(rows: int, M: int) -> np.ndarray:
-    """(rows,) flat index of each row's first element in a (rows, M) array (cached)."""
-    key = (rows, M)
-    if key not in _ROW_STARTS:
-        _ROW_STARTS[key] = np.arange(rows) * M
-    return _ROW_STARTS[key]
-
-
-_NEIGHBOURS = np.array([-1, 0, 1])
-
-
-def _three(score: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """score (…, M) at j − 1, j, j + 1 of each row (j: one index per row) → (rows, 3)."""
-    M = score.shape[-1]
-    return score.take((j.ravel() + _row_starts(j.size, M))[:, None] + _NEIGHBOURS)
-
-
-def _peak(score: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Sub-sample maximum of score (B, K, M) near integer indices j (B, K) by a parabola."""
-    B, K, M = score.shape
-    j = np.minimum(np.maximum(j, 1), M - 2)
-    a, b, c = _three(score, j).T
-    den = a - 2 * b + c
-    ok = den < -1e-9
-    d = np.where(ok, 0.5 * (a - c) / np.where(ok, den, -1.0), 0.0)
-    return (j.ravel() + np.minimum(np.maximum(d, -0.5), 0.5)).reshape(B, K)
-
-
-_TWO, _HALF, _FLAT = np.float32(2), np.float32(0.5), np.float32(-1e-9)
-
-
-def _vertex32(a: np.float32, b: np.float32, c: np.float32) -> float:
-    """Offset (within ±0.5) of the maximum of the parabola through (−1, a), (0, b), (1, c); 0 where
-    it does not open downwards or a neighbour is not finite (outside the searched range).
-
-    For the two mouth corners, on float32 NumPy scalars with float32 constants: the float32
-    arithmetic of the array formula (as in `_peak`) without its per-call cost. (Comparisons with
-    Python floats are made on Python floats: mixed ones are slow.)
-    """
-    den = a - _TWO * b + c
-    if not (math.isfinite(a + c) and den < _FLAT):
-        return 0.0
-    return min(max(float(_HALF * (a - c) / den), -0.5), 0.5)
-
-
-def _peak1(score: list[float], j: int) -> float:
-    """`_peak` of one float64 row, in Python (the same arithmetic, cheaper for a single row)."""
-    j = min(max(j, 1), len(score) - 2)
-    a, b, c = score[j - 1:j + 2]
-    den = a - 2 * b + c
-    d = 0.5 * (a - c) / den if den < -1e-9 else 0.0
-    return j + min(max(d, -0.5), 0.5)
 
 
 class _Memory:
@@ -268,9 +155,7 @@ _INNER = _LIDS_U[:, :, 1:-1]  # (2, 2, 7) the points that move
 _INNER_ROWS = _INNER.ravel()
 # The rows `LidRefiner.steps` reads, gathered at once: canthi, lids, iris centres, iris rings.
 _LID_ROWS = np.concatenate([_LAT, _MED, _LIDS_U.ravel(), _IRIS, _RING.ravel()])
-_AT_LIDS = slice(4, 4 + _LIDS.size)  # where each group is in the gathered rows
-_AT_IRIS = slice(_AT_LIDS.stop, _AT_LIDS.stop + 2)
-_AT_RING = slice(_AT_IRIS.stop, _AT_IRIS.stop + 4)
+assert len(_LID_ROWS) == kernels.LID_IRIS_ROW + 6  # the layout `refine_kernels` reads
 MEDIAN_EVERY = 24  # a long reference's median is refreshed every this many reference frames
 
 
@@ -324,19 +209,18 @@ class LidRefiner:
             ext.append(-window[0] + (np.arange(M + 2 * k) - k) * spacing)
             self._offsets.append(-window[0] + np.arange(M) * spacing)
             self._k.append(k)
-        self._candidates = [np.arange(M) for M in cfg.candidates]
-        self._lo_rows = np.arange(2 * K).reshape(2, K) * cfg.candidates[1]  # row starts of (2, K, M_lo)
         # lower-lid rivals: maxima at least `lower_rival` W (in candidate samples) from the chosen step
         lo_spacing = sum(cfg.lower_window) / (cfg.candidates[1] - 1)
         self._rival = max(1, math.ceil(cfg.lower_rival / lo_spacing - 1e-9))
-        self._j_lo = np.arange(cfg.candidates[1])[None, :]
         # The sample grid of one eye, in eye widths: sample (k, i, s) of column k, sample i along v
         # (both lids' samples side by side: the upper lid's first `_n_up`) and sub-column s is at
         # origin + _u_grid[k, s] W e_u + (_v_grid[i] W + lid_k) e_v.
         self._n_up = len(ext[0])
         self._u_grid = self._frac[:, None] + subs  # (K, ns)
         self._v_grid = np.concatenate(ext)  # (N,)
-        self._penalty = cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2
+        self._trans = _transitions(cfg.candidates[0], cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2)
+        self._no_offset = np.zeros((2, K))
+        self._no_polarity = np.zeros(2)  # 0: either sign
         if cfg.fit_degree is not None:
             V = np.vander(self._frac / cfg.span, cfg.fit_degree + 1)
             self._fit = (V @ np.linalg.pinv(V)).T
@@ -363,102 +247,26 @@ class LidRefiner:
         lower-lid step (None: either).
         """
         cfg = self.config
-        K, ns, n = cfg.columns, self._ns, self._n_up
         g = np.asarray(points)[_LID_ROWS, :2].astype(np.float64)
-        lat, med, iris, ring = g[0:2], g[2:4], g[_AT_IRIS].tolist(), g[_AT_RING].tolist()
-        e_u, e_v = _axes_of(*iris)
-        origin = (lat + med) / 2  # (2, 2)
-        width = np.sqrt(((med - lat) ** 2).sum(axis=1))  # (2,)
-        u_cols = self._frac[None, :] * width[:, None]  # (2, K)
-        rel = g[_AT_LIDS].reshape(_LIDS.shape + (2,)) - origin[:, None, None, :]  # (2, 2, 9, 2), all towards +u
-        lu, lv = rel @ e_u, rel @ e_v
-        lid_u = lu  # (the sorting below makes new arrays)
-        if (lu[..., 1:] <= lu[..., :-1]).any():  # a folded contour: sort it
-            order = np.argsort(lu, axis=-1)
-            lu, lv = np.take_along_axis(lu, order, -1), np.take_along_axis(lv, order, -1)
-        mesh = np.empty((2, 2, K))
-        for e in range(2):
-            for lid in range(2):
-                mesh[e, lid] = np.interp(u_cols[e], lu[e, lid], lv[e, lid])
-        base = mesh.copy()
-        if offset is not None:
-            base[:, 1] -= offset[:, 1] * width[:, None]
-        # One remap for the 4 lids: x and y of (eye, K, ns, N_up + N_lo) sample points (N innermost:
-        # NumPy broadcasting is slow with a short inner axis).
-        across = origin.T[:, :, None, None] + (self._u_grid * width[:, None, None]) * e_u[:, None, None, None]
-        v_w = self._v_grid * width[:, None]  # (2, N)
-        V = np.empty((2, K, len(self._v_grid)))
-        np.add(v_w[:, None, :n], base[:, 0, :, None], out=V[:, :, :n])
-        np.add(v_w[:, None, n:], base[:, 1, :, None], out=V[:, :, n:])
-        xy = np.empty((2, 2, K, ns, V.shape[2]), np.float32)
-        np.add(across[..., None], (V * e_v[:, None, None, None])[:, :, :, None], out=xy)
-        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0].reshape(1, -1), xy[1].reshape(1, -1), cv2.INTER_LINEAR,
+        lower = self._no_offset if offset is None else np.ascontiguousarray(offset[:, 1])
+        origin, width, u_cols, mesh, base, lid_u, e, xy = kernels.lid_geometry(
+            g, self._frac, self._u_grid, self._v_grid, self._n_up, lower)
+        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0:1], xy[1:2], cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
-        if sampled.ndim == 3:  # luminance of each sample / ns, then summed over the sub-columns
-            lum = cv2.transform(sampled.astype(np.float32), self._luma).reshape(2, K, ns, -1)
-        else:
-            lum = sampled.astype(np.float32).reshape(2, K, ns, -1)
-        summed = lum[:, :, 0]
-        for sub in range(1, ns):  # in order, as .sum(axis=2) adds (but faster)
-            summed = summed + lum[:, :, sub]
-        lum = summed if sampled.ndim == 3 else summed / ns
-        # lum: (2, K, N_up + N_lo)
-        k0, k1 = self._k
-        g_up = lum[..., 2 * k0:n] - lum[..., :n - 2 * k0]
-        g_lo = lum[..., n + 2 * k1:] - lum[..., n:-2 * k1]
-        # Upper lids: bright skin above → dark lashes below, DP across the columns.
-        up = -g_up
-        norm = np.maximum(np.abs(g_up).max(axis=(1, 2)), 1e-6)[:, None, None]
-        j_up = _peak(up, _dp(g_up / norm, self._penalty))
-        # Lower lids: one shift of the whole lid, scored over the columns crossing the iris.
-        lo = np.abs(g_lo) if polarity is None else np.maximum(g_lo * polarity[:, None, None], 0.0)
-        # per eye: the iris centre's u and the iris radius (Python floats: 2 values each)
-        (ux, uy), per_eye = e_u.tolist(), []
-        for (ix, iy), (ox, oy), (ax, ay), (bx, by) in zip(iris, origin.tolist(), ring[0::2], ring[1::2]):
-            radius = max(math.sqrt((ax - bx) * (ax - bx) + (ay - by) * (ay - by)) / 2, 1e-6)
-            per_eye.append(((ix - ox) * ux + (iy - oy) * uy, cfg.iris_columns * radius))
-        iris_u, reach = np.array(per_eye).T[:, :, None]  # (2, 1) each
-        weight = np.clip(1.5 - np.abs(u_cols - iris_u) / reach, 0.0, 1.0)
-        none = weight.sum(axis=1) < 1e-6
-        if none.any():
-            weight[none] = 1.0
-        total = np.einsum("ek,ekm->em", weight, lo)  # (2, M)
-        jb = total.argmax(axis=1)
-        j_lo = [_peak1(row, j) for row, j in zip(total.tolist(), jb.tolist())]
-        at_jb = self._lo_rows + jb[:, None]  # (2, K): g_lo[e, k, jb[e]] in g_lo.ravel()
-        sign = np.where((weight * g_lo.take(at_jb)).sum(axis=1) < 0, -1.0, 1.0)
-        distinct = None
-        if cfg.lower_distinct > 0:
-            # how distinct the chosen step is: the strongest OTHER maximum (a separate step, not the
-            # flank of the chosen one; a window end counts) at least `lower_rival` W away, vs the best
-            rivals = np.abs(self._j_lo - jb[:, None]) >= self._rival
-            rivals[:, 1:] &= total[:, 1:] >= total[:, :-1]
-            rivals[:, :-1] &= total[:, :-1] >= total[:, 1:]
-            best = total[_EYES, jb]
-            distinct = np.clip((best - (total * rivals).max(axis=1)) / np.maximum(best, 1e-9), 0.0, 1.0)
-        step = np.empty((2, 2, K))
-        step[:, 0] = base[:, 0] + np.interp(j_up, self._candidates[0], self._offsets[0]) * width[:, None]
-        lo_shift = np.interp(j_lo, self._candidates[1], self._offsets[1])
-        step[:, 1] = base[:, 1] + lo_shift[:, None] * width[:, None]
-        return Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, lid_u, distinct)
+        grey = sampled.ndim == 2
+        lum = sampled.astype(np.float32) if grey else cv2.transform(sampled.astype(np.float32), self._luma)
+        step, sign, distinct = kernels.lid_search(
+            lum.reshape(2, cfg.columns, self._ns, -1), grey, self._n_up, *self._k, self._trans,
+            self._no_polarity if polarity is None else polarity, g, origin, e, cfg.iris_columns, u_cols,
+            self._rival, cfg.lower_distinct > 0, base, width, *self._offsets)
+        return Steps(origin, width, u_cols, mesh, step, sign, e[:2], e[2:], lid_u,
+                     distinct if cfg.lower_distinct > 0 else None)
 
     # ----------------------------------------------------------------------------------- main
     def _move(self, pts: np.ndarray, s: Steps, shift: np.ndarray) -> np.ndarray:
         """Move the inner lid points of `pts` along e_v by `shift` (2, 2, K) px at the columns,
         tapering to 0 at the canthi (which stay)."""
-        out = np.array(pts, dtype=np.float32, copy=True)
-        if s.lid_u is not None:
-            u = s.lid_u[..., 1:-1]  # (2, 2, 7)
-        else:
-            u = (pts[_INNER, :2] - s.origin[:, None, None, :]) @ s.e_u
-        W = s.width[:, None, None]
-        taper = np.clip((W / 2 - np.abs(u)) / ((0.5 - self.config.span) * W), 0.0, 1.0)
-        d = np.empty_like(u)
-        for e in range(2):
-            for lid in range(2):
-                d[e, lid] = np.interp(u[e, lid], s.u[e], shift[e, lid])
-        out[_INNER_ROWS, :2] += ((d * taper).ravel()[:, None] * s.e_v[None, :]).astype(np.float32)
-        return out
+        return kernels.lid_move(np.asarray(pts), _INNER, s.lid_u, s.u, shift, s.width, s.e_v, self.config.span)
 
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points)
@@ -565,13 +373,6 @@ class Corners:
     scale: float  # D, px
 
 
-def _relative(g: np.ndarray, e_u: np.ndarray, e_v: np.ndarray, scale: float) -> np.ndarray:
-    """The corners of gathered rows g (`_CORNER_ROWS`) relative to the medial canthi's midpoint,
-    face frame (u, v), in D. (2, 2)"""
-    rel = g[4:6] - (g[2] + g[3]) / 2
-    return np.array([rel @ e_u, rel @ e_v]).T / scale
-
-
 class CornerRefiner:
     """Refine the two mouth corners (61, 291) of one recording's frames, in order, like `LidRefiner`:
     `refiner(rgb, points) -> points`; only those two points move.
@@ -612,8 +413,7 @@ class CornerRefiner:
         self._search_cols = slice(at[0], at[-1] + 1) if len(at) else slice(0, 0)
         assert len(at) == self._search_cols.stop - self._search_cols.start
         self._level = np.abs(self._v[1:-1]) <= cfg.level_window
-        self._t_index = np.arange(len(self._t))
-        self._v_index = np.arange(len(self._v) - 2)
+        self._no_offset = np.zeros((2, 2))
         self.reset()
 
     def reset(self) -> None:
@@ -628,64 +428,25 @@ class CornerRefiner:
     def _position(pts: np.ndarray, scale: float) -> np.ndarray:
         """The mesh corners relative to the medial canthi's midpoint, face frame (u, v), in D. (2, 2)"""
         g = np.asarray(pts)[_CORNER_ROWS, :2].astype(np.float64)
-        return _relative(g, *_axes_of(*g[:2].tolist()), scale)
+        return kernels.corner_position(g, kernels.corner_frame(g), scale)
 
     def corners(self, rgb: np.ndarray, points: np.ndarray, offset: np.ndarray | None = None) -> Corners:
         """The ends of the oral slit in one image; searched around mesh − offset (D; None: the mesh)."""
         g = np.asarray(points)[_CORNER_ROWS, :2].astype(np.float64)
-        return self._corners(rgb, g, *_axes_of(*g[:2].tolist()), offset)
+        return self._corners(rgb, g, offset)[0]
 
-    def _corners(self, rgb: np.ndarray, g: np.ndarray, e_u: np.ndarray, e_v: np.ndarray,
-                 offset: np.ndarray | None) -> Corners:
-        """`corners` from the gathered rows g (`_CORNER_ROWS`) and the face frame."""
+    def _corners(self, rgb: np.ndarray, g: np.ndarray, offset: np.ndarray | None) -> tuple[Corners, np.ndarray]:
+        """`corners` from the gathered rows g (`_CORNER_ROWS`), and the face frame (e_u, e_v)."""
         cfg = self.config
-        d = g[1] - g[0]  # iris centres
-        scale = max(math.sqrt(d.dot(d)), 1e-6)  # (as np.linalg.norm computes it)
-        mesh = g[4:6]
-        centre = mesh if offset is None else mesh - offset * scale
-        out = np.array([-e_u, e_u])  # outward: the patient's right corner is towards −u
-        T, V = self._t * scale, self._v * scale
-        nt, nv = len(T), len(V)
-        # x and y of the samples (corner, t, v) at centre + T[t] out + V[v] e_v
-        xy = np.empty((2, 2, nt, nv), np.float32)
-        np.add((centre.T[:, :, None] + T * out.T[:, :, None])[..., None], V * e_v[:, None, None, None], out=xy)
-        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0].reshape(1, -1), xy[1].reshape(1, -1), cv2.INTER_LINEAR,
+        centre, scale, out, e, xy = kernels.corner_grid(g, self._t, self._v, self._no_offset if offset is None else offset)
+        sampled = cv2.remap(np.ascontiguousarray(rgb), xy[0:1], xy[1:2], cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
-        if sampled.ndim == 3:
-            lum = cv2.transform(sampled.astype(np.float32), _LUMA)
-        else:
-            lum = sampled.astype(np.float32)
-        lum = lum.reshape(2, nt, nv)
-        lum = lum[:, :, :-2] + 2 * lum[:, :, 1:-1] + lum[:, :, 2:]  # 1-2-1 across (×4)
-        lum[:, 1:-1] = (lum[:, :-2] + 2 * lum[:, 1:-1] + lum[:, 2:]) / 16  # 1-2-1 along (→ grey levels)
-        lum[:, ::nt - 1] /= 4  # the first and last column
-        low = lum.min(axis=2)  # (2, Nt) the slit's darkest value per column
-        k, cols = cfg.derivative, self._search_cols
-        step = np.full_like(low, -np.inf)  # brighter outward: the slit ends
-        step[:, cols] = low[:, cols.start + k:cols.stop + k] - low[:, cols.start - k:cols.stop - k]
-        # the end: the strongest step, sub-sample by a parabola
-        j = [min(max(je, 1), nt - 2) for je in step.argmax(axis=1).tolist()]
-        ends, strength = [], []
-        for row, je in zip(step, j):
-            ends.append(je + _vertex32(row[je - 1], row[je], row[je + 1]))
-            strength.append(row[je])
-        t_end = np.interp(ends, self._t_index, self._t)
-        # level: darkest row over the end column and the ones medial to it, near the expected level
-        n = cfg.level_columns
-        dark = np.empty((2, nv - 2), np.float32)
-        for e, je in enumerate(j):
-            block = lum[e, max(0, je - n + 1):je + 1]
-            dark[e] = np.add.reduce(block, axis=0) / -len(block)  # −(its mean): the darkest is the maximum
-        dark = np.where(self._level, dark, -np.inf)
-        levels = []
-        for e, (row, ie) in enumerate(zip(dark, dark.argmax(axis=1).tolist())):
-            ie = min(max(ie, 1), nv - 4)
-            levels.append(ie + _vertex32(row[ie - 1], row[ie], row[ie + 1]))
-            if not math.isfinite(row[ie]):
-                strength[e] = 0.0
-        v_end = np.interp(levels, self._v_index, self._v[1:-1])
-        image = centre + (t_end * scale)[:, None] * out + (v_end * scale)[:, None] * e_v
-        return Corners(mesh, image, np.array(strength, np.float32), scale)
+        lum = sampled.astype(np.float32) if sampled.ndim == 2 else cv2.transform(sampled.astype(np.float32), _LUMA)
+        cols = self._search_cols
+        image, strength = kernels.corner_ends(lum.reshape(-1), len(self._t), len(self._v), cfg.derivative, cols.start,
+                                              cols.stop, self._level, cfg.level_columns, self._t, self._v, centre,
+                                              scale, out, e)
+        return Corners(g[4:6], image, strength, scale), e
 
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points)
@@ -693,12 +454,11 @@ class CornerRefiner:
             return pts
         cfg = self.config
         g = pts[_CORNER_ROWS, :2].astype(np.float64)
-        e_u, e_v = _axes_of(*g[:2].tolist())
-        s = self._corners(rgb, g, e_u, e_v, self._offset)
+        s, e = self._corners(rgb, g, self._offset)
         offsets_now = (s.mesh - s.image) / s.scale  # (2, 2), D
         offset = self._offset if self._offset is not None else offsets_now
         confidence = min(1.0, len(self._reference) / self._ramp)
-        position = _relative(g, e_u, e_v, s.scale)
+        position = kernels.corner_position(g, e, s.scale)
         rest = self._rest if self._rest is not None else position
         near = []  # per corner (Python floats): 1 within near_rest[0] of its reference position … 0 beyond [1]
         for (px, py), (rx, ry) in zip(position.tolist(), rest.tolist()):
@@ -748,6 +508,18 @@ class FaceRefiner:
         return self.corners(rgb, self.lids(rgb, points))
 
 
+def warm_up() -> None:
+    """Compile the refinement's kernels now rather than on the first frame (Numba caches them on
+    disk: ~10 s once per install, then a fraction of a second per process). `make setup` runs it."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (64, 64, 3), np.uint8)
+    pts = rng.uniform(16, 48, (478, 3)).astype(np.float32)
+    for fps in (30.0, None):
+        refiner = FaceRefiner(fps=fps)
+        for _ in range(2):  # the second frame searches around a learnt reference
+            refiner(rgb, pts)
+
+
 REFINERS = {NONE: None, LidRefiner.name: LidRefiner, CornerRefiner.name: CornerRefiner, FaceRefiner.name: FaceRefiner}
 DEFAULT = FaceRefiner.name
 VERSION = FaceRefiner.version  # what the pipeline records by default
@@ -764,4 +536,4 @@ def make_refiner(name: str = DEFAULT, fps: float | None = None):
 
 __all__ = ["CornerEdgeConfig", "CornerRefiner", "Corners", "DEFAULT", "FADE_OPEN", "FaceRefiner", "LID_VERSION",
            "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
-           "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner"]
+           "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner", "warm_up"]
