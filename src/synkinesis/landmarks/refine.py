@@ -221,6 +221,8 @@ class LidRefiner:
         self._trans = _transitions(cfg.candidates[0], cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2)
         self._no_offset = np.zeros((2, K))
         self._no_polarity = np.zeros(2)  # 0: either sign
+        self._no_distinct = np.zeros(2)
+        self._no_ema = np.zeros((2, 2, K))[:0]  # empty: no previous correction
         if cfg.fit_degree is not None:
             V = np.vander(self._frac / cfg.span, cfg.fit_degree + 1)
             self._fit = (V @ np.linalg.pinv(V)).T
@@ -293,24 +295,13 @@ class LidRefiner:
         corr = offset - offsets_now  # (= (step − mesh) / W + offset, exactly)
         if self._fit is not None:
             corr = corr @ self._fit
-        if s.distinct is not None:  # two nearly equal lower-lid steps: lean on the mesh's lower lid
-            corr[:, 1] *= np.clip(s.distinct / cfg.lower_distinct, 0.0, 1.0)[:, None]
-        # per eye (Python floats: 2 values): the correction fades out as the fissure closes
-        fade = [min(max((o - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0), 1.0) for o in openness]
+        out, corr = kernels.lid_finish(
+            pts, _INNER, corr, s.lid_u, s.u, s.mesh, s.width, s.e_v, cfg.span,
+            self._no_distinct if s.distinct is None else s.distinct, cfg.lower_distinct if s.distinct is not None else 0.0,
+            np.array(openness), FADE_OPEN, cfg.temporal, self._no_ema if self._ema is None else self._ema, confidence)
         if cfg.temporal < 1.0:
-            if self._ema is not None:  # an eye that is (re)opening starts afresh
-                smooth = cfg.temporal * corr + (1 - cfg.temporal) * self._ema
-                fresh = [f < 1.0 for f in fade]
-                corr = np.where(np.array(fresh)[:, None, None], corr, smooth) if any(fresh) else smooth
             self._ema = corr
-        shift = corr * W * np.array([f * confidence for f in fade])[:, None, None]  # px along e_v
-        # never let the lids cross
-        gap = (s.mesh[:, 1] + shift[:, 1]) - (s.mesh[:, 0] + shift[:, 0])
-        if gap.min() < 0.0:
-            fix = np.minimum(gap, 0.0) / 2
-            shift[:, 0] += fix
-            shift[:, 1] -= fix
-        return self._move(pts, s, shift)
+        return out
 
 
 class StaticLidRefiner(LidRefiner):
@@ -414,6 +405,7 @@ class CornerRefiner:
         assert len(at) == self._search_cols.stop - self._search_cols.start
         self._level = np.abs(self._v[1:-1]) <= cfg.level_window
         self._no_offset = np.zeros((2, 2))
+        self._no_ema = np.zeros((2, 2))[:0]
         self.reset()
 
     def reset(self) -> None:
@@ -472,20 +464,12 @@ class CornerRefiner:
                 self._offset = np.median(self._reference.values, axis=0)
                 self._rest = np.median(self._positions.values, axis=0)
                 self._since_median = 0
-        corr = (s.image - s.mesh) / s.scale + offset  # refined corner = image end + reference offset
-        lo, span = np.float32(cfg.min_step[0]), np.float32(cfg.min_step[1] - cfg.min_step[0])  # as s.strength
-        clamp, weight = [], []
-        for (cu, cv), st, ne in zip(corr.tolist(), s.strength, near):
-            clamp.append([min(1.0, cfg.clamp / max(math.sqrt(cu * cu + cv * cv), 1e-12))])  # |corr| ≤ clamp
-            strong = min(max(float((st - lo) / span), 0.0), 1.0)  # a weak step: less
-            weight.append([strong * ne])
-        corr = corr * np.array(clamp) * np.array(weight)
+        # refined corner = image end + reference offset
+        out, corr = kernels.corner_finish(pts, _CORNERS, s.image, s.mesh, s.scale, offset, s.strength, np.array(near),
+                                          cfg.clamp, cfg.min_step, cfg.temporal,
+                                          self._no_ema if self._ema is None else self._ema, confidence)
         if cfg.temporal < 1.0:
-            if self._ema is not None:
-                corr = cfg.temporal * corr + (1 - cfg.temporal) * self._ema
             self._ema = corr
-        out = np.array(pts, dtype=np.float32, copy=True)
-        out[_CORNERS, :2] += (corr * s.scale * confidence).astype(np.float32)
         return out
 
 

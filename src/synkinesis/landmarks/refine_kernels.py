@@ -408,3 +408,74 @@ def corner_position(g, e, scale):
         out[c, 0] = (rx * e[0] + ry * e[1]) / scale
         out[c, 1] = (rx * e[2] + ry * e[3]) / scale
     return out
+
+
+@njit(**_JIT)
+def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct, lower_distinct, openness,
+               fade_open, temporal, ema, confidence):
+    """`LidRefiner.__call__` after the reference bookkeeping: corr (2, 2, K) (eye widths, fitted
+    across the columns) → the moved points (float32) and the (smoothed) correction.
+
+    The lower lid leans on the mesh when its step is not distinct (lower_distinct > 0); each eye's
+    correction fades out as its fissure (openness, eye widths) closes; with temporal < 1 it is
+    smoothed with the previous one (`ema`, empty at the start), except in an eye that is
+    (re)opening; the lids are never moved across each other.
+    """
+    E, _, K = corr.shape
+    corr = corr.copy()
+    if lower_distinct > 0:
+        for b in range(E):
+            w = min(max(distinct[b] / lower_distinct, 0.0), 1.0)
+            for k in range(K):
+                corr[b, 1, k] *= w
+    fade = np.empty(E)
+    for b in range(E):
+        fade[b] = min(max((openness[b] - fade_open[0]) / (fade_open[1] - fade_open[0]), 0.0), 1.0)
+    if temporal < 1.0 and ema.size:
+        for b in range(E):
+            if fade[b] >= 1.0:  # fresh (re)opening eyes keep this frame's correction
+                for lid in range(2):
+                    for k in range(K):
+                        corr[b, lid, k] = temporal * corr[b, lid, k] + (1 - temporal) * ema[b, lid, k]
+    shift = np.empty_like(corr)
+    for b in range(E):
+        for lid in range(2):
+            for k in range(K):
+                shift[b, lid, k] = corr[b, lid, k] * width[b] * (fade[b] * confidence)
+    crossed = False
+    for b in range(E):
+        for k in range(K):
+            if (mesh[b, 1, k] + shift[b, 1, k]) - (mesh[b, 0, k] + shift[b, 0, k]) < 0.0:
+                crossed = True
+    if crossed:  # meet half-way
+        for b in range(E):
+            for k in range(K):
+                fix = min((mesh[b, 1, k] + shift[b, 1, k]) - (mesh[b, 0, k] + shift[b, 0, k]), 0.0) / 2
+                shift[b, 0, k] += fix
+                shift[b, 1, k] -= fix
+    return lid_move(pts, rows, lid_u, u_cols, shift, width, e_v, span), corr
+
+
+@njit(**_JIT)
+def corner_finish(pts, rows, image, mesh, scale, offset, strength, near, clamp, min_step, temporal, ema,
+                  confidence):
+    """`CornerRefiner.__call__` after the reference bookkeeping → the moved points (float32) and
+    the (smoothed) correction (2, 2) in D: image end + reference offset, clamped to `clamp`,
+    weighted by the step's strength (min_step: none … full) and by `near` (per corner)."""
+    corr = np.empty((2, 2))
+    lo, span = np.float32(min_step[0]), np.float32(min_step[1] - min_step[0])
+    for c in range(2):
+        cu = (image[c, 0] - mesh[c, 0]) / scale + offset[c, 0]
+        cv = (image[c, 1] - mesh[c, 1]) / scale + offset[c, 1]
+        limit = min(1.0, clamp / max(math.sqrt(cu * cu + cv * cv), 1e-12))
+        weight = min(max(np.float64((strength[c] - lo) / span), 0.0), 1.0) * near[c]
+        corr[c, 0] = cu * limit * weight
+        corr[c, 1] = cv * limit * weight
+        if temporal < 1.0 and ema.size:
+            corr[c, 0] = temporal * corr[c, 0] + (1 - temporal) * ema[c, 0]
+            corr[c, 1] = temporal * corr[c, 1] + (1 - temporal) * ema[c, 1]
+    out = pts.astype(np.float32)
+    for c in range(2):
+        out[rows[c], 0] += np.float32(corr[c, 0] * scale * confidence)
+        out[rows[c], 1] += np.float32(corr[c, 1] * scale * confidence)
+    return out, corr
