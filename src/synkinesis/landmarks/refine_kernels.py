@@ -222,10 +222,7 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
     for b in range(E):
         for k in range(K):
             j = min(max(path[b, k], 1), M0 - 2)
-            a, c, mid = -g_up[b, k, j - 1], -g_up[b, k, j + 1], -g_up[b, k, j]
-            den = a - _F32_2 * mid + c
-            d = _F32_HALF * (a - c) / den if den < _F32_FLAT else np.float32(0.0)
-            x = j + np.float64(min(max(d, np.float32(-0.5)), np.float32(0.5)))
+            x = j + vertex32(-g_up[b, k, j - 1], -g_up[b, k, j], -g_up[b, k, j + 1])  # the step's peak
             step[b, 0, k] = base[b, 0, k] + np.interp(x, np.arange(M0), offsets_up) * width[b]
     # Lower lids: one shift per eye over the columns crossing the iris.
     ux, uy = e[0], e[1]
