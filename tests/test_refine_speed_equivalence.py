@@ -2,7 +2,7 @@
 
 `synkinesis.landmarks.refine` is written for speed: its per-frame arithmetic is compiled
 (`refine_kernels`, Numba) and it samples the image with one-row remap maps. Below is the
-straightforward NumPy version of the same methods (lid-edge/1, corner-edge/1) as first written
+straightforward NumPy version of the same methods (lid-edge/2, corner-edge/1) as first written
 (comments stripped, warnings silenced); both are run over the same frames (real faces from the
 engine, with known lid and mouth-corner warps, a closed eye, a face-less frame, a folded lid
 contour, a greyscale image) with the default and other configurations, in video and photo mode.
@@ -26,13 +26,6 @@ from synkinesis.landmarks import points as P
 from synkinesis.landmarks import refine as R
 from synkinesis.synthetic import load_face, lower_upper_lid, mm_to_px, move_commissure
 
-
-
-@pytest.fixture(autouse=True)
-def _lid_edge_1(monkeypatch):
-    """The reference below is lid-edge/1; lid-edge/2 only adds the lower-lid distinctness weight
-    (video), which is switched off here so everything else is compared bit for bit."""
-    monkeypatch.setattr(R, "LOWER_DISTINCT", 0.0)
 
 
 # ------------------------------------------------------------------------- reference version
@@ -94,7 +87,8 @@ class RefLidRefiner:
     def __init__(self, fps=None, config=None):
         cfg = config or R.LidEdgeConfig()
         if fps and config is None:
-            cfg = R.LidEdgeConfig(memory_frames=max(1, int(round(R.REFERENCE_MEMORY_S * fps))), temporal=R.TEMPORAL)
+            cfg = R.LidEdgeConfig(memory_frames=max(1, int(round(R.REFERENCE_MEMORY_S * fps))), temporal=R.TEMPORAL,
+                                  lower_distinct=R.LOWER_DISTINCT)
         self.config = cfg
         self._ramp = max(1, int(round(R.RAMP_S * fps))) if fps else 1
         K = cfg.columns
@@ -177,11 +171,21 @@ class RefLidRefiner:
         jb = total.argmax(axis=1)
         j_lo = _peak(total[:, None, :], jb[:, None])[:, 0]
         sign = np.where((weight * g_lo[_EYES, :, jb]).sum(axis=1) < 0, -1.0, 1.0)
+        distinct = None
+        if cfg.lower_distinct > 0:  # lid-edge/2
+            spacing = sum(cfg.lower_window) / (cfg.candidates[1] - 1)
+            far = np.abs(np.arange(cfg.candidates[1])[None, :] - jb[:, None]) >= max(1, math.ceil(
+                cfg.lower_rival / spacing - 1e-9))
+            peak = np.ones_like(far)
+            peak[:, 1:] &= total[:, 1:] >= total[:, :-1]
+            peak[:, :-1] &= total[:, :-1] >= total[:, 1:]
+            best = total[_EYES, jb]
+            distinct = np.clip((best - (total * (far & peak)).max(axis=1)) / np.maximum(best, 1e-9), 0.0, 1.0)
         step = np.empty((2, 2, K))
         step[:, 0] = base[:, 0] + np.interp(j_up, np.arange(cfg.candidates[0]), self._offsets[0]) * width[:, None]
         lo_shift = np.interp(j_lo, np.arange(cfg.candidates[1]), self._offsets[1])
         step[:, 1] = base[:, 1] + lo_shift[:, None] * width[:, None]
-        return R.Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v)
+        return R.Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, distinct=distinct)
 
     def _move(self, pts, s, shift):
         out = np.array(pts, dtype=np.float32, copy=True)
@@ -218,6 +222,8 @@ class RefLidRefiner:
         corr = (s.step - s.mesh) / W + offset
         if self._fit is not None:
             corr = corr @ self._fit
+        if s.distinct is not None:
+            corr[:, 1] *= np.clip(s.distinct / cfg.lower_distinct, 0.0, 1.0)[:, None]
         fade = np.clip((openness - R.FADE_OPEN[0]) / (R.FADE_OPEN[1] - R.FADE_OPEN[0]), 0.0, 1.0)
         if cfg.temporal < 1.0:
             if self._ema is not None:
@@ -415,6 +421,7 @@ def test_same_points_as_the_straightforward_code(frames, kind, fps):
 @pytest.mark.parametrize("config", [
     R.LidEdgeConfig(sub_columns=1, fit_degree=None, polarity_lock=False),
     R.LidEdgeConfig(memory_frames=5, temporal=0.3, candidates=(24, 12), columns=7),
+    R.LidEdgeConfig(memory_frames=8, temporal=0.5, lower_distinct=0.8, lower_rival=0.05),
 ])
 def test_same_lid_points_with_other_configurations(frames, config):
     for seq in frames:
