@@ -53,9 +53,9 @@ its reference position: a big smile) are the mesh's: the slit's end is not the a
 once the teeth show. The default, `FaceRefiner` (`VERSION`, recorded in every result's provenance as
 `refinement`), runs both; "lid-edge" and "corner-edge" run one stage;
 `pipeline.measure_recording(refinement="none")` gives the engine's points.
-Cost (process CPU time, 640×360 video, one core): ≈ 0.10 ms a frame for both eyes (one cv2.remap of
-~3,100 points, a 9×32 DP per upper lid), ≈ 0.06 ms for both corners (one cv2.remap of ~1,700 points);
-≈ 0.17 ms for both stages together, ≈ 0.3 ms inside the pipeline (the arithmetic is compiled,
+Cost (process CPU time, 640×360 video, one core): ≈ 0.08 ms a frame for both eyes (one cv2.remap of
+~3,100 points, a 9×32 DP per upper lid), ≈ 0.04 ms for both corners (one cv2.remap of ~1,700 points);
+≈ 0.13 ms for both stages together, ≈ 0.25 ms inside the pipeline (the arithmetic is compiled,
 `refine_kernels`; as NumPy calls it was 0.5 ms alone, 0.8 ms in the pipeline, with the same points).
 """
 
