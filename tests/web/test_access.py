@@ -47,6 +47,7 @@ ROUTES = {
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/retry"): (OWNER, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
+    ("POST", "/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_form"),
     ("GET", "/admin/audit"): (ADMIN, None),
     ("GET", "/admin/clinic"): (ADMIN, None),
     ("POST", "/admin/clinic"): (ADMIN, "privacy_form"),
@@ -66,6 +67,7 @@ ROUTES = {
     ("POST", "/api/visits/{visit_id}/scores/{key}"): (OWNER, "saq_json"),
     ("GET", "/api/recordings/{recording_id}/status"): (OWNER, None),
     ("POST", "/api/recordings/{recording_id}/retry"): (OWNER, None),
+    ("PUT", "/api/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_json"),
     ("GET", "/api/analyses/{analysis_id}"): (OWNER, None),
     ("GET", "/api/scales"): (ANY, None),
     ("GET", "/api/audit"): (ADMIN, None),
@@ -170,6 +172,10 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["json"] = {"items": [{"exercise": "pucker_eyes_open", "reps": 3}]}
     elif body == "practice_session_json":
         kw["json"] = {"exercise": "gentle_smile_eye_open"}
+    elif body == "steps_form":
+        kw["data"] = {**form, "start_rest": "0", "end_rest": "1"}
+    elif body == "steps_json":
+        kw["json"] = {"steps": [{"step": "rest", "start_s": 0, "end_s": 1}]}
     elif body == "upload":
         kw["files"] = {"file": ("clip.mp4", open(face_video, "rb"), "video/mp4")}
         kw["data"] = form

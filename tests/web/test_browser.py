@@ -168,7 +168,7 @@ def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, wo
     log_in(page, "pat1")
     page.goto(f"/visits/{world.v1}/record")
     page.wait_for_selector("#start:not([disabled])")
-    assert page.locator(".steps li").count() == 5
+    assert page.locator(".steps li").count() == 7  # rest and the six expressions of the "guided" protocol
     page.click("#start")
     page.wait_for_selector("#prompt:has-text('Give a small, gentle smile')")
     page.wait_for_url(re.compile(r"/recordings/\d+$"), timeout=TIMEOUT_MS)

@@ -49,5 +49,31 @@ SIR_CHARLES_BELL = {
     "steps": [_REST, _SMALL, _BIG, _BROW, _GENTLE, _TIGHT, _PUCKER, _EEE, _SNARL],
 }
 
-BUILTIN = {p["key"]: p for p in (MEEI8, SIR_CHARLES_BELL)}
+# The clinic app's guided webcam recording (web/record page): the five expressions the Sunnybrook
+# grades (brow lift, gentle eye closure, open-mouth smile, snarl, lip pucker) plus a small smile,
+# one 3-s hold each, with on-screen prompts and countdowns. The recorder stores each step's start
+# and end, so its steps are never searched for. The eye step keeps its historical key "eye_closure".
+GUIDED = {
+    "key": "guided",
+    "name": "Guided webcam recording (the Sunnybrook expressions)",
+    "source": "This app's guided recording: rest, then the five Sunnybrook expressions and a small smile, one 3-s "
+              "hold each (a short set for the webcam; MEEI-8 or SCB for full grading).",
+    "defaults": {"hold_s": 3.0, "repetitions": 1, "rest_between_s": 0.0},
+    "steps": [
+        {"key": "rest", "movement": "rest", "name": "Rest", "instruction": "Relax your face and look at the camera."},
+        {"key": "brow_raise", "movement": "brow_raise", "name": "Brow raise",
+         "instruction": "Raise your eyebrows as high as you can."},
+        {"key": "small_smile", "movement": "small_smile", "name": "Small smile",
+         "instruction": "Give a small, gentle smile."},
+        {"key": "big_smile", "movement": "big_smile", "name": "Big smile",
+         "instruction": "Smile as widely as you can, showing your teeth."},
+        {"key": "eye_closure", "movement": "gentle_eye_closure", "name": "Gentle eye closure",
+         "instruction": "Close your eyes gently."},
+        {"key": "snarl", "movement": "snarl", "name": "Snarl",
+         "instruction": "Wrinkle your nose and lift your upper lip."},
+        {"key": "pucker", "movement": "pucker", "name": "Pucker", "instruction": "Pucker your lips as if to whistle."},
+    ],
+}
+
+BUILTIN = {p["key"]: p for p in (MEEI8, SIR_CHARLES_BELL, GUIDED)}
 ALIASES = {"meei": "meei8", "sir-charles-bell": "scb", "sir_charles_bell": "scb", "scbs": "scb"}

@@ -132,6 +132,21 @@ def retry(request: Request, recording_id: int, user: User = Depends(current_user
     return sv.job_status(rec)
 
 
+class StepsIn(BaseModel):
+    steps: list[dict[str, Any]] | None = Field(
+        None, description="[{step, start_s, end_s}] of the guided protocol's steps; null: the recorded times")
+
+
+@router.put("/recordings/{recording_id}/steps", dependencies=CSRF,
+            summary="Correct a guided recording's step boundaries and grade its expressions again")
+def correct_steps(request: Request, recording_id: int, body: StepsIn, user: User = Depends(staff_user),
+                  db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    assessment = sv.regrade_recording(db, request.app.state.settings, rec, body.steps)
+    audit(db, request, user, "correct_steps", "recording", rec.id, rec.visit.patient_id)
+    return {"assessment": assessment}
+
+
 @router.get("/analyses/{analysis_id}", summary="Stored analysis: provenance, units, episodes, indices, rest measures")
 def get_analysis(request: Request, analysis_id: int, user: User = Depends(current_user),
                  db: Session = Depends(get_db)):

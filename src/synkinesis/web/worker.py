@@ -78,7 +78,7 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         visit = rec.visit
         patient = visit.patient
         media_path = data_dir / rec.media_path if rec.media_path else None
-        side, pid, rid = patient.affected_side, patient.id, rec.id
+        side, pid, rid, step_times = patient.affected_side, patient.id, rec.id, rec.step_times
         keep_original = _keep_original(s, patient.clinic_id)
         owner = job.worker  # if this worker stalls and the job is re-claimed, it must not write
     # Outputs go to their own folder beside the original, so a failed run can be wiped without touching it.
@@ -100,7 +100,7 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         if media_path is None or not media_path.exists():
             raise SynkinesisError("The original recording is no longer stored (the clinic keeps only landmarks, "
                                   "measures and key frames), so it cannot be analysed again. Upload it again.")
-        files = analyse_to_files(media_path, side, out_dir, data_dir, progress)
+        files = analyse_to_files(media_path, side, out_dir, data_dir, progress, step_times)
     except SynkinesisError as e:
         shutil.rmtree(out_dir, ignore_errors=True)
         _finish(db, job_id, owner, "failed", str(e))
@@ -145,11 +145,13 @@ def _finish(db: Database, job_id: int, owner: str | None, status: str, error: st
             status=status, error=error, finished_at=datetime.now(timezone.utc)))
 
 
-def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, progress=None) -> dict:
+def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, progress=None,
+                     step_times: list[dict] | None = None) -> dict:
     """Run the core and write: per-frame table (Parquet), landmarks (.npy), plot and key-frame PNGs.
     Paths in the returned columns are relative to `rel` (the data folder).
 
     Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn.
+    A guided recording (`step_times`) is also graded per expression (`grading`): result["assessment"].
     """
     import cv2
     import numpy as np
@@ -159,6 +161,7 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     from ..frames import PHOTO_EXTENSIONS, open_media
     from ..pipeline import analyze, measure_recording
     from ..plots import plot_time_series
+    from . import grading
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
@@ -175,7 +178,9 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
             wanted = {0: "photo"}
         else:
             a = analyze(media_path, side, progress=progress, workdir=Path(work))
-            table, landmarks, result = a.table, a.measured.landmarks, a.to_dict()
+            table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
+            if step_times:
+                result["assessment"] = grading.assessment(a.measured, side, step_times)
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png")
             wanted: dict[int, str] = {}
             if a.segmentation.rest:
@@ -201,12 +206,12 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         prov = result["provenance"]
         return {"columns": {
             "engine_version": prov["engine_version"], "formula_version": prov["formula_version"],
-            "indices_version": str(result["indices"].get("version", "")), "result": _jsonable(result),
+            "indices_version": str(result["indices"].get("version", "")), "result": jsonable(result),
             "table_path": str(table_path.relative_to(rel)), "landmarks_path": str(landmarks_path.relative_to(rel)),
             "plot_path": str(plot_path.relative_to(rel)) if plot_path else None, "key_frames": key_frames}}
 
 
-def _jsonable(obj):
+def jsonable(obj):
     """NaN/inf are not JSON (PostgreSQL's json type refuses them): store them as null."""
     import json
     import math
