@@ -42,7 +42,8 @@ def serve(
     if demo:
         from .demo import DEMO_USERS, seed_demo
 
-        typer.echo("Preparing the demo clinic (fetches and analyses a real face video the first time)…")
+        typer.echo("Preparing the demo clinic (the first time: analyses a real face video and a synthetic guided "
+                   "recording, ~30 s)…")
         db = Database(settings.database_url)
         seed_demo(settings, db)
         db.dispose()
