@@ -14,7 +14,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from synkinesis.store.models import Analysis, AuditEvent
+from synkinesis.store.models import Analysis, AuditEvent, Recording
 from synkinesis.web.worker import run_pending
 
 
@@ -123,3 +123,60 @@ def test_an_upload_without_step_times_is_not_graded_per_expression(app, world, s
     assert "Per-expression grading" not in doc.get(f"/recordings/{rid}").text
     r = doc.put(f"/api/recordings/{rid}/steps", json={"steps": None})
     assert r.status_code == 409 and "guided recording" in r.json()["detail"]
+
+
+@pytest.fixture(scope="session")
+def meei8_patient(tmp_path_factory):
+    from synkinesis.synthetic.patient import make_patient_video
+
+    p = make_patient_video(tmp_path_factory.mktemp("meei8"), protocol="meei8", pattern="left-ocular-oral",
+                           face="astronaut", fps=15)
+    return p.video, json.loads(p.steps_file.read_text())
+
+
+def test_an_uploaded_protocol_video_is_graded_with_its_steps_found_automatically(app, world, settings, as_user,
+                                                                                 meei8_patient):
+    video, truth_steps = meei8_patient
+    doc = as_user("doc_a")
+    with open(video, "rb") as f:
+        r = doc.post(f"/api/visits/{world.v1}/recordings", files={"file": ("meei8.mp4", f, "video/mp4")},
+                     data={"protocol": "meei8"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["recording_id"]
+    run_pending(app.state.db, settings.data_dir)
+    a = _assessment(app, rid)
+    assert a["protocol"]["key"] == "meei8" and a["steps_source"] == "automatic"
+    assert a["segmentation"]["mode"] == "automatic"
+    # every movement step found inside the span (± 0.5 s) where the synthetic patient performed it
+    found = {e["step"]: e for e in a["expressions"]}
+    for t in truth_steps:
+        e = found[t["step"]]
+        if t["step"] != "rest":
+            assert e["status"] == "ok" and t["start_s"] - 0.5 <= e["start_s"] < e["end_s"] <= t["end_s"] + 0.5, (t, e)
+    for step in ("small_smile", "big_smile", "pucker", "eee"):
+        status, excess = _eye_excess(a, step)
+        assert status == "ok" and abs(excess - 40) < 8, (step, excess)
+    page = doc.get(f"/recordings/{rid}").text
+    assert "found automatically in the movements" in page and "Back to the steps found automatically" in page
+
+    # The clinician gives the steps: graded from them, and the page says so.
+    r = doc.put(f"/api/recordings/{rid}/steps", json={"steps": truth_steps})
+    assert r.status_code == 200 and _assessment(app, rid)["steps_source"] == "clinician"
+    assert "as corrected by a clinician" in doc.get(f"/recordings/{rid}").text
+    r = doc.put(f"/api/recordings/{rid}/steps", json={"steps": None})  # back to automatic
+    assert _assessment(app, rid)["steps_source"] == "automatic"
+
+
+def test_a_protocol_is_refused_for_a_photo_or_an_unknown_key(app, world, settings, as_user, face_video):
+    from synkinesis.sample_media import fetch
+
+    doc = as_user("doc_a")
+    photo = fetch("single_face.jpg")
+    for path, protocol, message in ((photo, "meei8", "A photo has no movements to grade"),
+                                    (face_video, "my-own", "Unknown protocol")):
+        with open(path, "rb") as f:
+            r = doc.post(f"/api/visits/{world.v1}/recordings", files={"file": (path.name, f)},
+                         data={"protocol": protocol})
+        assert r.status_code == 422 and message in r.json()["detail"]
+    with app.state.db.session() as s:  # nothing stored half
+        assert s.scalar(select(Recording.id)) is None

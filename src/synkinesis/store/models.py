@@ -116,6 +116,9 @@ class Recording(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     # Guided recording: [{"step": "rest", "prompt": ..., "start_s": 0.0, "end_s": 3.0}, ...]
     step_times: Mapped[list | None] = mapped_column(JSON)
+    # The recording protocol it follows (a built-in key: "guided", "meei8", "scb"): its expressions are
+    # graded per step (web/grading.py). None: a free recording (indices only).
+    protocol: Mapped[str | None] = mapped_column(String(40))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -96,13 +96,14 @@ def get_visit(request: Request, visit_id: int, user: User = Depends(current_user
 
 
 @router.post("/visits/{visit_id}/recordings", status_code=201, dependencies=CSRF,
-             summary="Upload a video or photo (multipart: file, optional step_times JSON); queues its analysis")
+             summary="Upload a video or photo (multipart: file; optional protocol key (meei8, scb) to grade its "
+                     "expressions, or step_times JSON from the guided recorder); queues its analysis")
 async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")))
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     audit(db, request, user, "create", "recording", rec.id, v.patient_id)
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..store import Database
 from ..store.models import Clinic, Job, Patient, Recording, User, Visit
 from .media import recording_dir
+from .protocol import GUIDED
 from .security import hash_password
 from .settings import Settings
 
@@ -28,7 +29,6 @@ def seed_demo(settings: Settings, db: Database) -> bool:
     """Create the demo data once (idempotent). Returns True when it was created now."""
     from ..sample_media import fetch
     from ..synthetic.patient import make_patient_video
-    from .protocol import GUIDED
     from .worker import run_pending
 
     with db.session() as s:
@@ -61,7 +61,7 @@ def seed_demo(settings: Settings, db: Database) -> bool:
 def _add_recording(s, settings: Settings, patient_id: int, visit_id: int, video: Path, name: str | None = None,
                    step_times: list | None = None) -> None:
     rec = Recording(visit_id=visit_id, kind="video", original_name=name or video.name,
-                    size_bytes=video.stat().st_size, step_times=step_times)
+                    size_bytes=video.stat().st_size, step_times=step_times, protocol=GUIDED if step_times else None)
     s.add(rec)
     s.flush()
     dest = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{video.suffix}"

@@ -1,9 +1,10 @@
-"""Per-expression grading of guided recordings: the app's glue over `protocols.assess`.
+"""Per-expression grading of protocol recordings: the app's glue over `protocols.assess`.
 
-A guided recording (web/protocol.py) knows when each step was asked for, so the worker grades each
-expression from those times and stores the assessment (steps, per-expression results, labelled
-scale estimates, refusals) in the analysis result. A clinician can move a step's boundaries (the
-patient started late, a blink fell on a smile); the assessment is then recomputed from the stored
+A guided recording (web/protocol.py) knows when each step was asked for; an uploaded video of a
+protocol (MEEI-8, SCB) has its steps found automatically. The worker grades each expression and
+stores the assessment (steps, per-expression results, labelled scale estimates, refusals) in the
+analysis result. A clinician can move a step's boundaries (the patient started late, a blink fell on
+a smile, a step was found in the wrong place); the assessment is then recomputed from the stored
 per-frame table and landmarks, in well under a second and without the original video (which a
 clinic may not keep).
 """
@@ -16,7 +17,6 @@ import pandas as pd
 
 from .. import measures
 from ..errors import InvalidInput
-from .protocol import GUIDED
 
 ENGINE_PREFIX = "engine_"  # stored beside the table: the engine's own fissure heights (eye closure is found on them)
 
@@ -48,30 +48,33 @@ def stored_measured(data_dir: Path, analysis):
     return Measured(prov, table, data_dir / analysis.landmarks_path, engine_pfh)
 
 
-def assessment(measured, affected_side: str, steps: list[dict]) -> dict:
-    """The guided protocol's assessment of a measured recording as stored (JSON-ready), or
-    `{"refused": why}` when it cannot be graded (e.g. no step was performed)."""
+def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | None) -> dict:
+    """A protocol's assessment of a measured recording as stored (JSON-ready), or `{"refused": why}`
+    when it cannot be graded (e.g. no step was performed). steps: known step times, or None to
+    find the steps in the movement signals."""
     from ..protocols.assess import StepsNotFound, assess_measured
 
     try:
-        a = assess_measured(measured, GUIDED, affected_side, steps=steps)
+        a = assess_measured(measured, protocol, affected_side, steps=steps)
     except (StepsNotFound, InvalidInput) as e:  # e.g. times the recorder got wrong: the rest still stands
         return {"refused": str(e), "step_times": steps}
     d = a.to_dict()
     d.pop("provenance", None)  # the analysis result has it already
+    d["steps_source"] = "automatic" if steps is None else "given"
     return d
 
 
-def regrade(data_dir: Path, analysis, steps: list[dict]) -> dict:
-    """Recompute a stored analysis's assessment with corrected step times. Raises `InvalidInput`
-    saying what is wrong with them (nothing is recomputed then)."""
+def regrade(data_dir: Path, analysis, protocol: str, steps: list[dict] | None) -> dict:
+    """Recompute a stored analysis's assessment with corrected step times (None: found automatically).
+    Raises `InvalidInput` saying what is wrong with them (nothing is recomputed then)."""
     from ..protocols import load_protocol
     from ..segments.protocol import parse_step_times
 
     measured = stored_measured(data_dir, analysis)
     duration = float(measured.table["time_s"].iloc[-1]) if len(measured.table) else 0.0
-    parse_step_times(steps, load_protocol(GUIDED), duration)
-    return assessment(measured, analysis.affected_side, steps)
+    if steps is not None:
+        parse_step_times(steps, load_protocol(protocol), duration)
+    return assessment(measured, analysis.affected_side, protocol, steps)
 
 
 
@@ -89,7 +92,7 @@ def grading_view(assessment: dict | None) -> dict | None:
         return None
     times = {s["step"]: s for s in assessment.get("step_times") or []}
     if "refused" in assessment:
-        return {"refused": assessment["refused"], "times": times}
+        return {"refused": assessment["refused"], "times": times, "protocol": None}
     rows = []
     for e in assessment["expressions"]:
         v = e.get("voluntary") or {}
@@ -114,6 +117,7 @@ def grading_view(assessment: dict | None) -> dict | None:
                                  for i in s["items"]],
                        "not_automated": s.get("not_automated") or [], "notes": s.get("notes") or []})
     return {"rows": rows, "scales": scales, "times": times, "label": assessment["estimates"].get("label", ""),
+            "protocol": assessment["protocol"]["name"], "steps_source": assessment.get("steps_source"),
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
 
 __all__ = ["assessment", "engine_columns", "grading_view", "regrade", "stored_measured", "with_engine_pfh"]

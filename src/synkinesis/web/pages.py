@@ -109,6 +109,7 @@ def visit_page(request: Request, visit_id: int, user: User = Depends(current_use
     audit(db, request, user, "read", "visit", v.id, v.patient_id)
     allowed = [k for k in SCALES if sv.may_enter(user, k)]
     return render(request, "visit.html", visit=v, patient=v.patient, scales=SCALES, allowed_scales=allowed,
+                  protocols=sv.upload_protocols(),
                   max_mb=request.app.state.settings.max_upload_mb, status={r.id: sv.job_status(r)
                                                                            for r in v.recordings})
 
@@ -119,7 +120,7 @@ async def recording_upload(request: Request, visit_id: int, user: User = Depends
     v = visit_for(db, user, visit_id)
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")))
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     audit(db, request, user, "create", "recording", rec.id, v.patient_id)
     return redirect(f"/recordings/{rec.id}")
 
@@ -180,7 +181,14 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
         ctx["grading"] = grading_view(a.result.get("assessment"))
     return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
                   patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
-                  steps_form=form, guided_steps=[s["step"] for s in protocol()], **ctx)
+                  steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)
+
+
+def _protocol_steps(rec) -> list[tuple[str, str]]:
+    """(key, name) of the steps of the protocol a recording follows (none: [])."""
+    from ..protocols import load_protocol
+
+    return [(s.key, s.name) for s in load_protocol(rec.protocol).steps] if rec.protocol else []
 
 
 @router.post("/recordings/{recording_id}/steps", dependencies=CSRF)
@@ -190,7 +198,7 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
     rec = recording_for(db, user, recording_id)
     form = await request.form()
     try:
-        steps = None if form.get("reset") else sv.step_times_from_form(form, [s["step"] for s in protocol()])
+        steps = None if form.get("reset") else sv.step_times_from_form(form, [k for k, _ in _protocol_steps(rec)])
         # reads the stored table and landmarks: off the event loop
         await anyio.to_thread.run_sync(sv.regrade_recording, db, request.app.state.settings, rec, steps)
     except sv.FormError as e:

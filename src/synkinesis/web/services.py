@@ -18,6 +18,7 @@ from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
+from .protocol import GUIDED
 from .security import end_other_sessions, hash_password
 from .settings import Settings
 
@@ -193,9 +194,30 @@ def parse_step_times(raw: str | None) -> list | None:
                         {"step_times": "a JSON list of {step, start_s, end_s}"}) from None
 
 
+def upload_protocols() -> list[tuple[str, str]]:
+    """(key, name) of the protocols an upload can follow (the guided one is the webcam recorder's)."""
+    from ..protocols import builtin_protocols
+
+    return [(k, p.name) for k, p in builtin_protocols().items() if k != GUIDED]
+
+
+def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
+    if step_times:
+        return GUIDED  # the webcam recorder's steps
+    key = (raw or "").strip()
+    if not key:
+        return None
+    if key not in dict(upload_protocols()):
+        raise FormError(f"Unknown protocol {key[:40]!r}: choose one of the list, or none.",
+                        {"protocol": "one of: " + ", ".join(k for k, _ in upload_protocols())})
+    return key
+
+
 async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
-                        step_times: list | None = None) -> Recording:
-    """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails."""
+                        step_times: list | None = None, protocol: str | None = None) -> Recording:
+    """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails.
+    `protocol`: the recording protocol a video follows (its expressions are graded), or None."""
+    protocol = _protocol_choice(protocol, step_times)
     if upload is None or not hasattr(upload, "read"):
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
     tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
@@ -205,8 +227,12 @@ async def add_recording(db: Session, settings: Settings, user: User, visit: Visi
 
         name = display_name(upload.filename)
         kind = await anyio.to_thread.run_sync(check_media, tmp, name, settings.face_check_frames)
+        if protocol and kind != "video":
+            raise FormError("A photo has no movements to grade: upload it with no protocol, or upload a video of "
+                            "the protocol.", {"protocol": "only for videos"})
         rec = Recording(visit_id=visit.id, kind=kind, original_name=name, media_path=None,
-                        size_bytes=tmp.stat().st_size, step_times=step_times, created_by=user.id)
+                        size_bytes=tmp.stat().st_size, step_times=step_times, protocol=protocol,
+                        created_by=user.id)
         db.add(rec)
         db.flush()
         final = recording_dir(settings.media_dir, visit.patient_id, rec.id) / f"original{tmp.suffix}"
@@ -257,26 +283,32 @@ def step_times_from_form(form, keys: list[str]) -> list[dict]:
 
 
 def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: list[dict] | None) -> dict:
-    """Grade a guided recording's expressions again with corrected step times (None: the times the
-    recorder stored). Nothing changes when the times are not valid (FormError says why)."""
+    """Grade a protocol recording's expressions again with corrected step times (None: the times the
+    guided recorder stored, or the steps found automatically). Nothing changes when the times are
+    not valid (FormError says why)."""
     from ..errors import InvalidInput
     from . import grading
     from .worker import jsonable
 
     a = rec.analysis
-    if a is None or not rec.step_times or rec.kind != "video":
-        raise FormError("Only an analysed guided recording is graded per expression; this recording is not one.",
-                        status=409)
+    if a is None or not rec.protocol or rec.kind != "video":
+        raise FormError("Only an analysed video that follows a protocol (a guided recording, or an upload with a "
+                        "protocol) is graded per expression; this recording is not one.", status=409)
     if rec.job is not None and rec.job.status in ("queued", "running"):
         raise FormError("This recording is being analysed again; correct its steps when that has finished.",
                         status=409)
     try:
-        assessment = jsonable(grading.regrade(settings.data_dir, a, rec.step_times if steps is None else steps))
+        assessment = jsonable(grading.regrade(settings.data_dir, a, rec.protocol,
+                                              rec.step_times if steps is None else steps))
     except InvalidInput as e:
         raise FormError(str(e), {"steps": str(e)}) from None
     except OSError:
         raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
                         "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
+    if steps is not None:
+        assessment["steps_source"] = "clinician"
+    elif rec.step_times:
+        assessment["steps_source"] = "recorder"
     a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
     db.commit()
     return assessment
@@ -404,7 +436,7 @@ def patient_dict(p: Patient, full: bool = False) -> dict:
 def visit_dict(v: Visit) -> dict:
     return {"id": v.id, "patient_id": v.patient_id, "visit_date": v.visit_date.isoformat(), "note": v.note,
             "recordings": [{"id": r.id, "kind": r.kind, "original_name": r.original_name,
-                            "original_kept": r.media_path is not None, "step_times": r.step_times,
+                            "original_kept": r.media_path is not None, "step_times": r.step_times, "protocol": r.protocol,
                             **job_status(r)} for r in v.recordings],
             "scores": [score_dict(s) for s in v.scores]}
 

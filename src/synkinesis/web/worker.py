@@ -78,7 +78,7 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         visit = rec.visit
         patient = visit.patient
         media_path = data_dir / rec.media_path if rec.media_path else None
-        side, pid, rid, step_times = patient.affected_side, patient.id, rec.id, rec.step_times
+        side, pid, rid, step_times, protocol = patient.affected_side, patient.id, rec.id, rec.step_times, rec.protocol
         keep_original = _keep_original(s, patient.clinic_id)
         owner = job.worker  # if this worker stalls and the job is re-claimed, it must not write
     # Outputs go to their own folder beside the original, so a failed run can be wiped without touching it.
@@ -100,7 +100,7 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
         if media_path is None or not media_path.exists():
             raise SynkinesisError("The original recording is no longer stored (the clinic keeps only landmarks, "
                                   "measures and key frames), so it cannot be analysed again. Upload it again.")
-        files = analyse_to_files(media_path, side, out_dir, data_dir, progress, step_times)
+        files = analyse_to_files(media_path, side, out_dir, data_dir, progress, protocol, step_times)
     except SynkinesisError as e:
         shutil.rmtree(out_dir, ignore_errors=True)
         _finish(db, job_id, owner, "failed", str(e))
@@ -146,12 +146,13 @@ def _finish(db: Database, job_id: int, owner: str | None, status: str, error: st
 
 
 def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, progress=None,
-                     step_times: list[dict] | None = None) -> dict:
+                     protocol: str | None = None, step_times: list[dict] | None = None) -> dict:
     """Run the core and write: per-frame table (Parquet), landmarks (.npy), plot and key-frame PNGs.
     Paths in the returned columns are relative to `rel` (the data folder).
 
     Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn.
-    A guided recording (`step_times`) is also graded per expression (`grading`): result["assessment"].
+    A video that follows a `protocol` is also graded per expression (`grading`), from the guided
+    recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
     import cv2
     import numpy as np
@@ -179,8 +180,10 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         else:
             a = analyze(media_path, side, progress=progress, workdir=Path(work))
             table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
-            if step_times:
-                result["assessment"] = grading.assessment(a.measured, side, step_times)
+            if protocol:
+                result["assessment"] = grading.assessment(a.measured, side, protocol, step_times)
+                if step_times:
+                    result["assessment"]["steps_source"] = "recorder"
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png")
             wanted: dict[int, str] = {}
             if a.segmentation.rest:
