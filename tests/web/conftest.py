@@ -182,3 +182,25 @@ def face_video():
     from synkinesis.sample_media import fetch
 
     return fetch("single_face.mp4")
+
+
+# Synthetic patients (a real face photo animated through a protocol; the left eye narrows 40 % with
+# every mouth movement), with their step times: for the grading tests (test_grading, test_browser).
+def _synthetic_patient(tmp_path_factory, protocol: str):
+    import json
+
+    from synkinesis.synthetic.patient import make_patient_video
+
+    p = make_patient_video(tmp_path_factory.mktemp(protocol), protocol=protocol, pattern="left-ocular-oral",
+                           face="astronaut", fps=15)
+    return p.video, json.loads(p.steps_file.read_text())
+
+
+@pytest.fixture(scope="session")
+def guided_patient(tmp_path_factory):
+    return _synthetic_patient(tmp_path_factory, "guided")
+
+
+@pytest.fixture(scope="session")
+def meei8_patient(tmp_path_factory):
+    return _synthetic_patient(tmp_path_factory, "meei8")

@@ -175,3 +175,26 @@ def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, wo
     assert "Guided steps: rest" in page.content() and "pucker" in page.content()
     wait_for_analysis(page)
     assert_key_frames_and_measures(page)
+
+
+def test_a_clinician_corrects_the_steps_of_a_protocol_upload(page, world, meei8_patient):
+    """Upload with a protocol → expressions graded with the steps found automatically; the clinician
+    clears one step in the page's form and the grading is recomputed (it was a real browser that
+    showed the prefilled times blocked the form by HTML validation once)."""
+    video, _ = meei8_patient
+    log_in(page, "doc_a")
+    page.goto(f"/visits/{world.v1}")
+    page.set_input_files("input[type=file]", str(video))
+    page.select_option("select[name=protocol]", "meei8")
+    page.click("text=Upload and analyse")
+    page.wait_for_url(re.compile(r"/recordings/\d+$"))
+    wait_for_analysis(page)
+    assert "MEEI standard 8 expressions" in page.inner_text("#grading")
+    assert "found automatically" in page.inner_text("#steps-source")
+    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("ok")
+    page.fill("input[name=start_big_smile]", "")
+    page.fill("input[name=end_big_smile]", "")
+    with page.expect_navigation():
+        page.click("text=Grade again with these times")
+    assert "as corrected by a clinician" in page.inner_text("#steps-source")
+    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("missing")

@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select
 
 from synkinesis.store.models import Analysis, AuditEvent, Recording
 from synkinesis.web.worker import run_pending
-
-
-@pytest.fixture(scope="session")
-def guided_patient(tmp_path_factory):
-    from synkinesis.synthetic.patient import make_patient_video
-
-    p = make_patient_video(tmp_path_factory.mktemp("guided"), protocol="guided", pattern="left-ocular-oral",
-                           face="astronaut", fps=15)
-    return p.video, json.loads(p.steps_file.read_text())
 
 
 def _upload(client, visit_id, video, steps):
@@ -123,15 +113,6 @@ def test_an_upload_without_step_times_is_not_graded_per_expression(app, world, s
     assert "Per-expression grading" not in doc.get(f"/recordings/{rid}").text
     r = doc.put(f"/api/recordings/{rid}/steps", json={"steps": None})
     assert r.status_code == 409 and "guided recording" in r.json()["detail"]
-
-
-@pytest.fixture(scope="session")
-def meei8_patient(tmp_path_factory):
-    from synkinesis.synthetic.patient import make_patient_video
-
-    p = make_patient_video(tmp_path_factory.mktemp("meei8"), protocol="meei8", pattern="left-ocular-oral",
-                           face="astronaut", fps=15)
-    return p.video, json.loads(p.steps_file.read_text())
 
 
 def test_an_uploaded_protocol_video_is_graded_with_its_steps_found_automatically(app, world, settings, as_user,
