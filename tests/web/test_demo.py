@@ -23,6 +23,11 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
         expressions = guided.analysis.result["assessment"]["expressions"]
         assert [e["step"] for e in expressions] == [t["step"] for t in guided.step_times]
         assert all(e["status"] == "ok" for e in expressions)
+        # Its pattern (left-synkinetic) lifts the affected corner 3.9 mm and moves it 1.9 mm out whenever
+        # the eyes close: 4.4 mm of oral-ocular synkinesis, graded 2 at 1.5 mm a point (it was graded 0
+        # while the rule compared displacement sizes: the healthy corner's small drop hid the lift).
+        sb = {i["item"]: i["value"] for i in guided.analysis.result["assessment"]["estimates"]["sunnybrook"]["items"]}
+        assert sb["syn_gentle_eye_closure"] == 2 and sb["syn_brow_lift"] == 2
         rid = guided.id
     username, _, password = DEMO_USERS[0]
     login(client, username, password)

@@ -31,7 +31,7 @@ from .indices import check_side, other
 from .per_expression import ExpressionResult
 
 ESTIMATE_LABEL = "ESTIMATE (automated from video; not a clinician's grade)"
-ESTIMATES_VERSION = "estimates/1"
+ESTIMATES_VERSION = "estimates/2"  # 2: oral synkinesis from the corner's movement beyond the healthy one's
 
 # --- Sunnybrook -------------------------------------------------------------------------------
 # A side moving at least this share of the other counts as moving completely. (verify, ours) Normal
@@ -324,7 +324,7 @@ def _sunnybrook(steps: _Steps, aff: str, hea: str, clinician: Mapping[str, objec
             per = PFH_MM_PER_SYNKINESIS_POINT[movement]
             rule = f"1 point per full {per} mm of affected-eye narrowing beyond the healthy eye's"
         else:
-            f = res.finding("mouth", "corner_displacement_mm")
+            f = res.finding("mouth", "corner_movement_beyond_healthy_mm")
             per = ORAL_MM_PER_SYNKINESIS_POINT
             rule = f"1 point per full {per} mm of affected mouth-corner movement beyond the healthy side's (verify)"
         if f is None or f.excess is None:
