@@ -48,36 +48,34 @@ def stored_measured(data_dir: Path, analysis):
     return Measured(prov, table, data_dir / analysis.landmarks_path, engine_pfh)
 
 
-def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | None) -> dict:
+def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | None,
+               corrected: bool = False) -> dict:
     """A protocol's assessment of a measured recording as stored (JSON-ready), or `{"refused": why}`
-    when it cannot be graded (e.g. no step was performed). steps: known step times, or None to
-    find the steps in the movement signals."""
+    when it cannot be graded (e.g. no step was performed). steps: the guided recorder's step times,
+    a clinician's (`corrected`), or None to find the steps in the movement signals; which of the
+    three is stored as "steps_source".
+
+    Invalid step times from the recorder are a refusal (the rest of the analysis still stands);
+    a clinician's raise `InvalidInput` saying what is wrong with them, so nothing is stored."""
     from ..protocols.assess import StepsNotFound, assess_measured
 
     try:
         a = assess_measured(measured, protocol, affected_side, steps=steps)
-    except (StepsNotFound, InvalidInput) as e:  # e.g. times the recorder got wrong: the rest still stands
+    except InvalidInput as e:
+        if corrected:
+            raise
+        return {"refused": str(e), "step_times": steps}
+    except StepsNotFound as e:
         return {"refused": str(e), "step_times": steps}
     d = a.to_dict()
     d.pop("provenance", None)  # the analysis result has it already
-    d["steps_source"] = "automatic" if steps is None else "given"
+    d["steps_source"] = "clinician" if corrected else "automatic" if steps is None else "recorder"
     return d
 
 
-def regrade(data_dir: Path, analysis, protocol: str, steps: list[dict] | None) -> dict:
-    """Recompute a stored analysis's assessment with corrected step times (None: found automatically).
-    Raises `InvalidInput` saying what is wrong with them (nothing is recomputed then)."""
-    from ..protocols import load_protocol
-    from ..segments.protocol import parse_step_times
-
-    measured = stored_measured(data_dir, analysis)
-    duration = float(measured.table["time_s"].iloc[-1]) if len(measured.table) else 0.0
-    if steps is not None:
-        parse_step_times(steps, load_protocol(protocol), duration)
-    return assessment(measured, analysis.affected_side, protocol, steps)
-
-
-
+def regrade(data_dir: Path, analysis, protocol: str, steps: list[dict] | None, corrected: bool) -> dict:
+    """Recompute a stored analysis's assessment from its stored table and landmarks (see `assessment`)."""
+    return assessment(stored_measured(data_dir, analysis), analysis.affected_side, protocol, steps, corrected)
 
 
 def _num(x, digits: int = 1) -> str:
@@ -119,5 +117,6 @@ def grading_view(assessment: dict | None) -> dict | None:
     return {"rows": rows, "scales": scales, "times": times, "label": assessment["estimates"].get("label", ""),
             "protocol": assessment["protocol"]["name"], "steps_source": assessment.get("steps_source"),
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
+
 
 __all__ = ["assessment", "engine_columns", "grading_view", "regrade", "stored_measured", "with_engine_pfh"]

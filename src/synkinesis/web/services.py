@@ -207,9 +207,10 @@ def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
     key = (raw or "").strip()
     if not key:
         return None
-    if key not in dict(upload_protocols()):
+    known = [k for k, _ in upload_protocols()]
+    if key not in known:
         raise FormError(f"Unknown protocol {key[:40]!r}: choose one of the list, or none.",
-                        {"protocol": "one of: " + ", ".join(k for k, _ in upload_protocols())})
+                        {"protocol": "one of: " + ", ".join(known)})
     return key
 
 
@@ -299,16 +300,12 @@ def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: li
                         status=409)
     try:
         assessment = jsonable(grading.regrade(settings.data_dir, a, rec.protocol,
-                                              rec.step_times if steps is None else steps))
+                                              rec.step_times if steps is None else steps, corrected=steps is not None))
     except InvalidInput as e:
         raise FormError(str(e), {"steps": str(e)}) from None
     except OSError:
         raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
                         "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
-    if steps is not None:
-        assessment["steps_source"] = "clinician"
-    elif rec.step_times:
-        assessment["steps_source"] = "recorder"
     a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
     db.commit()
     return assessment

@@ -182,8 +182,6 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
             table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
             if protocol:
                 result["assessment"] = grading.assessment(a.measured, side, protocol, step_times)
-                if step_times:
-                    result["assessment"]["steps_source"] = "recorder"
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png")
             wanted: dict[int, str] = {}
             if a.segmentation.rest:
