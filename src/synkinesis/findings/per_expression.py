@@ -262,15 +262,16 @@ def _synkinesis(res: ExpressionResult, affected: str, healthy: str) -> list[Find
         # The subnasale-based corner position is free of the iris-line shift that closing lids cause.
         up, out_ = ("corner_up", "corner_out") if "corner_up" in res.measures else ("commissure_height",
                                                                                      "commissure_lateral")
-        disp = {s: float(np.hypot(_change(res, up, s), _change(res, out_, s))) for s in SIDES}
         lift = {s: _change(res, up, s) for s in SIDES}
+        outward = {s: _change(res, out_, s) for s in SIDES}
+        disp = {s: float(np.hypot(lift[s], outward[s])) for s in SIDES}
         out.append(_pair("mouth", "corner_displacement_mm", "mm", disp, affected, healthy,
                          "mouth-corner displacement from rest (oral-ocular synkinesis)"))
         out.append(_pair("mouth", "corner_lift_mm", "mm", lift, affected, healthy, "mouth-corner lift from rest"))
         # What the affected corner did beyond the healthy one, as a movement (up and out are mirrored
         # per side): a difference of displacement SIZES misses a lift on one side against a small drop
         # on the other (−1 and +2 mm: sizes 1 and 2, movement beyond 3).
-        beyond = float(np.hypot(lift[affected] - lift[healthy], _change(res, out_, affected) - _change(res, out_, healthy)))
+        beyond = float(np.hypot(lift[affected] - lift[healthy], outward[affected] - outward[healthy]))
         out.append(Finding("mouth", "corner_movement_beyond_healthy_mm", "mm", _num(disp[affected]),
                            _num(disp[healthy]), _num(beyond) if np.isfinite(beyond) else None,
                            "mouth-corner movement beyond the healthy corner's (oral-ocular synkinesis)"))
