@@ -294,6 +294,12 @@ def lid_move(pts, rows, lid_u, u_cols, shift, width, e_v, span):
 
 # --------------------------------------------------------------------------------- mouth corners
 @njit(**_JIT)
+def corner_frame(g):
+    """e (4,) = e_u, e_v of the gathered corner rows g (iris centres first)."""
+    return np.array(axes(g[0, 0], g[0, 1], g[1, 0], g[1, 1]))
+
+
+@njit(**_JIT)
 def corner_grid(g, t, v, offset):
     """Sample grid around both expected mouth corners.
 
@@ -302,7 +308,8 @@ def corner_grid(g, t, v, offset):
     expected at mesh − offset (D). Returns centre (2, 2), scale D (px), out (2, 2) outward unit
     vectors, e (4,) = e_u, e_v, xy (2, 2·nt·nv) float32 (corner, t, v).
     """
-    ux, uy, vx, vy = axes(g[0, 0], g[0, 1], g[1, 0], g[1, 1])
+    e = corner_frame(g)
+    ux, uy, vx, vy = e[0], e[1], e[2], e[3]
     dx, dy = g[1, 0] - g[0, 0], g[1, 1] - g[0, 1]
     scale = max(math.sqrt(dx * dx + dy * dy), 1e-6)
     centre = np.empty((2, 2))
@@ -321,7 +328,7 @@ def corner_grid(g, t, v, offset):
                 xy[0, q] = ax + V * vx
                 xy[1, q] = ay + V * vy
                 q += 1
-    return centre, scale, out, np.array([ux, uy, vx, vy]), xy
+    return centre, scale, out, e, xy
 
 
 @njit(**_JIT)
@@ -386,12 +393,6 @@ def corner_ends(lum, nt, nv, k, first, stop, level, level_columns, t, v, centre,
         for x in range(2):
             image[c, x] = centre[c, x] + (t_end * scale) * out[c, x] + (v_end * scale) * e[2 + x]
     return image, strength
-
-
-@njit(**_JIT)
-def corner_frame(g):
-    """e (4,) = e_u, e_v of the gathered corner rows g (iris centres first)."""
-    return np.array(axes(g[0, 0], g[0, 1], g[1, 0], g[1, 1]))
 
 
 @njit(**_JIT)
