@@ -239,6 +239,10 @@ def _mount_subcommands() -> None:
     app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
     app.command("create-clinic", help="Create a clinic and its first administrator (password asked, "
                                       "never an argument).")(user_errors(create_clinic))
+    from .batch import cli as batch_cli  # cohort analysis at scale (synkinesis batch / cohort)
+
+    app.command("batch")(user_errors(batch_cli.batch))
+    app.command("cohort")(user_errors(batch_cli.cohort))
 
 
 _mount_subcommands()

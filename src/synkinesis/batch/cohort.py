@@ -1,0 +1,73 @@
+"""`synkinesis cohort DIR`: a batch output folder summarised straight from its Parquet files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidInput
+from .run import Store, general_reason
+
+
+@dataclass
+class Cohort:
+    counts: dict[str, int]  # recordings, patients, videos, photos, done, failed, skipped, frames
+    distributions: pd.DataFrame  # affected_side, measure, label, n, median, p25, p75, min, max
+    failures: pd.DataFrame  # reason, recordings
+
+
+def label(column: str) -> str:
+    """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
+    stem = re.sub(r"^(headline|rest)_", "", column)
+    unit = ""
+    for code, word in (("_pct", "%"), ("_mm2", "mm²"), ("_mm", "mm"), ("_deg", "°")):
+        if code + "_" in stem or stem.endswith(code):
+            unit = word
+            stem = stem.replace(code, "")
+            break
+    text = stem.replace("_", " ").replace(" affected", ", affected side").replace(" healthy", ", healthy side")
+    return f"{text} ({unit})" if unit else text
+
+
+def summarise(out: str) -> Cohort:
+    import pyarrow.parquet as pq
+
+    store = Store(out)
+    status_bytes = store.read("status.parquet")
+    if status_bytes is None:
+        raise InvalidInput(f"{out} is not a batch output folder (no status.parquet). Run `synkinesis batch INPUT "
+                           f"--out {out}` first.")
+    import pyarrow as pa
+
+    status = pq.read_table(pa.BufferReader(status_bytes)).to_pandas()
+    rec_bytes = store.read("recordings.parquet")
+    rec = pq.read_table(pa.BufferReader(rec_bytes)).to_pandas() if rec_bytes else pd.DataFrame()
+    counts = {"items": len(status), "recordings analysed": len(rec),
+              "patients": int(rec["patient_id"].nunique()) if len(rec) else 0,
+              "videos": int((rec["kind"] == "video").sum()) if len(rec) else 0,
+              "photos": int((rec["kind"] == "photo").sum()) if len(rec) else 0,
+              "frames": int(rec["n_frames"].sum()) if len(rec) else 0}
+    for s in ("done", "skipped", "failed", "not run"):
+        counts[s] = int((status["status"] == s).sum())
+    dist = []
+    cols = [c for c in rec.columns if c.startswith("headline_")]
+    for side in ("left", "right"):
+        part = rec[rec["affected_side"] == side] if len(rec) else rec
+        for c in cols:
+            v = pd.to_numeric(part[c], errors="coerce").to_numpy(float)
+            v = v[np.isfinite(v)]
+            if len(v) == 0:
+                continue
+            p25, med, p75 = np.percentile(v, [25, 50, 75])
+            dist.append({"affected_side": side, "measure": c, "label": label(c), "n": len(v),
+                         "median": round(med, 3), "p25": round(p25, 3), "p75": round(p75, 3),
+                         "min": round(float(v.min()), 3), "max": round(float(v.max()), 3)})
+    failed = status[status["status"] == "failed"]
+    reasons = failed.apply(lambda r: general_reason(r["reason"] or "", r["path"]), axis=1) if len(failed) else pd.Series([], dtype=str)
+    failures = (reasons.value_counts().rename_axis("reason").reset_index(name="recordings")
+                if len(failed) else pd.DataFrame(columns=["reason", "recordings"]))
+    return Cohort(counts, pd.DataFrame(dist, columns=["affected_side", "measure", "label", "n", "median", "p25",
+                                                       "p75", "min", "max"]), failures)
