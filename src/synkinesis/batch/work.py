@@ -22,6 +22,9 @@ def warm_up() -> None:
     per-video tracking state and needs a new instance for the next video (≈ 0.14 s)."""
     import cv2
 
+    from ..landmarks.mediapipe_mesh import silence_native_stderr
+
+    silence_native_stderr()  # TFLite's per-thread chatter; failures come back as results
     cv2.setNumThreads(1)
     from ..landmarks.refine import warm_up as compile_kernels
     from ..landmarks.tracker import FaceTracker
