@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps "$(MEDIAPIPE)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,ray]"  # ray: `synkinesis batch --ray` and its tests
 	$(PY) -c "from synkinesis.landmarks.refine import warm_up; warm_up()"  # compile the Numba kernels once (~10 s)
 	touch $(STAMP)
 

@@ -34,7 +34,12 @@ def warm_up() -> None:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's own peak (VmHWM): ru_maxrss would carry the parent's size across fork/exec."""
+    try:
+        with open("/proc/self/status") as f:
+            return int(f.read().split("VmHWM:")[1].split()[0]) / 1024.0
+    except (OSError, IndexError, ValueError):  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def analyse_item(item: dict) -> dict:
