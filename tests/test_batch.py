@@ -163,6 +163,13 @@ def test_ray_listens_on_loopback_only(ray_cluster):
     ctx = ray_cluster.get_runtime_context()
     assert ctx.gcs_address.startswith("127.0.0.1:")
     assert all(n["NodeManagerAddress"] == "127.0.0.1" for n in ray_cluster.nodes())
+    ss = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True)
+    if ss.returncode != 0:
+        pytest.skip("ss (iproute2) is not available to list listening sockets")
+    ray_sockets = [line.split()[3] for line in ss.stdout.splitlines()
+                   if any(name in line for name in ('"gcs_server"', '"raylet"', '"ray::'))]
+    assert ray_sockets, ss.stdout
+    assert all(a.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")) for a in ray_sockets), ray_sockets
 
 
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_output(local_run, cohort_dir, tmp_path):

@@ -32,6 +32,9 @@ def batch(
     if ray is not None and ray != "auto" and not ray.startswith("ray://"):
         raise InvalidInput(f"--ray takes 'auto' or ray://HOST:PORT (the cluster's client port, usually 10001); got {ray!r}.")
     if ray is not None:
+        from .run import ray_env
+
+        ray_env()  # before Ray is imported: it reads its settings at import
         try:
             import ray as _  # noqa: F401
         except ImportError:

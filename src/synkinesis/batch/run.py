@@ -140,7 +140,8 @@ class LocalRunner:
 
 
 def ray_env() -> None:
-    """Ray settings for this project: no usage reporting; a local cluster listens on 127.0.0.1 only."""
+    """Ray settings for this project: no usage reporting; a local cluster listens on 127.0.0.1 only
+    (Ray reads both when it is imported)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
@@ -156,9 +157,9 @@ class RayRunner:
         self.address, self.workers, self._started = address, workers, False
 
     def _connect(self):
+        ray_env()  # before the import: Ray reads these at import time
         import ray
 
-        ray_env()
         if ray.is_initialized():
             return ray
         if self.address == "auto":
@@ -391,6 +392,7 @@ def run_batch(source: Path | str | list[Item], out: str | Path, *, affected_side
             if on_progress:
                 on_progress(dict(state))
     report.seconds = time.perf_counter() - start
+    report.workers = getattr(runner, "workers", 0) or report.workers
     rebuild_tables(store, items, skipped)
     return report
 
