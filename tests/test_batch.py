@@ -228,3 +228,39 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert r.returncode == 2 and "lacks the column(s) affected_side" in r.stderr and "Traceback" not in r.stderr
     with pytest.raises(Exception, match="--affected-side"):
         discover(tmp_path)
+
+
+def test_a_worker_that_dies_fails_only_its_own_item(cohort_dir, tmp_path):
+    """A crash in native code (here: the worker process exits abruptly on one patient's file) fails
+    that item with a message; the others are analysed."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os\n"
+        "if os.environ.get('SYNKINESIS_TEST_CRASH_PATIENT'):\n"
+        "    from synkinesis.batch import work\n"
+        "    real = work.analyse_item\n"
+        "    def analyse_item(item):\n"
+        "        if item['patient_id'] == os.environ['SYNKINESIS_TEST_CRASH_PATIENT']:\n"
+        "            os._exit(139)\n"
+        "        return real(item)\n"
+        "    work.analyse_item = analyse_item\n")
+    (tmp_path / "m.csv").write_text(f"path,patient_id,affected_side\n{cohort_dir}/P/single_face.jpg,P,right\n"
+                                    f"{cohort_dir}/P/single_face.jpg,Q,right\n{cohort_dir}/P/single_face.jpg,R,left\n")
+    env = {**os.environ, "PYTHONPATH": f"{hook}:{SRC}", "SYNKINESIS_TEST_CRASH_PATIENT": "Q"}
+    r = subprocess.run([sys.executable, "-m", "synkinesis.cli", "batch", str(tmp_path / "m.csv"), "--out",
+                        str(tmp_path / "o"), "--workers", "1"], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    status = pq.read_table(tmp_path / "o" / "status.parquet").to_pandas().set_index("patient_id")
+    assert status["status"].to_dict() == {"P": "done", "Q": "failed", "R": "done"}
+    assert "worker stopped while analysing this file" in status.loc["Q", "reason"]
+
+
+def test_one_run_per_output_folder(cohort_dir, tmp_path):
+    from synkinesis.batch.run import Store
+    from synkinesis.errors import InvalidInput
+
+    held = Store(tmp_path)
+    held.lock()  # another run is writing here
+    with pytest.raises(InvalidInput, match="Another batch run is writing"):
+        run_batch(cohort_dir / "manifest.csv", tmp_path)

@@ -44,6 +44,38 @@ class Store:
         self.fs.create_dir(self.root, recursive=True)
         self.uri = out
 
+    def lock(self) -> None:
+        """One run per output folder at a time (local folders; the lock dies with the process, even
+        with kill -9). Object storage has no locks: run one driver per output there."""
+        import fcntl
+
+        import pyarrow.fs as pafs
+
+        if not isinstance(self.fs, pafs.LocalFileSystem):
+            return
+        self._lock = open(self.path(".lock"), "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"Another batch run is writing to {self.uri}. Wait for it to finish, or choose "
+                               "another --out folder.") from None
+
+    def unlock(self) -> None:
+        if getattr(self, "_lock", None):
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def remove_stale_temporaries(self) -> None:
+        """Half-written files of a killed run (never read: only complete files are renamed in)."""
+        import pyarrow.fs as pafs
+
+        sel = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
+        for info in self.fs.get_file_info(sel):
+            if info.type == pafs.FileType.File and info.base_name.startswith(".tmp-"):
+                self.fs.delete_file(info.path)
+
     def path(self, rel: str) -> str:
         return f"{self.root}/{rel}"
 
@@ -114,29 +146,41 @@ class LocalRunner:
 
     def run(self, items: list[dict]) -> Iterator[tuple[int, dict]]:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
         from .work import analyse_item
 
-        pending, tries = deque(range(len(items))), Counter()
-        while pending:
+        queue, tries = deque(range(len(items))), Counter()
+        while queue:
             with ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
                                      initializer=_init_local_worker) as ex:
-                futures = {ex.submit(analyse_item, items[i]): i for i in pending}
-                pending = deque()
-                for f in as_completed(futures):
-                    i = futures[f]
-                    try:
-                        yield i, f.result()
-                    except BrokenProcessPool:
-                        # A worker died (crash in native code). Every item in flight lost its worker:
-                        # each gets one more try in a new pool; an item that breaks it twice fails.
-                        tries[i] += 1
-                        if tries[i] >= 2:
-                            yield i, {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0}
-                        else:
-                            pending.append(i)
+                inflight: dict = {}
+                broken = False
+                while (queue and not broken) or inflight:
+                    # A few tasks ahead per worker, not the whole list: finished results are not kept.
+                    while queue and not broken and len(inflight) < 2 * self.workers:
+                        if tries[queue[0]] and inflight:
+                            break  # an item in flight at a crash runs alone, so a second crash is its own
+                        i = queue.popleft()
+                        inflight[ex.submit(analyse_item, items[i])] = i
+                        if tries[i]:
+                            break
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        i = inflight.pop(f)
+                        try:
+                            out = f.result()
+                        except BrokenProcessPool:
+                            # A worker died (a crash in native code) and took every task in flight with
+                            # it: each gets one more try in a new pool; one that breaks it twice fails.
+                            broken = True
+                            tries[i] += 1
+                            if tries[i] < 2:
+                                queue.appendleft(i)
+                                continue
+                            out = {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0}
+                        yield i, out
 
 
 def ray_env() -> None:
@@ -329,7 +373,11 @@ def plan(items: list[Item], store: Store, vers: dict) -> tuple[list[tuple[Item, 
         if rec and rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns and rec.get("content_sha256"):
             digest = rec["content_sha256"]
         else:
-            digest = content_hash(item.location)
+            try:
+                digest = content_hash(item.location)
+            except OSError:  # a folder, no permission, a vanished mount: fails as unreadable
+                planned.append((item, None, None))
+                continue
         planned.append((item, digest, recording_key(digest, item, vers)))
     return planned, done
 
@@ -339,7 +387,15 @@ def run_batch(source: Path | str | list[Item], out: str | Path, *, affected_side
     """Analyse every item not yet done; write its outputs, then its commit record; rebuild the tables."""
     items = source if isinstance(source, list) else discover(Path(source), affected_side)
     store = Store(out)
-    runner = runner or LocalRunner()
+    store.lock()
+    try:
+        return _run(items, store, runner or LocalRunner(), on_progress)
+    finally:
+        store.unlock()
+
+
+def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
+    store.remove_stale_temporaries()
     vers = versions()
     planned, records = plan(items, store, vers)
     report = BatchReport(out=store.uri, runner=runner.name)
