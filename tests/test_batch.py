@@ -132,6 +132,12 @@ def test_a_rerun_skips_what_is_done_and_duplicates_nothing(local_run, cohort_dir
     status = pq.read_table(out / "status.parquet").to_pandas()
     assert list(status["status"]) == ["skipped"] * 4 + ["failed"] * 3
     assert len(pq.read_table(out / "recordings.parquet")) == 4
+    # An output deleted by hand is made again, the same bytes.
+    gone = next(iter(before))
+    gone.unlink()
+    report = run_batch(cohort_dir / "manifest.csv", out, runner=LocalRunner(1))
+    assert report.counts == {"skipped": 3, "done": 1, "failed": 3}
+    assert {p: p.read_bytes() for p in (out / "frames").rglob("*.parquet")} == before
 
 
 def test_cohort_summary_reads_the_parquet_files(local_run, tmp_path):

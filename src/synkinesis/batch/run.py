@@ -90,6 +90,11 @@ class Store:
             f.write(data)
         self.fs.move(tmp, final)
 
+    def exists(self, rel: str) -> bool:
+        import pyarrow.fs as pafs
+
+        return self.fs.get_file_info(self.path(rel)).type == pafs.FileType.File
+
     def read(self, rel: str) -> bytes | None:
         import pyarrow.fs as pafs
 
@@ -402,7 +407,8 @@ def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
     todo, skipped = [], set()
     for item, digest, key in planned:
         rec = records.get(item.recording_id)
-        if key and rec and rec.get("status") == "done" and rec.get("recording_key") == key:
+        if (key and rec and rec.get("status") == "done" and rec.get("recording_key") == key
+                and store.exists(_frames_file(item))):  # a deleted output is made again
             report.counts["skipped"] += 1
             skipped.add(item.recording_id)
         elif digest is None:  # the path is not there: fail now, nothing to send to a worker
