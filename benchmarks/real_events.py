@@ -66,7 +66,8 @@ MAY_STAND_FOR = {
     "tight_eye_closure": {"eye_closure", "wink"},
     "blink": {"blink", "wink"},
     "jaw_open": {"jaw_open", "speech", "laugh"}, "speech": {"speech", "laugh"},
-    "other_mouth": {"jaw_open", "speech", "laugh", "pucker", "other_mouth"},
+    "other_mouth": {"jaw_open", "speech", "laugh", "pucker"},
+    "wink": {"wink"},
 }
 # Labelled kind -> detected kinds that find it (recall).
 FOUND_BY = {
@@ -76,7 +77,7 @@ FOUND_BY = {
     "brow_raise": {"brow_raise"},
     "eye_closure": {"eye_closure", "gentle_eye_closure", "tight_eye_closure"},
     "blink": {"blink"},
-    "wink": {"blink", "eye_closure", "gentle_eye_closure", "tight_eye_closure"},
+    "wink": {"wink", "blink", "eye_closure", "gentle_eye_closure", "tight_eye_closure"},
     "jaw_open": {"jaw_open"},
     "speech": {"speech"},
 }
