@@ -82,7 +82,7 @@ FOUND_BY = {
     "speech": {"speech"},
 }
 # Labelled kinds that are stretches, not events to detect.
-STRETCH_KINDS = {"still", "neutral", "gaze_up", "gaze_down", "gaze_sideways", "head_turn", "occlusion"}
+STRETCH_KINDS = {"still", "neutral", "eyes_ahead", "gaze_up", "gaze_down", "gaze_sideways", "head_turn", "occlusion"}
 EVENT_KINDS = set(FOUND_BY)
 KINDS = EVENT_KINDS | STRETCH_KINDS
 GAZE_KINDS = ("gaze_up", "gaze_down", "gaze_sideways")
@@ -255,16 +255,24 @@ def _mask(n: int, frames_list) -> np.ndarray:
 
 
 def gaze_differences(analysis, u: dict) -> list[dict]:
-    """One-sided PFH change during each labelled symmetric gaze shift vs the labelled neutral gaze."""
+    """One-sided PFH change during each labelled symmetric gaze shift vs the labelled neutral gaze.
+
+    The reference is the unit's labelled neutral stretch, else a labelled 'eyes_ahead' stretch (eyes
+    open at the camera while the face moves: only the difference between the sides is scored, and a
+    symmetric expression changes both alike), else the analysis' own rest."""
     t = analysis.table
     n, off = len(t), u["start"]
     neutral = [(e["frames"][0] - off, e["frames"][1] - off) for e in u["events"] if e["kind"] == "neutral"]
+    ref_kind = "labelled neutral"
+    if not neutral:
+        neutral = [(e["frames"][0] - off, e["frames"][1] - off) for e in u["events"] if e["kind"] == "eyes_ahead"]
+        ref_kind = "labelled eyes ahead"
     blink = t["blink"].to_numpy(bool) if "blink" in t else np.zeros(n, bool)
     ok = t["face_found"].to_numpy(bool) & ~blink
     pfh = {s: t[f"pfh_mm_{s}"].to_numpy(float) for s in SIDES}
     if neutral:
         ref_rows = _mask(n, neutral) & ok
-        ref_from = "labelled neutral"
+        ref_from = ref_kind
     else:
         r = analysis.indices.get("rest") or {}
         if "start_frame" not in r:
