@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: setup run demo test bench bench-web clean
+.PHONY: setup run demo test bench bench-web bench-batch clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ bench: setup
 
 bench-web: setup
 	$(PY) benchmarks/web_load.py
+
+# Cohort throughput: 1 and 2 local workers, Ray with 2 workers (needs a quiet machine).
+bench-batch: setup
+	$(PY) benchmarks/batch_scaling.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -58,7 +58,8 @@ def local_run(cohort_dir, tmp_path_factory):
 def ray_cluster():
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray = pytest.importorskip("ray")
+    import ray  # installed by `make setup` (extra "ray"): never skipped
+
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
              runtime_env={"env_vars": {"PYTHONPATH": str(SRC)}})
     yield ray
