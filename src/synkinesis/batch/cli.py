@@ -59,12 +59,14 @@ def batch(
     with bar:
         report = run_batch(source, out, affected_side=affected_side, runner=runner, on_progress=progress)
     console = Console()
-    t = Table(title=f"Batch: {report.out}", title_justify="left")
-    for c in ("done", "failed", "skipped (done before)", "frames", "time", "frames/s", "recordings/min", "workers"):
-        t.add_column(c, justify="right")
-    t.add_row(str(report.counts["done"]), str(report.counts["failed"]), str(report.counts["skipped"]),
-              str(report.frames), f"{report.seconds:.1f} s", f"{report.frames_per_s:.0f}",
-              f"{report.videos_per_min:.1f}", f"{report.workers} ({report.runner})")
+    t = Table(title=f"Batch: {report.out}", title_justify="left", show_header=False)
+    t.add_column("")
+    t.add_column("", justify="right")
+    for k, v in (("done", report.counts["done"]), ("failed", report.counts["failed"]),
+                 ("skipped (done by an earlier run)", report.counts["skipped"]), ("frames analysed", report.frames),
+                 ("time", f"{report.seconds:.1f} s"), ("frames/s", f"{report.frames_per_s:.0f}"),
+                 ("recordings/min", f"{report.videos_per_min:.1f}"), ("workers", f"{report.workers} ({report.runner})")):
+        t.add_row(k, str(v))
     console.print(t)
     if report.failures:
         f = Table(title="Failed recordings by reason", title_justify="left")
@@ -88,9 +90,10 @@ def cohort(
     c = summarise(out)
     console = Console()
     t = Table(title="Cohort", title_justify="left")
-    for k in c.counts:
-        t.add_column(k, justify="right")
-    t.add_row(*(str(v) for v in c.counts.values()))
+    t.add_column("")
+    t.add_column("count", justify="right")
+    for k, v in c.counts.items():
+        t.add_row(k, str(v))
     console.print(t)
     if len(c.distributions):
         d = Table(title="Headline measures by affected side (median, interquartile range, range)", title_justify="left")

@@ -35,7 +35,7 @@ def label(column: str) -> str:
 def summarise(out: str) -> Cohort:
     import pyarrow.parquet as pq
 
-    store = Store(out)
+    store = Store(out, create=False)
     status_bytes = store.read("status.parquet")
     if status_bytes is None:
         raise InvalidInput(f"{out} is not a batch output folder (no status.parquet). Run `synkinesis batch INPUT "

@@ -33,7 +33,7 @@ CRASHED = ("The analysis worker stopped while analysing this file (it may break 
 class Store:
     """Files under the output root, through pyarrow.fs: local disk, or object storage by URI."""
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, create: bool = True):
         import pyarrow.fs as pafs
 
         out = str(out)
@@ -41,7 +41,8 @@ class Store:
             self.fs, self.root = pafs.FileSystem.from_uri(out)
         else:
             self.fs, self.root = pafs.LocalFileSystem(), str(Path(out).absolute())
-        self.fs.create_dir(self.root, recursive=True)
+        if create:
+            self.fs.create_dir(self.root, recursive=True)
         self.uri = out
 
     def lock(self) -> None:
