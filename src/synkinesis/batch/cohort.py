@@ -23,12 +23,14 @@ def label(column: str) -> str:
     """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
     stem = re.sub(r"^(headline|rest)_", "", column)
     unit = ""
-    for code, word in (("_pct", "%"), ("_mm2", "mm²"), ("_mm", "mm"), ("_deg", "°")):
+    for code, word in (("_pct_points", "percentage points"), ("_pct", "%"), ("_mm2", "mm²"), ("_mm", "mm"),
+                       ("_deg", "°")):
         if code + "_" in stem or stem.endswith(code):
             unit = word
             stem = stem.replace(code, "")
             break
-    text = stem.replace("_", " ").replace(" affected", ", affected side").replace(" healthy", ", healthy side")
+    text = (stem.replace("_", " ").replace(" affected", ", affected side").replace(" healthy", ", healthy side")
+            .replace("ocular oral", "ocular-oral").replace("oral ocular", "oral-ocular"))
     return f"{text} ({unit})" if unit else text
 
 
@@ -57,6 +59,10 @@ def summarise(out: str) -> Cohort:
     for side in ("left", "right"):
         part = rec[rec["affected_side"] == side] if len(rec) else rec
         for c in cols:
+            if part[c].dtype == bool or part[c].dropna().map(type).eq(bool).all() and part[c].notna().any():
+                flagged = int(part[c].fillna(False).astype(bool).sum())
+                counts[f"{label(c)}: yes, {side} side affected"] = flagged  # a yes/no finding: counted
+                continue
             v = pd.to_numeric(part[c], errors="coerce").to_numpy(float)
             v = v[np.isfinite(v)]
             if len(v) == 0:

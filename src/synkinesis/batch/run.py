@@ -366,8 +366,10 @@ def plan(items: list[Item], store: Store, vers: dict) -> tuple[list[tuple[Item, 
     for name in store.list(STATUS):
         if name.endswith(".json"):
             data = store.read(f"{STATUS}/{name}")
-            if data:
-                done[name[:-5]] = json.loads(data)
+            if data:  # what deciding needs, not the recording's row (kept small for 10,000s of items)
+                rec = json.loads(data)
+                done[name[:-5]] = {k: rec.get(k) for k in ("status", "recording_key", "size", "mtime_ns",
+                                                           "content_sha256")}
     planned = []
     for item in items:
         try:
