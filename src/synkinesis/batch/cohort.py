@@ -22,6 +22,8 @@ class Cohort:
 def label(column: str) -> str:
     """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
     stem = re.sub(r"^(headline|rest)_", "", column)
+    if stem == "flagged":  # findings.indices.headline's yes/no answer
+        return "reads as synkinetic"
     unit = ""
     for code, word in (("_pct_points", "percentage points"), ("_pct", "%"), ("_mm2", "mm²"), ("_mm", "mm"),
                        ("_deg", "°")):
