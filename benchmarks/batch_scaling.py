@@ -49,7 +49,10 @@ def timed(manifest: Path, out: Path, runner) -> dict:
     assert r.counts.get("failed", 0) == 0, r.failures
     return {"recordings": r.videos, "frames": r.frames, "seconds": round(wall, 2),
             "frames_per_s": round(r.frames / wall, 1), "videos_per_min": round(60 * r.videos / wall, 1),
-            "peak_rss_mb_per_worker": sorted(round(v) for v in r.peak_rss_mb.values())}
+            "peak_rss_mb_per_worker": sorted(round(v) for v in r.peak_rss_mb.values()),
+            # CPU per frame (all the workers' threads): unlike wall time, barely moved by other load,
+            # so it tells a busy machine (same CPU/frame, less wall) from overhead (more CPU/frame).
+            "cpu_ms_per_frame": round(1000 * r.cpu_seconds / r.frames, 2) if r.frames else None}
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from .items import Item, content_hash, discover, recording_key, versions
 
 FRAMES, STATUS = "frames", "status"
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 CRASHED = ("The analysis worker stopped while analysing this file (it may break the video decoder or the "
            "landmark model). Check that the file plays; convert it to MP4 (H.264) and run the batch again.")
 
@@ -116,6 +117,7 @@ class BatchReport:
     out: str
     counts: Counter = field(default_factory=Counter)  # done / failed / skipped
     frames: int = 0  # frames analysed in this run
+    cpu_seconds: float = 0.0  # CPU time the workers spent on them (all their threads)
     seconds: float = 0.0
     videos: int = 0  # recordings analysed in this run (done or failed)
     peak_rss_mb: dict[int, float] = field(default_factory=dict)  # per worker process id
@@ -151,13 +153,27 @@ class LocalRunner:
         self.workers = workers or len(os.sched_getaffinity(0))
 
     def run(self, items: list[dict]) -> Iterator[tuple[int, dict]]:
+        queue, tries = deque(range(len(items))), Counter()
+        # One core per worker, as Ray gives an actor with num_cpus=1: native thread pools sized to 1
+        # (the workers inherit this environment when they are spawned).
+        saved = {k: os.environ.get(k) for k in THREAD_VARS}
+        os.environ.update({k: os.environ.get(k) or "1" for k in THREAD_VARS})
+        try:
+            yield from self._run(items, queue, tries)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def _run(self, items, queue, tries):
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
         from .work import analyse_item
 
-        queue, tries = deque(range(len(items))), Counter()
         while queue:
             with ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
                                      initializer=_init_local_worker) as ex:
@@ -447,6 +463,7 @@ def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
             report.counts[result["status"]] += 1
             report.videos += 1
             report.frames += int(result.get("n_frames") or 0)
+            report.cpu_seconds += float(result.get("cpu_seconds") or 0.0)
             if result["status"] == "failed":
                 report.failures[general_reason(result["reason"], item.path)] += 1
             if result.get("pid"):

@@ -49,7 +49,7 @@ def analyse_item(item: dict) -> dict:
     from ..per_recording import analyse_recording
     from ..web.worker import jsonable
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     work = Path(tempfile.mkdtemp(prefix="synkinesis-batch-"))
     out = {"pid": os.getpid()}
     try:
@@ -67,7 +67,7 @@ def analyse_item(item: dict) -> dict:
                    error=repr(e)[:500])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out.update(seconds=time.perf_counter() - start, peak_rss_mb=peak_rss_mb())
+    out.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu, peak_rss_mb=peak_rss_mb())
     return out
 
 
