@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from synkinesis.batch import LocalRunner, RayRunner, run_batch
-from synkinesis.batch.cohort import summarise
+from synkinesis.batch.cohort import frames_dataset, summarise
 from synkinesis.batch.items import discover
 
 pytestmark = pytest.mark.slow
@@ -113,9 +112,12 @@ def test_local_batch_analyses_the_good_and_fails_the_bad_with_their_reasons(loca
     assert "headline_ocular_oral_ratio" in rec or any(c.startswith("headline_") for c in rec)
 
     # Per-frame measures: hive-partitioned by patient, unit per column, provenance in the schema.
-    d = ds.dataset(out / "frames", partitioning="hive", format="parquet")
-    per_patient = d.to_table(columns=["patient_id", "frame"]).to_pandas().groupby("patient_id").size()
-    assert per_patient.to_dict() == {"A": 72, "B": 72, "C": 72, "P": 1}
+    d = frames_dataset(str(out))
+    frames = d.to_table(columns=["patient_id", "frame", "pfh_mm_left", "blink"]).to_pandas()
+    assert frames.groupby("patient_id").size().to_dict() == {"A": 72, "B": 72, "C": 72, "P": 1}
+    assert frames[frames["patient_id"] == "P"]["blink"].isna().all()  # a photo has no movement columns
+    assert frames[frames["patient_id"] == "A"]["blink"].notna().all()
+    assert frames["pfh_mm_left"].between(5, 15).mean() > 0.9
     f = next((out / "frames" / "patient_id=A").glob("*.parquet"))
     sch = pq.read_schema(f)
     assert sch.field("pfh_mm_left").metadata == {b"unit": b"mm"}

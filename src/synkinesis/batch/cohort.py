@@ -19,6 +19,20 @@ class Cohort:
     failures: pd.DataFrame  # reason, recordings
 
 
+def frames_dataset(out: str):
+    """Every recording's per-frame measures as one pyarrow dataset, `patient_id` from the folder
+    names (always text: "007" stays "007"). The files' columns are unified (a photo has no movement
+    columns: they read as null), which pyarrow's own discovery would take from the first file only."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    store = Store(out, create=False)
+    part = ds.partitioning(pa.schema([("patient_id", pa.string())]), flavor="hive")
+    d = ds.dataset(store.path("frames"), filesystem=store.fs, format="parquet", partitioning=part)
+    schema = pa.unify_schemas([f.physical_schema for f in d.get_fragments()] + [part.schema])
+    return ds.dataset(store.path("frames"), filesystem=store.fs, format="parquet", partitioning=part, schema=schema)
+
+
 def label(column: str) -> str:
     """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
     stem = re.sub(r"^(headline|rest)_", "", column)
