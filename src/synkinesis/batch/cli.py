@@ -34,7 +34,7 @@ def batch(
     if ray is not None:
         from .run import ray_env
 
-        ray_env()  # before Ray is imported: it reads its settings at import
+        ray_env(ray)  # before Ray is imported: it reads its settings at import
         try:
             import ray as _  # noqa: F401
         except ImportError:

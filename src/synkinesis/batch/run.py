@@ -205,11 +205,37 @@ class LocalRunner:
                         yield i, out
 
 
-def ray_env() -> None:
-    """Ray settings for this project: no usage reporting; a local cluster listens on 127.0.0.1 only
-    (Ray reads both when it is imported)."""
+def ray_env(address: str | None = "auto") -> None:
+    """Ray settings, set before Ray is imported (it reads them then): no usage reporting; and when
+    `--ray auto` will start a cluster (none runs on this machine), one that listens on 127.0.0.1
+    only. Never when joining a cluster: the driver would then take 127.0.0.1 for its address."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if address == "auto" and (not _ray_running_here() or _known_address().startswith(("127.", "localhost"))):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def _known_address() -> str:
+    """The cluster `ray.init(address="auto")` will join: RAY_ADDRESS, or the one `ray start` noted."""
+    import tempfile
+
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    try:
+        return (Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _ray_running_here() -> bool:
+    if os.environ.get("RAY_ADDRESS"):
+        return True
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() in ("gcs_server", "raylet"):
+                return True
+        except OSError:  # the process ended meanwhile
+            pass
+    return False
 
 
 class RayRunner:
@@ -223,7 +249,7 @@ class RayRunner:
         self.address, self.workers, self._started = address, workers, False
 
     def _connect(self):
-        ray_env()  # before the import: Ray reads these at import time
+        ray_env(self.address)  # before the import: Ray reads these at import time
         import ray
 
         if ray.is_initialized():
