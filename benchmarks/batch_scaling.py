@@ -80,7 +80,8 @@ def main() -> None:
         import ray
 
         t = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+                 logging_level="WARNING")
         cluster_start = time.perf_counter() - t
         try:
             res["ray_2"] = timed(manifest, tmp / "out_ray", RayRunner("auto", 2))

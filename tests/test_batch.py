@@ -59,8 +59,9 @@ def ray_cluster():
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray  # installed by `make setup` (extra "ray"): never skipped
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
-             runtime_env={"env_vars": {"PYTHONPATH": str(SRC)}})
+    # address="local": a new cluster even if a stale `ray start` left its address behind.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             logging_level="WARNING", runtime_env={"env_vars": {"PYTHONPATH": str(SRC)}})
     yield ray
     ray.shutdown()
 

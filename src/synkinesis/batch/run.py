@@ -256,9 +256,12 @@ class RayRunner:
             return ray
         if self.address == "auto":
             try:
+                if not _ray_running_here():  # (a stale address file would make Ray wait minutes)
+                    raise ConnectionError
                 ray.init(address="auto", logging_level="WARNING")
             except ConnectionError:  # no cluster running here: start one on loopback
-                ray.init(include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1")
+                ray.init(address="local", include_dashboard=False, logging_level="WARNING",
+                         _node_ip_address="127.0.0.1")
                 self._started = True
         else:
             ray.init(address=self.address, logging_level="WARNING")
