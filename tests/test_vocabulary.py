@@ -149,6 +149,13 @@ def test_rounding_by_unit(key, value, shown):
     assert format_value(key, value) == shown
 
 
+def test_numpy_values_are_formatted_like_python_ones():
+    assert format_value("pfh_mm_left", np.float32(9.87)) == "9.9 mm"
+    assert format_value("frames", np.int64(12)) == "12"
+    assert format_value("hb.any_motion", np.bool_(False)) == "no"
+    assert format_value("pfh_mm_left", np.float64("nan")) == "not measured"
+
+
 def test_missing_value_says_why_when_told():
     why = "step 'big smile' was not found in the recording"
     assert format_value("narrowing_pct_affected", None, why) == why

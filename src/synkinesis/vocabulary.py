@@ -37,8 +37,11 @@ and `format_value` fall back to words, never a code name, so a page cannot leak 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from .measures import FACE_COLUMNS, LABELS as MEASURE_LABELS, PER_SIDE
 from .scales import SCALES, Choice
@@ -416,13 +419,13 @@ def format_value(key: str, value: object, reason: str | None = None, *, with_uni
     a negative ratio. A value that rounds to zero is shown without a minus sign.
     """
     t = _resolve(key)
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return reason or NOT_MEASURED
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, str):
         return _text_value(key, value)
-    if not isinstance(value, (int, float)):
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(float(value))):
+        return reason or NOT_MEASURED
+    if not isinstance(value, numbers.Real):
         return str(value)
     x = float(value)
     if t is None:
