@@ -275,6 +275,7 @@ def test_eface_partial_entry_reports_missing_and_no_total():
     assert r.subscores == {"static": 85, "dynamic": pytest.approx(290 / 4), "synkinesis": 62}
     assert set(r.missing) == set(EFACE_NORMAL) - set(automatable) and len(r.missing) == 8
     assert r.flags[0].startswith("partial entry: 7 of 15 items; total needs all 15 (missing: ")
+    assert "static nasolabial fold depth at rest" in r.flags[0] and "_" not in r.flags[0]  # words, not keys
 
 
 def test_eface_group_without_items_has_no_subscore():

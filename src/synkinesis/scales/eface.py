@@ -184,8 +184,9 @@ def score(items: Mapping[str, object]) -> ScoreResult:
     total = None if missing else eface_total(groups["static"], groups["dynamic"], groups["synkinesis"])
     flags = []
     if missing:
+        names = [f"{i.section} {i.name}" for i in ITEMS if i.key in missing]  # words: flags are shown
         flags.append(f"partial entry: {len(values)} of {len(ITEMS)} items; total needs all "
-                     f"{len(ITEMS)} (missing: {', '.join(missing)})")
+                     f"{len(ITEMS)} (missing: {', '.join(names)})")
     return ScoreResult(
         scale="eface", version=VERSION, total=total, total_range=RANGE, better=Better.HIGHER,
         unit="points", flags=tuple(flags), items=values, missing=missing,
