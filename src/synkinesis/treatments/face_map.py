@@ -68,9 +68,11 @@ class Anchor:
         """Rebuild a stored anchor; raises ValueError when it does not fit the canonical mesh."""
         t, bary = int(d["triangle"]), tuple(float(b) for b in d["bary"])
         ex = bool(d.get("extrapolated", False))
-        verts = tuple(int(i) for i in d.get("vertices") or mesh().triangles[t])
         if len(bary) != 3 or abs(sum(bary) - 1) > 1e-3 or not 0 <= t < len(mesh().triangles):
             raise ValueError("a face position needs a mesh triangle and three weights summing to 1")
+        verts = tuple(int(i) for i in d.get("vertices") or mesh().triangles[t])
+        if len(verts) != 3:
+            raise ValueError("a face position needs three mesh vertices")
         if not ex and (min(bary) < -1e-3 or verts != tuple(int(i) for i in mesh().triangles[t])):
             raise ValueError("a face position must lie inside its mesh triangle")
         if any(not 0 <= i < MESH_POINTS for i in verts):
@@ -156,6 +158,34 @@ def to_pixels(anchor: Anchor, landmarks: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"landmarks must be (≥{MESH_POINTS}, 2 or 3) pixels, got {lm.shape}")
     x, y = _apply(anchor, lm)
     return float(x), float(y)
+
+
+def locate_in_frame(x: float, y: float, landmarks: np.ndarray) -> Anchor | None:
+    """The anchor of a pixel clicked on one of the patient's own frames (unmirrored pixels), or None
+    off the face. Where the mesh folds over itself in the image (a turned head, the nose's side),
+    triangles seen from behind (flipped against the canonical layout) are skipped, then the largest
+    in the image wins."""
+    lm = np.asarray(landmarks, float)[:MESH_POINTS, :2]
+    tris = mesh().triangles
+    tri_pts = lm[tris]
+    bary = _bary_all(np.array([x, y], float), tri_pts)
+    inside = np.nanmin(bary, axis=1) >= -1e-9
+    if not inside.any():
+        return None
+    a, b, c = tri_pts[:, 0], tri_pts[:, 1], tri_pts[:, 2]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    facing = np.sign(area) == _canonical_orientation()
+    if (inside & facing).any():
+        inside &= facing
+    t = int(np.argmax(np.where(inside, np.abs(area), -1.0)))
+    return Anchor(t, tuple(float(v) for v in bary[t]), tuple(int(i) for i in tris[t]))
+
+
+@lru_cache(maxsize=1)
+def _canonical_orientation() -> np.ndarray:
+    uv = mesh().uv[mesh().triangles]
+    a, b, c = uv[:, 0], uv[:, 1], uv[:, 2]
+    return np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
 
 def display_x(x: float, width: int, mirrored: bool) -> float:
