@@ -60,7 +60,7 @@ class Anchor:
     extrapolated: bool = False
 
     def to_dict(self) -> dict:
-        return {"triangle": self.triangle, "bary": [round(b, 6) for b in self.bary],
+        return {"triangle": self.triangle, "bary": list(self.bary),
                 "vertices": list(self.vertices), "extrapolated": self.extrapolated}
 
     @classmethod
