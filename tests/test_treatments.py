@@ -257,3 +257,32 @@ def test_due_list():
     # p2's window closed 47 days ago (kept 60 days), p1's 62 days ago (dropped).
     assert missing == {6: "window open", 8: "window missed", 3: "window missed", 2: "window missed"}
     assert due_list(treatments, follow, today, botox_interval_days=100)["botox_due"][0]["patient_id"] == "p1"
+
+
+def test_midline_points():
+    data = session()
+    data["points"][0] = {"muscle": "procerus", "side": "midline", "units": 2.5, "position": pos(9)}
+    got = check_botox(data, today=TODAY).value
+    assert totals(got)["per_side"]["midline"] == 2.5
+    data["points"][0]["position"] = pos(263)  # the left eye is not the midline
+    assert "not on the midline" in problems(data)["points[0].position"]
+
+
+def test_vocabulary_for_forms_has_labels_not_codes():
+    from synkinesis.treatments import vocabulary
+
+    v = vocabulary()
+    assert {m["key"] for m in v["muscles"]} == set(MUSCLES)
+    assert all("_" not in m["label"] for m in v["muscles"])
+    assert v["products"][0]["unit"] == "U (onabotulinumtoxinA)"
+
+
+def test_the_core_imports_no_web_or_database_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, synkinesis.treatments; bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('fastapi', 'sqlalchemy', 'starlette') or m.startswith(('synkinesis.web', 'synkinesis.store'))]; "
+            "print(bad); sys.exit(bool(bad))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

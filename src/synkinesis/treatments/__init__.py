@@ -13,7 +13,7 @@ from .records import (BotoxSession, Checked, InjectionPoint, Problem, Surgery, T
                       check_botox, check_doses, check_surgery, surgery_to_dict, totals, units_per_01ml)
 from .regions import muscle_regions, suggest_muscle
 from .vocab import (ADVERSE_EVENTS, APPROACHES, MUSCLES, POINT_SIDES, PRODUCTS, PURPOSES, SURGERY_SIDES,
-                    SURGERY_TYPES)
+                    SURGERY_TYPES, vocabulary)
 
 __all__ = [
     "ADVERSE_EVENTS", "APPROACHES", "Anchor", "BotoxSession", "Checked", "DEFAULT_LIMITS", "Dated", "DoseLimits",
@@ -23,5 +23,5 @@ __all__ = [
     "days_since_injection", "display_x", "due_list", "effect_curve", "limits_for", "locate", "locate_in_frame",
     "muscle_regions",
     "pick_before_after", "suggest_muscle", "surgery_to_dict", "template_side", "to_pixels", "to_template", "totals",
-    "units_per_01ml",
+    "units_per_01ml", "vocabulary",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Generic, Iterable, Mapping, TypeVar
 
@@ -22,6 +22,7 @@ from .vocab import (ADVERSE_EVENTS, APPROACHES, MUSCLES, POINT_SIDES, PRODUCTS, 
 
 T = TypeVar("T")
 MAX_TEXT = 4000
+MIDLINE_POINT_TOLERANCE = 0.05  # UV units (≈ 5 % of the face's width) either side of the midline
 VOLUME_TOLERANCE = 0.1  # units vs volume × concentration may differ by 10 % (rounding on the syringe)
 
 
@@ -260,6 +261,10 @@ def _position(c: _Collector, pos: Any, f: str, muscle: str | None, side: str | N
     where = face_map.template_side(u)
     if side in ("right", "left") and where in ("right", "left") and where != side:
         c.err(f, f"the point is on the patient's {where} half of the face, but the side says {side}: "
+                 "correct the side or move the point")
+        return None
+    if side == "midline" and abs(u - 0.5) > MIDLINE_POINT_TOLERANCE:
+        c.err(f, f"the point is on the patient's {'right' if u < 0.5 else 'left'} half, not on the midline: "
                  "correct the side or move the point")
         return None
     return anchor

@@ -122,3 +122,16 @@ ADVERSE_EVENTS: dict[str, str] = {
 def choices(table: dict) -> str:
     """The allowed keys, for an error message."""
     return ", ".join(table)
+
+
+def vocabulary() -> dict:
+    """Every choice list with its labels, for forms, the map editor and the JSON API."""
+    return {
+        "products": [{"key": p.key, "generic": p.generic, "brands": list(p.brands), "unit": p.unit_label,
+                      "vial_sizes_u": list(p.vial_sizes_u)} for p in PRODUCTS.values()],
+        "muscles": [{"key": m.key, "label": m.clinical, "plain": m.plain, "region": m.region,
+                     "typical_purposes": list(m.typical_roles), "midline": m.midline, "intraoral": m.intraoral}
+                    for m in MUSCLES.values()],
+        "purposes": PURPOSES, "approaches": APPROACHES, "point_sides": POINT_SIDES,
+        "surgery_types": SURGERY_TYPES, "surgery_sides": SURGERY_SIDES, "adverse_events": ADVERSE_EVENTS,
+    }
