@@ -286,3 +286,32 @@ def test_the_core_imports_no_web_or_database_code():
             "print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_findings_from_per_expression_results_carry_their_noise():
+    """Big smile, affected left eye narrowing 40 % before (10 → 6 mm) and 10 % after (10 → 9 mm),
+    rest SD 0.3 mm: SD of the % = 100/rest·√(sd² + (held/rest)²·sd²) = 3.50 and 4.04, so
+    MDC95 = 1.96·√(3.50² + 4.04²) = 10.5 points; −30 points is beyond noise."""
+    from synkinesis.treatments import expression_findings, percent_change_sd
+
+    def smile(held):
+        return [{"step": "big_smile", "name": "Big smile", "status": "ok", "movement": "big_smile",
+                 "measures": {"pfh": {"unit": "mm", "left": {"rest": 10.0, "held": held},
+                                      "right": {"rest": 10.0, "held": 9.8}}},
+                 "synkinesis": [{"region": "eye", "measure": "narrowing_pct", "unit": "%",
+                                 "affected": 100 * (10 - held) / 10, "healthy": 2.0,
+                                 "description": "palpebral fissure narrowing, % of its resting height"},
+                                {"region": "mouth", "measure": "corner_lift_mm", "unit": "mm", "affected": 1.0,
+                                 "healthy": 0.5, "description": "mouth-corner lift from rest"}]},
+                {"step": "pucker", "status": "missing", "synkinesis": []}]
+
+    assert percent_change_sd(10, 6, 0.3) == pytest.approx(3.499, abs=1e-3)
+    sd = {"pfh_mm_left": 0.3}
+    before = {"findings": expression_findings(smile(6.0), sd, "left")}
+    after = {"findings": expression_findings(smile(9.0), sd, "left")}
+    rows = {r["key"]: r for r in compare(before, after, affected_side="left")}
+    eye = rows["big_smile:eye:narrowing_pct"]
+    assert eye["before"] == 40 and eye["after"] == 10 and eye["mdc95"] == pytest.approx(10.47, abs=0.02)
+    assert eye["verdict"] == "beyond noise" and eye["direction"] == "better"
+    assert eye["label"] == "Big smile: palpebral fissure narrowing, % of its resting height, affected side"
+    assert rows["big_smile:mouth:corner_lift_mm"]["verdict"] == "no noise estimate"

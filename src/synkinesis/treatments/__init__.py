@@ -3,7 +3,8 @@ before/after, the toxin's effect curve and the due list. Pure core: no web or da
 the store and the web layer call these functions.
 """
 
-from .before_after import PUBLISHED_MDC, Dated, before_after, compare, pick_before_after
+from .before_after import (PUBLISHED_MDC, Dated, before_after, compare, expression_findings, percent_change_sd,
+                           pick_before_after)
 from .due import FollowUpDate, TreatmentDate, due_list
 from .effect_curve import PracticeValue, days_since_injection, effect_curve
 from .face_map import (Anchor, canonical_template, display_x, locate, locate_in_frame, template_side, to_pixels,
@@ -20,7 +21,7 @@ __all__ = [
     "FollowUpDate", "InjectionPoint", "Limit", "MUSCLES", "POINT_SIDES", "PRODUCTS", "PUBLISHED_MDC", "PURPOSES",
     "PracticeValue", "Problem", "SURGERY_SIDES", "SURGERY_TYPES", "Surgery", "TreatmentDate", "TreatmentInvalid",
     "before_after", "botox_to_dict", "canonical_template", "check_botox", "check_doses", "check_surgery", "compare",
-    "days_since_injection", "display_x", "due_list", "effect_curve", "limits_for", "locate", "locate_in_frame",
+    "days_since_injection", "display_x", "due_list", "effect_curve", "expression_findings", "percent_change_sd", "limits_for", "locate", "locate_in_frame",
     "muscle_regions",
     "pick_before_after", "suggest_muscle", "surgery_to_dict", "template_side", "to_pixels", "to_template", "totals",
     "units_per_01ml", "vocabulary",

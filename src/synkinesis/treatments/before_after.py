@@ -7,9 +7,12 @@ its minimal detectable change (MDC95) cannot be told from measurement noise: "wi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping, Sequence, TypeVar
+
+import numpy as np
 
 from ..measures import LABELS
 from ..measures.noise import difference_mdc95
@@ -160,3 +163,39 @@ def before_after(treatment_date: date, assessments: Sequence[tuple[Dated, Mappin
     return {"before": {"id": b.id, "date": b.date.isoformat()}, "after": {"id": a.id, "date": a.date.isoformat()},
             "days_after": (a.date - treatment_date).days, "rows": rows,
             "message": None if rows else "The two assessments have no numbers in common to compare."}
+
+
+def percent_change_sd(rest: float, held: float, sd: float) -> float:
+    """SD of 100·(rest − held)/rest when rest and held each carry measurement SD `sd` (error
+    propagation; e.g. eye narrowing as % of the resting fissure)."""
+    return 100.0 / abs(rest) * float(np.hypot(sd, held / rest * sd))
+
+
+def expression_findings(expressions: Iterable[Mapping], rest_sd: Mapping | None, affected_side: str) -> dict:
+    """The `findings` part of `compare`'s input from per-expression results
+    (`findings.per_expression` `ExpressionResult.to_dict()`), the affected side's value of each.
+
+    Eye findings get an SD from the recording's rest noise of the fissure height (the held and rest
+    values both carry it); the others have no noise estimate yet and are shown unjudged."""
+    out = {}
+    rest_sd = rest_sd or {}
+    for e in expressions:
+        if e.get("status") != "ok":
+            continue
+        pfh = (e.get("measures") or {}).get("pfh") or {}
+        side = pfh.get(affected_side) or {}
+        sd_pfh = _num(rest_sd.get(f"pfh_mm_{affected_side}"))
+        for f in e.get("synkinesis") or []:
+            value = _num(f.get("affected"))
+            if value is None:
+                continue
+            sd = None
+            rest, held = _num(side.get("rest")), _num(side.get("held"))
+            if f.get("region") == "eye" and sd_pfh is not None and rest and held is not None:
+                sd = math.sqrt(2) * sd_pfh if f["measure"] == "narrowing_mm" else (
+                    percent_change_sd(rest, held, sd_pfh) if f["measure"] == "narrowing_pct" else None)
+            out[f"{e.get('step')}:{f['region']}:{f['measure']}"] = {
+                "label": f"{e.get('name') or e.get('step')}: {f.get('description')}, affected side",
+                "unit": UNIT_TEXT.get(f.get("unit"), f.get("unit") or ""), "value": value, "sd": sd,
+                "better": "lower"}
+    return out
