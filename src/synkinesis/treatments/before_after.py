@@ -82,10 +82,11 @@ def _row(group: str, key: str, label: str, unit: str, a: float, b: float, mdc: f
         verdict, text = "no noise estimate", "no minimal detectable change is known for this number"
     elif abs(change) > mdc:
         verdict = "beyond noise"
-        text = f"changed by {change:+.1f} {unit}".rstrip() + f", more than the {mdc:.1f} noise can explain"
+        text = f"changed by {change:+.1f} {unit}, more than measurement noise (±{mdc:.1f} {unit})"
     else:
         verdict = "within noise"
-        text = f"changed by {change:+.1f} {unit}".rstrip() + f", within the {mdc:.1f} measurement noise"
+        text = f"changed by {change:+.1f} {unit}, within measurement noise (±{mdc:.1f} {unit})"
+    text = text.replace(" ,", ",").replace(" )", ")")
     direction = None
     if better in ("higher", "lower") and verdict == "beyond noise":
         direction = "better" if (change > 0) == (better == "higher") else "worse"

@@ -138,6 +138,7 @@ def effect_curve(sessions: Sequence[PracticeValue], injections: Sequence[date], 
     timings = np.array([_timing(q[2], q[3]) for q in boots])
     top = float(_g(peak, p[2], p[3]))
     max_day = max(pp["days_since"] for pp in after)
+    change_unit = "percentage points" if unit == "%" else unit
     days = np.arange(0, max(max_day, int(np.ceil(wear))) + 1)
     return {
         "status": "ok", "points": pts, "n_sessions": len(after), "n_injections": len(set(injections)),
@@ -145,7 +146,7 @@ def effect_curve(sessions: Sequence[PracticeValue], injections: Sequence[date], 
         # the largest reduction, at the peak (the fitted `effect` is its asymptote, not reached)
         "peak_reduction": {"value": round(float(p[1]) * top, 1),
                            "ci95": _interval([q[1] * float(_g(tm[1], q[2], q[3])) for q, tm in zip(boots, timings)]),
-                           "unit": unit},
+                           "unit": change_unit},
         "onset_days": {"value": round(onset, 1), "ci95": _interval(list(timings[:, 0]))},
         "peak_days": {"value": round(peak, 1), "ci95": _interval(list(timings[:, 1]))},
         "wear_off_days": {"value": round(wear, 1), "ci95": _interval(list(timings[:, 2])),

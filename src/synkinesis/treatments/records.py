@@ -147,6 +147,8 @@ class _Collector:
                 self.err(f, f"{what} is required")
             return None
         try:
+            if isinstance(v, bool):
+                raise TypeError
             x = float(v)
         except (TypeError, ValueError):
             self.err(f, f"'{v}' is not a number")
