@@ -75,3 +75,23 @@ def test_no_injection_and_no_effect_are_said_in_words():
     flat, inj = series(effect=0.0)
     r = effect_curve(flat, inj)
     assert r["status"] == "no clear effect" and "No clear effect" in r["message"]
+
+
+def test_per_cycle_before_and_near_peak_with_the_dose():
+    """Three cycles, the third with a larger effect (as after a raised dose): the per-cycle
+    reduction follows (truth: baseline 40, near-peak mean of 40 − effect·g over days 7–28)."""
+    sessions, inj = series(noise=0.0)
+    stronger, _ = series(noise=0.0, effect=50.0)
+    mixed = [s for s in sessions if s.date < inj[2]] + [s for s in stronger if s.date >= inj[2]]
+    r = effect_curve(mixed, inj, doses={inj[0]: 20, inj[1]: 20, inj[2]: 30})
+    rows = r["cycles"]
+    assert [c["units"] for c in rows] == [20, 20, 30]
+    days = np.arange(8, 29, 2)  # the sessions' days in the window (every 2 days from day −20 → even days)
+    truth = lambda eff: float(np.mean(eff * _g(days, 4.0, 50.0)))  # noqa: E731
+    assert rows[0]["before"]["mean"] == pytest.approx(40.0, abs=0.1)
+    assert rows[0]["reduction"] == pytest.approx(truth(35.0), abs=0.2)
+    # Cycle 3's "before" is cycle 2's tail (days 62–88), where the toxin has not fully worn off.
+    tail = 40.0 - float(np.mean(35.0 * _g(np.arange(62, 90, 2), 4.0, 50.0)))
+    assert rows[2]["before"]["mean"] == pytest.approx(tail, abs=0.1)
+    assert rows[2]["reduction"] == pytest.approx(tail - (40.0 - truth(50.0)), abs=0.2)
+    assert rows[2]["reduction"] - rows[1]["reduction"] == pytest.approx(truth(50.0) - truth(35.0), abs=0.2)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, brentq, curve_fit
@@ -90,11 +90,45 @@ def _interval(values: list[float]) -> list[float] | None:
     return [round(float(np.percentile(v, 2.5)), 1), round(float(np.percentile(v, 97.5)), 1)]
 
 
-def effect_curve(sessions: Sequence[PracticeValue], injections: Sequence[date], *, unit: str = "%",
-                 seed: int = 0) -> dict:
-    """Onset, peak and wear-off of the toxin's effect with 95 % intervals, or why not.
+PEAK_WINDOW = (7, 28)  # days after an injection counted as "near the peak" per cycle (label: peak 1–2 weeks)
+BEFORE_DAYS = 28  # days before an injection counted as "before" per cycle
 
-    Returns {"status": "ok" | "not enough sessions" | "no clear effect" | "no injections", "message", ...}."""
+
+def cycles(sessions: Sequence[PracticeValue], injections: Sequence[date],
+           doses: Mapping[date, float] | None = None) -> list[dict]:
+    """Per injection: mean value in the BEFORE_DAYS before it and in its PEAK_WINDOW, with the dose
+    (the product's own units, if given) — to see whether a changed dose changed the effect."""
+    inj = sorted(set(injections))
+    rows = []
+    for k, d in enumerate(inj):
+        nxt = inj[k + 1] if k + 1 < len(inj) else None
+        before = [s.value for s in sessions if 0 < (d - s.date).days <= BEFORE_DAYS and np.isfinite(s.value)]
+        peak = [s.value for s in sessions if PEAK_WINDOW[0] <= (s.date - d).days <= PEAK_WINDOW[1]
+                and (nxt is None or s.date < nxt) and np.isfinite(s.value)]
+
+        def mean(x):
+            return {"mean": round(float(np.mean(x)), 1), "n": len(x),
+                    "se": round(float(np.std(x, ddof=1) / np.sqrt(len(x))), 1) if len(x) > 1 else None} if x else None
+
+        b, p = mean(before), mean(peak)
+        rows.append({"injection": d.isoformat(), "units": (doses or {}).get(d), "before": b, "near_peak": p,
+                     "reduction": round(b["mean"] - p["mean"], 1) if b and p else None})
+    return rows
+
+
+def effect_curve(sessions: Sequence[PracticeValue], injections: Sequence[date], *, unit: str = "%",
+                 seed: int = 0, doses: Mapping[date, float] | None = None) -> dict:
+    """Onset, peak and wear-off of the toxin's effect with 95 % intervals, or why not; and per cycle
+    the value before and near the peak (`cycles`).
+
+    Returns {"status": "ok" | "not enough sessions" | "no clear effect" | "no injections", "message",
+    "cycles", ...}."""
+    out = _effect_curve(sessions, injections, unit=unit, seed=seed)
+    out["cycles"] = cycles(sessions, injections, doses)
+    return out
+
+
+def _effect_curve(sessions: Sequence[PracticeValue], injections: Sequence[date], *, unit: str, seed: int) -> dict:
     paired = days_since_injection(sessions, injections)
     pts = [{"date": s.date.isoformat(), "days_since": d, "value": round(float(s.value), 2)}
            for s, d in paired if np.isfinite(s.value)]
