@@ -129,8 +129,10 @@ def test_bad_sessions_are_refused_on_their_field():
     assert "injector" in problems(session(injector=" "))["injector"]
     assert "at least one" in problems(session(points=[]))["points"]
     assert "name" in problems(session(product="other"))["product_name"]
-    many = problems(session(product="nope", injector="", consent=None))
-    assert {"product", "injector", "consent"} <= set(many)  # every problem at once
+    bad_point = session(product="nope", injector="", consent=None)
+    bad_point["points"][1]["units"] = -1
+    many = problems(bad_point)
+    assert {"product", "injector", "consent", "points[1].units"} <= set(many)  # every problem at once
 
 
 def test_dose_limits_warn_and_the_ceiling_refuses():

@@ -191,7 +191,7 @@ def _not_future(c: _Collector, d: date | None, f: str, today: date, allow_future
 # ---------------------------------------------------------------------------------------------
 # Botox
 
-def _point(c: _Collector, p: Any, i: int, product: str, concentration: float | None) -> InjectionPoint | None:
+def _point(c: _Collector, p: Any, i: int, product: str | None, concentration: float | None) -> InjectionPoint | None:
     f = f"points[{i}]"
     if not isinstance(p, Mapping):
         c.err(f, "each injection point must be an object with muscle, side, purpose and units")
@@ -202,7 +202,8 @@ def _point(c: _Collector, p: Any, i: int, product: str, concentration: float | N
     if muscle and side == "midline" and not MUSCLES[muscle].midline:
         c.err(f"{f}.side", f"{MUSCLES[muscle].clinical} is paired: choose the patient's right or left")
     purpose = c.choice(p, "purpose", f"{f}.purpose", PURPOSES, "purpose", default="synkinesis")
-    units = c.number(p, "units", f"{f}.units", required=True, what=f"units ({PRODUCTS[product].unit_label})")
+    unit = PRODUCTS[product].unit_label if product else "units of the session's product"
+    units = c.number(p, "units", f"{f}.units", required=True, what=f"units ({unit})")
     volume = c.number(p, "volume_ml", f"{f}.volume_ml", required=False, what="volume (mL)")
     approach = c.choice(p, "approach", f"{f}.approach", APPROACHES, "approach", default="transcutaneous")
     if muscle and approach == "intraoral" and not MUSCLES[muscle].intraoral:
@@ -321,7 +322,7 @@ def check_botox(data: Mapping, *, today: date | None = None, allow_future: bool 
     points: list[InjectionPoint] = []
     if not isinstance(raw_points, list) or not raw_points:
         c.err("points", "add at least one injection point")
-    elif product:
+    else:  # checked even when the product is wrong, so every problem is reported at once
         conc = units_per_01ml(vial, saline)
         for i, p in enumerate(raw_points):
             pt = _point(c, p, i, product, conc)
