@@ -37,11 +37,12 @@ MOVEMENT_STATES: dict[str, SideState] = {
     "rest": SideState(),
     "brow_raise": SideState(brow_up_mm=4.0),
     "gentle_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION),
-    "tight_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION, brow_up_mm=-1.0),
+    # squeezed shut: lids closed, brow pulled down, lower lid and cheek pushed up
+    "tight_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION, brow_up_mm=-1.0, cheek_up_mm=1.0),
     "small_smile": SideState(corner_up_mm=1.5, corner_out_mm=2.5),
     "big_smile": SideState(corner_up_mm=3.0, corner_out_mm=4.5),
     "pucker": SideState(corner_out_mm=-4.0),
-    "eee": SideState(lower_lip_down_mm=3.0, corner_out_mm=2.0),
+    "eee": SideState(lower_lip_down_mm=3.0, corner_out_mm=2.0, corner_up_mm=-1.0),  # lip down, corners down-out
     "snarl": SideState(upper_lip_up_mm=3.0, corner_up_mm=1.0),
 }
 MOUTH_MOVEMENTS = ("small_smile", "big_smile", "pucker", "eee", "snarl")
