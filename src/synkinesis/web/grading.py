@@ -57,6 +57,11 @@ def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | 
 
     Invalid step times from the recorder are a refusal (the rest of the analysis still stands);
     a clinician's raise `InvalidInput` saying what is wrong with them, so nothing is stored."""
+    return _assess(measured, affected_side, protocol, steps, corrected)[0]
+
+
+def _assess(measured, affected_side: str, protocol: str, steps: list[dict] | None, corrected: bool):
+    """(stored assessment dict, the `Assessment` or None when refused)."""
     from ..protocols.assess import StepsNotFound, assess_measured
 
     try:
@@ -64,18 +69,106 @@ def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | 
     except InvalidInput as e:
         if corrected:
             raise
-        return {"refused": str(e), "step_times": steps}
+        return {"refused": str(e), "step_times": steps}, None
     except StepsNotFound as e:
-        return {"refused": str(e), "step_times": steps}
+        return {"refused": str(e), "step_times": steps}, None
     d = a.to_dict()
     d.pop("provenance", None)  # the analysis result has it already
     d["steps_source"] = "clinician" if corrected else "automatic" if steps is None else "recorder"
-    return d
+    return d, a
 
 
 def regrade(data_dir: Path, analysis, protocol: str, steps: list[dict] | None, corrected: bool) -> dict:
-    """Recompute a stored analysis's assessment from its stored table and landmarks (see `assessment`)."""
-    return assessment(stored_measured(data_dir, analysis), analysis.affected_side, protocol, steps, corrected)
+    """Recompute a stored analysis's assessment from its stored table and landmarks (see `assessment`).
+
+    The labels follow the new steps: key-frame captions are re-derived and the time-series plot is
+    redrawn with the new step shading (both from stored data; the video is not needed)."""
+    from ..plots import plot_time_series
+
+    measured = stored_measured(data_dir, analysis)
+    out, a = _assess(measured, analysis.affected_side, protocol, steps, corrected)
+    analysis.key_frames = relabel_key_frames(analysis.key_frames or [], out)
+    if a is not None and analysis.plot_path:
+        plot_time_series(measured.table, a.segmentation.base, analysis.affected_side, data_dir / analysis.plot_path,
+                         steps=step_spans(out))
+    return out
+
+
+# ------------------------------------------------------------------------------ labels from steps
+# Movement kinds (detected episodes, `segments.episodes`) in clinical words, for captions.
+KIND_WORDS = {"smile": "Smile", "small_smile": "Small smile", "big_smile": "Big smile", "pucker": "Pucker",
+              "snarl": "Snarl", "eee": "Bottom teeth (\"eee\")", "brow_raise": "Brow raise",
+              "eye_closure": "Eye closure", "gentle_eye_closure": "Gentle eye closure",
+              "tight_eye_closure": "Tight eye closure", "blink": "Blink", "jaw_open": "Jaw opening",
+              "speech": "Speech", "other_mouth": "Other mouth movement", "rest": "Rest"}
+
+
+def kind_words(kind: str) -> str:
+    return KIND_WORDS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def step_spans(assessment: dict | None) -> list[dict]:
+    """The found steps of a stored assessment: [{key, name, movement, start, end (frames, inclusive),
+    peaks}] — what captions and plot shading use when the steps are known. [] when not graded."""
+    if not assessment or "refused" in assessment:
+        return []
+    out = []
+    for s in (assessment.get("segmentation") or {}).get("steps", []):
+        if s.get("start") is None:
+            continue
+        peaks = [] if s["movement"] == "rest" else [r["peak"] for r in s.get("repetitions") or []]
+        out.append({"key": s["key"], "name": s["name"], "movement": s["movement"], "start": int(s["start"]),
+                    "end": int(s["end"]), "peaks": peaks})
+    return out
+
+
+def key_frame_labels(seg, assessment: dict | None) -> dict[int, tuple[str, str]]:
+    """Frame → (caption, what was detected there) of the key frames to draw.
+
+    With known steps: the rest step's middle and each step's peak, captioned by the step ("Brow raise
+    peak"); detected movements outside every step keep their own kind. Without steps: the rest
+    baseline and each detected movement's peak (not blinks). The second caption is what the
+    movement detection alone says of the frame, kept so a later step correction can relabel it."""
+    spans = step_spans(assessment)
+    wanted: dict[int, str] = {}
+    rest = next(((s["start"], s["end"]) for s in spans if s["movement"] == "rest"), None) or seg.rest
+    if rest:
+        wanted[(rest[0] + rest[1]) // 2] = "Rest"
+    for s in spans:
+        for i, peak in enumerate(s["peaks"]):
+            wanted.setdefault(peak, f"{s['name']} peak" + (f", repetition {i + 1}" if len(s["peaks"]) > 1 else ""))
+    moving = [e for e in seg.episodes if e.kind != "blink"]
+    for e in moving:
+        if not any(s["start"] <= e.peak <= s["end"] for s in spans if s["movement"] != "rest"):
+            wanted.setdefault(e.peak, f"{kind_words(e.kind)} peak")
+
+    def detected(frame: int) -> str:
+        e = next((e for e in moving if e.start <= frame <= e.end), None)
+        if e is not None:
+            return f"{kind_words(e.kind)} peak" if frame == e.peak else f"During {kind_words(e.kind).lower()}"
+        return "Rest" if seg.rest and seg.rest[0] <= frame <= seg.rest[1] else "No movement detected"
+
+    return {f: (label, detected(f)) for f, label in wanted.items()}
+
+
+def relabel_key_frames(key_frames: list[dict], assessment: dict | None) -> list[dict]:
+    """Stored key frames captioned by the (corrected) steps: a frame inside a step is named by it
+    ("Snarl peak" at the step's peak, "during Snarl" elsewhere); frames outside every step keep the
+    caption of what was detected there (`detected`)."""
+    spans = step_spans(assessment)
+    out = []
+    for kf in key_frames:
+        kf = dict(kf)
+        detected = kf.setdefault("detected", kf["label"])
+        inside = next((s for s in spans if s["start"] <= kf["frame"] <= s["end"]), None)
+        if inside is None:
+            kf["label"] = detected
+        elif inside["movement"] == "rest":
+            kf["label"] = "Rest"
+        else:
+            kf["label"] = f"{inside['name']} peak" if kf["frame"] in inside["peaks"] else f"During {inside['name'].lower()}"
+        out.append(kf)
+    return out
 
 
 def _num(x, digits: int = 1) -> str:
@@ -119,4 +212,5 @@ def grading_view(assessment: dict | None) -> dict | None:
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
 
 
-__all__ = ["assessment", "engine_columns", "grading_view", "regrade", "stored_measured", "with_engine_pfh"]
+__all__ = ["KIND_WORDS", "assessment", "engine_columns", "grading_view", "key_frame_labels", "kind_words", "regrade",
+           "relabel_key_frames", "step_spans", "stored_measured", "with_engine_pfh"]
