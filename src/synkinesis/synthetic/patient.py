@@ -336,8 +336,11 @@ class _Renderer:
 
 
 def intended_measures(points_before: np.ndarray, points_after: np.ndarray) -> dict[str, list[float]]:
-    """Per-frame measures (mm, the resting photo's calibration) of where every landmark was moved."""
+    """Per-frame measures (mm, the resting photo's calibration) of where every landmark was moved:
+    the per-side columns of the measures table and the protocol's movement signals
+    (`segments.protocol.movement_signals`: lip levels, corner position from the subnasale, chin)."""
     from ..measures import measure_points, measure_px, units
+    from ..segments.protocol import movement_signals
 
     table = measure_px(np.asarray(points_after))
     scale = float(measure_points(np.asarray(points_before)[None])["mm_per_px"].iloc[0])
@@ -346,6 +349,9 @@ def intended_measures(points_before: np.ndarray, points_after: np.ndarray) -> di
         if unit in ("mm", "mm2", "deg") and name.endswith(SIDES):
             k = scale if unit == "mm" else scale**2 if unit == "mm2" else 1.0
             out[name] = [round(float(v) * k, 3) for v in table[name]]
+    signals = movement_signals(table.assign(mm_per_px=scale), np.asarray(points_after))
+    for name in signals:
+        out[name] = [round(float(v), 3) for v in signals[name]]
     return out
 
 

@@ -175,10 +175,38 @@ def _num(x, digits: int = 1) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+STATUS_WORDS = {"ok": "graded", "poor": "not graded", "missing": "not found"}
+SCALE_ORDER = ("sunnybrook", "eface", "hb")
+
+
+def _scale_modules() -> dict:
+    from ..scales import eface, house_brackmann, sunnybrook
+
+    return {"sunnybrook": sunnybrook, "eface": eface, "hb": house_brackmann}
+
+
+def item_words(scale: str, key: str) -> str:
+    """A scale item as its published form reads it: "voluntary movement: lip pucker"."""
+    module = _scale_modules().get(scale)
+    item = next((i for i in module.ITEMS if i.key == key), None) if module else None
+    return f"{item.section}: {item.name}" if item else key.replace("_", " ")
+
+
+def _value_words(value) -> str:
+    if value is None:
+        return "not estimated"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def grading_view(assessment: dict | None) -> dict | None:
-    """What the recording page shows of a stored assessment: the steps and times used, each
-    expression's voluntary movement (affected vs healthy) and synkinesis seen elsewhere, and the
-    scale estimates (each labelled an estimate; refused items say why)."""
+    """What the recording page shows of a stored assessment, in clinical words: the steps (named by
+    the protocol) and times used, each expression's voluntary movement (affected vs healthy) and
+    synkinesis seen elsewhere, and the scale estimates (each labelled an estimate, items named as
+    on the scale's form; refused items say why)."""
+    from ..findings.per_expression import VOLUNTARY_WORDS
+
     if not assessment:
         return None
     times = {s["step"]: s for s in assessment.get("step_times") or []}
@@ -190,27 +218,36 @@ def grading_view(assessment: dict | None) -> dict | None:
         syn = [f"{f['description']}: {_num(f['affected'])} / {_num(f['healthy'])} {f['unit']}"
                f" (excess {'+' if (f['excess'] or 0) >= 0 else ''}{_num(f['excess'])})"
                for f in e.get("synkinesis") or []]
-        rows.append({"step": e["step"], "name": e["name"], "status": e["status"], "reasons": "; ".join(e["reasons"]),
+        words = v.get("label") or VOLUNTARY_WORDS.get(e["movement"]) or str(v.get("measure", "")).replace("_", " ")
+        ratio = _num(v.get("ratio"), 2)
+        if v and v.get("ratio") is None and v.get("healthy") is not None:
+            ratio = "none: the healthy side barely moved"
+        rows.append({"step": e["step"], "name": e["name"], "status": STATUS_WORDS.get(e["status"], e["status"]),
+                     "reasons": "; ".join(e["reasons"]),
                      "seconds": (f"{e['start_s']:.2f}–{e['end_s']:.2f}" if e.get("start_s") is not None else "–"),
-                     "voluntary": f"{v['measure']} ({v['unit']})" if v else "–",
+                     "voluntary": f"{words} ({v['unit']})" if v else ("baseline" if e["movement"] == "rest" else "–"),
                      "affected": _num(v.get("affected")), "healthy": _num(v.get("healthy")),
-                     "ratio": _num(v.get("ratio"), 2), "synkinesis": syn})
+                     "ratio": ratio, "synkinesis": syn})
     scales = []
-    for s in assessment["estimates"]["sunnybrook"], assessment["estimates"]["eface"], assessment["estimates"]["hb"]:
+    modules = _scale_modules()
+    for key in SCALE_ORDER:
+        s = assessment["estimates"][key]
         r = s.get("result") or {}
         parts = [f"{k} {_num(v)}" for k, v in (r.get("subscores") or {}).items()]
         parts += [f"{k} sub-score {x['value']} ({x['range'][0]:g}–{x['range'][1]:g}, {x['better']} is better)"
                   for k, x in (s.get("extra") or {}).items()]
         total = (f"{_num(r['total'])} ({r['total_range'][0]:g}–{r['total_range'][1]:g}, {r['better']} is better)"
                  if r.get("total") is not None else None)
-        scales.append({"scale": s["scale"], "total": total, "label": r.get("label"), "parts": parts,
-                       "estimates": [(i["item"], "–" if i["value"] is None else i["value"], i.get("refused"))
-                                 for i in s["items"]],
-                       "not_automated": s.get("not_automated") or [], "notes": s.get("notes") or []})
+        scales.append({"scale": s["scale"], "title": modules[key].TITLE, "total": total, "label": r.get("label"),
+                       "parts": parts,
+                       "estimates": [(item_words(key, i["item"]), _value_words(i["value"]), i.get("refused"))
+                                     for i in s["items"]],
+                       "not_automated": [item_words(key, k) for k in s.get("not_automated") or []],
+                       "notes": s.get("notes") or []})
     return {"rows": rows, "scales": scales, "times": times, "label": assessment["estimates"].get("label", ""),
             "protocol": assessment["protocol"]["name"], "steps_source": assessment.get("steps_source"),
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
 
 
-__all__ = ["KIND_WORDS", "assessment", "engine_columns", "grading_view", "key_frame_labels", "kind_words", "regrade",
+__all__ = ["KIND_WORDS", "STATUS_WORDS", "assessment", "engine_columns", "grading_view", "item_words", "key_frame_labels", "kind_words", "regrade",
            "relabel_key_frames", "step_spans", "stored_measured", "with_engine_pfh"]
