@@ -119,7 +119,8 @@ def test_every_guided_step_is_found_and_graded_against_the_truth(guided):
         rep = t["repetitions"][0]
         assert all(rep["start_s"] * truth["fps"] <= p <= rep["hold_end_s"] * truth["fps"] + 1 for p in e["peak_frames"])
         for side, key in (("left", "affected"), ("right", "healthy")):
-            _check_excursion(e["voluntary"][key], true_excursion(truth, e["step"], side), e["movement"], e["step"], side)
+            true = true_excursion(truth, e["step"], side)
+            _check_excursion(e["voluntary"][key], true, e["movement"], e["step"], side)
     # The two new steps: a tight closure closes both eyes (truth 97 %) and "eee" drops the lower lip.
     tight, eee = (next(e for e in a["expressions"] if e["step"] == k) for k in ("tight_eye_closure", "eee"))
     assert tight["voluntary"]["label"].startswith("eye closure") and eee["voluntary"]["label"] == "lower-lip drop"

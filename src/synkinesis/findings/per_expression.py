@@ -296,5 +296,5 @@ def _synkinesis(res: ExpressionResult, affected: str, healthy: str) -> list[Find
     return out
 
 
-__all__ = ["ExpressionResult", "Finding", "MEASURES", "SideChange", "TARGET", "VOLUNTARY_WORDS", "Voluntary", "per_expression",
-           "rest_frames", "usable_frames"]
+__all__ = ["ExpressionResult", "Finding", "MEASURES", "SideChange", "TARGET", "VOLUNTARY_WORDS", "Voluntary",
+           "per_expression", "rest_frames", "usable_frames"]

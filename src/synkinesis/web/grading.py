@@ -153,7 +153,7 @@ def key_frame_labels(seg, assessment: dict | None) -> dict[int, tuple[str, str]]
 
 def relabel_key_frames(key_frames: list[dict], assessment: dict | None) -> list[dict]:
     """Stored key frames captioned by the (corrected) steps: a frame inside a step is named by it
-    ("Snarl peak" at the step's peak, "during Snarl" elsewhere); frames outside every step keep the
+    ("Snarl peak" at the step's peak, "During snarl" elsewhere); frames outside every step keep the
     caption of what was detected there (`detected`)."""
     spans = step_spans(assessment)
     out = []
@@ -166,7 +166,8 @@ def relabel_key_frames(key_frames: list[dict], assessment: dict | None) -> list[
         elif inside["movement"] == "rest":
             kf["label"] = "Rest"
         else:
-            kf["label"] = f"{inside['name']} peak" if kf["frame"] in inside["peaks"] else f"During {inside['name'].lower()}"
+            peak = kf["frame"] in inside["peaks"]
+            kf["label"] = f"{inside['name']} peak" if peak else f"During {inside['name'].lower()}"
         out.append(kf)
     return out
 
@@ -249,5 +250,6 @@ def grading_view(assessment: dict | None) -> dict | None:
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
 
 
-__all__ = ["KIND_WORDS", "STATUS_WORDS", "assessment", "engine_columns", "grading_view", "item_words", "key_frame_labels", "kind_words", "regrade",
-           "relabel_key_frames", "step_spans", "stored_measured", "with_engine_pfh"]
+__all__ = ["KIND_WORDS", "STATUS_WORDS", "assessment", "engine_columns", "grading_view", "item_words",
+           "key_frame_labels", "kind_words", "regrade", "relabel_key_frames", "step_spans", "stored_measured",
+           "with_engine_pfh"]
