@@ -180,19 +180,6 @@ STATUS_WORDS = {"ok": "graded", "poor": "not graded", "missing": "not found"}
 SCALE_ORDER = ("sunnybrook", "eface", "hb")
 
 
-def _scale_modules() -> dict:
-    from ..scales import eface, house_brackmann, sunnybrook
-
-    return {"sunnybrook": sunnybrook, "eface": eface, "hb": house_brackmann}
-
-
-def item_words(scale: str, key: str) -> str:
-    """A scale item as its published form reads it: "voluntary movement: lip pucker"."""
-    module = _scale_modules().get(scale)
-    item = next((i for i in module.ITEMS if i.key == key), None) if module else None
-    return f"{item.section}: {item.name}" if item else key.replace("_", " ")
-
-
 def _value_words(value) -> str:
     if value is None:
         return "not estimated"
@@ -206,6 +193,7 @@ def grading_view(assessment: dict | None) -> dict | None:
     the protocol) and times used, each expression's voluntary movement (affected vs healthy) and
     synkinesis seen elsewhere, and the scale estimates (each labelled an estimate, items named as
     on the scale's form; refused items say why)."""
+    from ..findings.estimates import item_words, scale_title
     from ..findings.per_expression import VOLUNTARY_WORDS
 
     if not assessment:
@@ -230,7 +218,6 @@ def grading_view(assessment: dict | None) -> dict | None:
                      "affected": _num(v.get("affected")), "healthy": _num(v.get("healthy")),
                      "ratio": ratio, "synkinesis": syn})
     scales = []
-    modules = _scale_modules()
     for key in SCALE_ORDER:
         s = assessment["estimates"][key]
         r = s.get("result") or {}
@@ -239,7 +226,7 @@ def grading_view(assessment: dict | None) -> dict | None:
                   for k, x in (s.get("extra") or {}).items()]
         total = (f"{_num(r['total'])} ({r['total_range'][0]:g}–{r['total_range'][1]:g}, {r['better']} is better)"
                  if r.get("total") is not None else None)
-        scales.append({"scale": s["scale"], "title": modules[key].TITLE, "total": total, "label": r.get("label"),
+        scales.append({"scale": s["scale"], "title": scale_title(key), "total": total, "label": r.get("label"),
                        "parts": parts,
                        "estimates": [(item_words(key, i["item"]), _value_words(i["value"]), i.get("refused"))
                                      for i in s["items"]],
@@ -250,6 +237,6 @@ def grading_view(assessment: dict | None) -> dict | None:
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
 
 
-__all__ = ["KIND_WORDS", "STATUS_WORDS", "assessment", "engine_columns", "grading_view", "item_words",
+__all__ = ["KIND_WORDS", "STATUS_WORDS", "assessment", "engine_columns", "grading_view",
            "key_frame_labels", "kind_words", "regrade", "relabel_key_frames", "step_spans", "stored_measured",
            "with_engine_pfh"]
