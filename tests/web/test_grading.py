@@ -87,7 +87,7 @@ def test_a_guided_recording_is_graded_per_expression_and_steps_can_be_corrected(
     assert 'name="start_big_smile"' in page and "Needs a clinician" in page
     # In clinical words: steps, movements and scale items by name, never their code keys.
     for words in ("Tight eye closure", "Bottom teeth", "Guided steps: Rest",
-                  "lower-lip drop (mm)", "eye closure, % of the resting fissure", "House–Brackmann",
+                  "lower-lip drop (mm)", "eye closure, share of the resting fissure (%)", "House–Brackmann",
                   "decision key: eye closes completely", "dynamic: full eye closure", "Tight eye closure peak"):
         assert words.replace('"', "&#34;") in page or words in page, words
     for code in ("closure_pct", "lower_lip_level_change", "eye_closes_completely<", ">eface<"):

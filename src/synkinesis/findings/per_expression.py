@@ -59,8 +59,8 @@ TARGET: dict[str, tuple[str, int]] = {
 # The voluntary excursion of each movement, in clinical words (what a page or report shows).
 VOLUNTARY_WORDS: dict[str, str] = {
     "brow_raise": "brow rise",
-    "gentle_eye_closure": "eye closure, % of the resting fissure",
-    "tight_eye_closure": "eye closure, % of the resting fissure",
+    "gentle_eye_closure": "eye closure, share of the resting fissure",
+    "tight_eye_closure": "eye closure, share of the resting fissure",
     "small_smile": "mouth-corner excursion",
     "big_smile": "mouth-corner excursion",
     "pucker": "mouth corner drawn in",

@@ -221,7 +221,7 @@ def grading_view(assessment: dict | None) -> dict | None:
     for key in SCALE_ORDER:
         s = assessment["estimates"][key]
         r = s.get("result") or {}
-        parts = [f"{k} {_num(v)}" for k, v in (r.get("subscores") or {}).items()]
+        parts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in (r.get("subscores") or {}).items()]
         parts += [f"{k} sub-score {x['value']} ({x['range'][0]:g}–{x['range'][1]:g}, {x['better']} is better)"
                   for k, x in (s.get("extra") or {}).items()]
         total = (f"{_num(r['total'])} ({r['total_range'][0]:g}–{r['total_range'][1]:g}, {r['better']} is better)"
