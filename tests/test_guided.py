@@ -40,7 +40,7 @@ def _cli(*args, timeout=900):
 
 @pytest.fixture(scope="module")
 def guided(tmp_path_factory):
-    """pattern -> (truth, assessment JSON, assess stdout) of a synthetic guided recording."""
+    """pattern -> (truth, assessment JSON, assess stdout, folder) of a synthetic guided recording."""
     cache = {}
 
     def get(pattern: str):
@@ -50,7 +50,7 @@ def guided(tmp_path_factory):
             r = _cli("assess", d / "patient.mp4", "--protocol", "guided", "--affected-side", "left",
                      "--steps", d / "patient.steps.json", "--json", d / "assessment.json")
             cache[pattern] = (json.loads((d / "patient.truth.json").read_text()),
-                              json.loads((d / "assessment.json").read_text()), r.stdout)
+                              json.loads((d / "assessment.json").read_text()), r.stdout, d)
         return cache[pattern]
 
     return get
@@ -103,7 +103,7 @@ def _check_excursion(measured: float, true: float, movement: str, step: str, sid
 
 
 def test_every_guided_step_is_found_and_graded_against_the_truth(guided):
-    truth, a, out = guided("left-ocular-oral")
+    truth, a, out, _ = guided("left-ocular-oral")
     _table(truth, a, "guided, left eye narrows 40 % with every mouth movement (synth → assess --steps):")
     assert [e["step"] for e in a["expressions"]] == ["rest", *MOVING]
     assert a["segmentation"]["mode"] == "guided" and not a["refusals"], a["refusals"]
@@ -135,7 +135,7 @@ def test_every_guided_step_is_found_and_graded_against_the_truth(guided):
 
 
 def test_house_brackmann_and_the_eface_items_come_from_the_guided_recording(guided):
-    truth, a, _ = guided("left-ocular-oral")
+    truth, a, _, _ = guided("left-ocular-oral")
     est = a["estimates"]
     ef = {i["item"]: i for i in est["eface"]["items"]}
     hb = {i["item"]: i for i in est["hb"]["items"]}
@@ -159,7 +159,7 @@ def test_house_brackmann_and_the_eface_items_come_from_the_guided_recording(guid
 def test_an_eye_that_does_not_close_is_graded_from_the_tight_closure(guided):
     """left-weak: the left side moves 40 % of the right, so the left eye closes to 39 % of its
     fissure at most (truth), far below House–Brackmann's "closes completely" (≥ 60 %): grade IV."""
-    truth, a, _ = guided("left-weak")
+    truth, a, _, _ = guided("left-weak")
     _table(truth, a, "guided, left side moves 40 % of the right (flaccid), no synkinesis:")
     est = a["estimates"]
     hb = {i["item"]: i["value"] for i in est["hb"]["items"]}
@@ -181,3 +181,25 @@ def test_an_eye_that_does_not_close_is_graded_from_the_tight_closure(guided):
         for f in e["synkinesis"]:
             if f["measure"] == "narrowing_pct":
                 assert abs(f["excess"]) < 6.0, (e["step"], f)
+
+
+def test_a_guided_recording_made_before_the_new_steps_is_still_graded(guided):
+    """Recordings stored before tight closure and "eee" were added carry only the seven old steps'
+    times: those are graded as before, the two new steps are "not found", and what needs them is
+    refused by name, never guessed."""
+    _, _, _, d = guided("left-ocular-oral")
+    steps = json.loads((d / "patient.steps.json").read_text())
+    old = [s for s in steps if s["step"] not in ("tight_eye_closure", "eee")]
+    (d / "old.steps.json").write_text(json.dumps(old))
+    _cli("assess", d / "patient.mp4", "--protocol", "guided", "--affected-side", "left",
+         "--steps", d / "old.steps.json", "--json", d / "old.json")
+    a = json.loads((d / "old.json").read_text())
+    status = {e["step"]: e["status"] for e in a["expressions"]}
+    assert status.pop("tight_eye_closure") == "missing" and status.pop("eee") == "missing"
+    assert set(status.values()) == {"ok"}
+    ef = {i["item"]: i for i in a["estimates"]["eface"]["items"]}
+    assert "Tight eye closure" in ef["full_eye_closure"]["refused"] and "not found" in ef["full_eye_closure"]["refused"]
+    assert "Bottom teeth" in ef["lower_lip_eee"]["refused"]
+    assert a["estimates"]["hb"]["result"] is None and "Tight eye closure" in a["estimates"]["hb"]["items"][0]["refused"]
+    sb = {i["item"]: i["value"] for i in a["estimates"]["sunnybrook"]["items"]}
+    assert sb["syn_open_mouth_smile"] >= 2 and sb["vol_brow_lift"] == 5  # the Sunnybrook steps as before
