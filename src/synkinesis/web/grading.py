@@ -211,12 +211,16 @@ def grading_view(assessment: dict | None) -> dict | None:
         ratio = _num(v.get("ratio"), 2)
         if v and v.get("ratio") is None and v.get("healthy") is not None:
             ratio = "none: the healthy side barely moved"
-        rows.append({"step": e["step"], "name": e["name"], "status": STATUS_WORDS.get(e["status"], e["status"]),
-                     "reasons": "; ".join(e["reasons"]),
-                     "seconds": (f"{e['start_s']:.2f}–{e['end_s']:.2f}" if e.get("start_s") is not None else "–"),
-                     "voluntary": f"{words} ({v['unit']})" if v else ("baseline" if e["movement"] == "rest" else "–"),
-                     "affected": _num(v.get("affected")), "healthy": _num(v.get("healthy")),
-                     "ratio": ratio, "synkinesis": syn})
+        row = {"step": e["step"], "name": e["name"], "status": STATUS_WORDS.get(e["status"], e["status"]),
+               "reasons": "; ".join(e["reasons"]),
+               "seconds": (f"{e['start_s']:.2f}–{e['end_s']:.2f}" if e.get("start_s") is not None else "–"),
+               "voluntary": f"{words} ({v['unit']})" if v else "–",
+               "affected": _num(v.get("affected")), "healthy": _num(v.get("healthy")), "ratio": ratio,
+               "synkinesis": syn}
+        if e["movement"] == "rest":  # the reference itself: nothing to compare, said so instead of dashes
+            row.update(voluntary="the reference every movement is measured from", affected="", healthy="", ratio="",
+                       synkinesis=["not applicable at rest"])
+        rows.append(row)
     scales = []
     for key in SCALE_ORDER:
         s = assessment["estimates"][key]
