@@ -303,7 +303,8 @@ def test_cli_synth_then_assess(tmp_path):
     r = _cli("assess", video, "--protocol", tmp_path / "demo" / "patient.protocol.json", "--affected-side", "left",
              "--json", tmp_path / "out.json", "--write-steps", tmp_path / "steps.json")
     assert r.returncode == 0, r.stderr
-    for text in ("Protocol steps", "Per expression", "ESTIMATE", "Big smile", "eye narrowing %", "sunnybrook"):
+    for text in ("Protocol steps", "Per expression", "ESTIMATE", "Big smile", "eye narrowing %", "Sunnybrook",
+                 "synkinesis: lip pucker", "mouth-corner excursion (mm)"):
         assert text in r.stdout, text
     assert "Traceback" not in r.stderr
     out = json.loads((tmp_path / "out.json").read_text())

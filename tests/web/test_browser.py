@@ -105,7 +105,7 @@ def assert_key_frames_and_measures(page):
     assert imgs.count() >= 2
     for i in range(imgs.count()):
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=imgs.nth(i).element_handle())
-    assert "rest" in page.inner_text(".keyframes")
+    assert "Rest" in page.inner_text(".keyframes")
     rows = page.inner_text("#measures")
     assert "Palpebral fissure height" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)
     assert page.locator("img.plot").count() == 1
@@ -168,11 +168,12 @@ def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, wo
     log_in(page, "pat1")
     page.goto(f"/visits/{world.v1}/record")
     page.wait_for_selector("#start:not([disabled])")
-    assert page.locator(".steps li").count() == 7  # rest and the six expressions of the "guided" protocol
+    assert page.locator(".steps li").count() == 9  # rest and the eight expressions of the "guided" protocol
+    assert "Tight eye closure" in page.inner_text(".steps") and "Bottom teeth" in page.inner_text(".steps")
     page.click("#start")
     page.wait_for_selector("#prompt:has-text('Give a small, gentle smile')")
     page.wait_for_url(re.compile(r"/recordings/\d+$"), timeout=TIMEOUT_MS)
-    assert "Guided steps: rest" in page.content() and "pucker" in page.content()
+    assert "Guided steps: Rest" in page.content() and "Bottom teeth" in page.content()
     wait_for_analysis(page)
     assert_key_frames_and_measures(page)
 
@@ -191,10 +192,10 @@ def test_a_clinician_corrects_the_steps_of_a_protocol_upload(page, world, meei8_
     wait_for_analysis(page)
     assert "MEEI standard 8 expressions" in page.inner_text("#grading")
     assert "found automatically" in page.inner_text("#steps-source")
-    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("ok")
+    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("graded")
     page.fill("input[name=start_big_smile]", "")
     page.fill("input[name=end_big_smile]", "")
     with page.expect_navigation():
         page.click("text=Grade again with these times")
     assert "as corrected by a clinician" in page.inner_text("#steps-source")
-    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("missing")
+    assert page.inner_text("tr[data-step=big_smile] td:nth-child(3)").startswith("not found")

@@ -28,6 +28,15 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
         # while the rule compared displacement sizes: the healthy corner's small drop hid the lift).
         sb = {i["item"]: i["value"] for i in guided.analysis.result["assessment"]["estimates"]["sunnybrook"]["items"]}
         assert sb["syn_gentle_eye_closure"] == 2 and sb["syn_brow_lift"] == 2
+        # The guided protocol's tight closure and "eee" steps: House–Brackmann and the eFACE items that
+        # need them are estimated, not refused. The affected eye closes 0.6 × 97 = 58 % (truth).
+        est = guided.analysis.result["assessment"]["estimates"]
+        assert est["hb"]["result"] is not None and not any(i["refused"] for i in est["hb"]["items"])
+        ef = {i["item"]: i for i in est["eface"]["items"]}
+        assert not ef["full_eye_closure"]["refused"] and abs(ef["full_eye_closure"]["value"] - 58) <= 12
+        assert not ef["lower_lip_eee"]["refused"]
+        labels = [k["label"] for k in guided.analysis.key_frames]
+        assert {"Rest", "Brow raise peak", "Snarl peak", "Tight eye closure peak"} <= set(labels), labels
         rid = guided.id
     username, _, password = DEMO_USERS[0]
     login(client, username, password)

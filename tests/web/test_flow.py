@@ -57,7 +57,7 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
 
     page = client.get(f"/recordings/{rid}").text
     assert page.count('<img src="/recordings/') >= 3  # rest + smile peak key frames + plot
-    assert "rest — frame" in page and "smile peak — frame" in page
+    assert "Rest — frame" in page and "Smile peak — frame" in page
     assert "Palpebral fissure height" in page and "(affected)" in page and "closer to 1 is better" in page
     for name in ("key-0.png", "key-1.png", "plot.png"):
         f = client.get(f"/recordings/{rid}/files/{name}")

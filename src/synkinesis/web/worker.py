@@ -150,7 +150,8 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     """Run the core and write: per-frame table (Parquet), landmarks (.npy), plot and key-frame PNGs.
     Paths in the returned columns are relative to `rel` (the data folder).
 
-    Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn.
+    Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn;
+    when the steps are known (a protocol), each step's peak, captioned and shaded by the step.
     A video that follows a `protocol` is also graded per expression (`grading`), from the guided
     recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
@@ -176,20 +177,18 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
                       "indices": {"version": INDICES_VERSION, "affected_side": side},
                       "rest_measures": {c: float(row[c]) for c, u in measures.units().items()
                                         if u in ("mm", "mm2", "deg")}}
-            wanted = {0: "photo"}
+            wanted, detected = {0: "Photo"}, {}
         else:
             a = analyze(media_path, side, progress=progress, workdir=Path(work))
             table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
             if protocol:
                 result["assessment"] = grading.assessment(a.measured, side, protocol, step_times)
-            plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png")
-            wanted: dict[int, str] = {}
-            if a.segmentation.rest:
-                wanted[(a.segmentation.rest[0] + a.segmentation.rest[1]) // 2] = "rest"
-            for e in a.segmentation.episodes:
-                if e.kind != "blink":
-                    wanted.setdefault(e.peak, f"{e.kind.replace('_', ' ')} peak")
-            wanted = wanted or {0: "first frame"}
+            # Known steps (guided, or found for a protocol) name the shading and the key frames.
+            plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png",
+                                         steps=grading.step_spans(result.get("assessment")))
+            labels = grading.key_frame_labels(a.segmentation, result.get("assessment"))
+            wanted = {f: label for f, (label, _) in labels.items()} or {0: "First frame"}
+            detected = {f: d for f, (_, d) in labels.items()}
         table_path = out_dir / "frames.parquet"
         table.to_parquet(table_path, index=False)
         landmarks_path = out_dir / "landmarks.npy"
@@ -201,7 +200,8 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
                     p = out_dir / f"key_{frame.index:05d}.png"
                     cv2.imwrite(str(p), draw_landmarks(frame.image, np.asarray(landmarks[frame.index])))
                     key_frames.append({"label": wanted[frame.index], "frame": frame.index,
-                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel))})
+                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel)),
+                                       "detected": detected.get(frame.index, wanted[frame.index])})
                 if frame.index >= max(wanted):
                     break
         prov = result["provenance"]

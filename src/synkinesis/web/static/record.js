@@ -47,12 +47,12 @@
     let t0;
     for (const [i, s] of steps.entries()) {
       for (let c = Math.ceil(s.countdown); c > 0; c--) {
-        promptEl.textContent = `${s.prompt} — starting in ${c}`;
+        promptEl.textContent = `${s.name}: ${s.prompt} — starting in ${c}`;
         await sleep(s.countdown / Math.ceil(s.countdown));
       }
       if (i === 0) { recorder.start(250); t0 = performance.now(); }
       const start = (performance.now() - t0) / 1000;
-      promptEl.textContent = `${s.prompt} — hold`;
+      promptEl.textContent = `${s.name}: ${s.prompt} — hold`;
       await sleep(s.seconds);
       times.push({ step: s.step, start_s: start, end_s: (performance.now() - t0) / 1000 });
     }
