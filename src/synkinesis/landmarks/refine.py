@@ -27,6 +27,27 @@ so nothing depends on the image size):
   tie, linear between. The weight is continuous in the image evidence, so a switch between two
   equal steps passes through the mesh instead of jumping; a lid with one clear step (every face of
   the one-sided benchmark) is unchanged.
+- Not the iris, the pupil or the lower lid (lid-edge/3). Inside the eye opening, bright → dark
+  going down is also the sclera over the iris' upper edge (wide eyes, looking up), the iris over
+  the pupil, a catchlight, and the sclera over the lower lid's lashes; one of these used to capture
+  the upper lid of ONE eye (a one-sided "narrowing" of up to 6 mm that was not there). Now: each
+  column's steps count relative to that column's strongest (`column_floor`), so a short, very strong
+  edge in the 1–3 columns crossing the pupil cannot outvote the lash line that spans all 9; steps in
+  the lowest `upper_floor` (30 %) of the mesh's fissure are refused (the lower lid's lash line);
+  steps on the iris' upper arc (the mesh's iris landmarks 468–477) are refused where the mesh's lid
+  is clearly above it (the sclera shows there; where the lid covers the arc, its lashes are on it and
+  are kept). Refusing the whole pupil disc was tried and dropped: a ptotic lid crosses it
+  (the one-sided benchmark's 50 % case fell to 0.78).
+- Confidence (video, `SUPPORT`): the chosen steps' mean strength relative to each column's strongest
+  is the upper lid's image evidence; below 0.5 its correction fades towards the mesh (none at 0.3).
+- One-sided bound (video, `ONE_SIDED`): the refinement exists because the mesh under-reports a
+  ONE-sided change (it reports ~0.2–0.9 of it, never the wrong way: benchmark). So the difference
+  between the two eyes' fissure corrections may be at most 0.015 W (≈ 0.45 mm) + 4 × the mesh's own
+  one-sided change from the reference; beyond it the eyes' difference is scaled down (both lids,
+  mirrored columns). A gaze shift, which the mesh sees moving both eyes alike, cannot become a
+  one-sided change; a real one (the mesh sees part of it) is measured in full (benchmark unchanged).
+  `LidRefiner.confidence` (per eye, 0…1: ramp × fade × evidence × the bound's share kept) is the
+  weight the frame's image correction got; `FaceTracker.lid_confidence` exposes it.
 - Each lid's correction is smoothed across the columns by a least-squares quadratic; in video it is
   also smoothed in time (`TEMPORAL`: half this frame's, half the previous).
 - Anchoring: an image step is not the margin itself (the lash line has a thickness, the lower step
@@ -291,6 +312,7 @@ class LidRefiner:
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points)
         if not math.isfinite(float(pts[:, :2].sum())):  # no face: NaN rows pass through
+            self.confidence = np.zeros(2)
             return pts
         cfg = self.config
         s = self.steps(rgb, pts, self._offset, self._polarity if cfg.polarity_lock else None)
@@ -325,7 +347,8 @@ class LidRefiner:
             self._no_distinct if s.distinct is None else s.distinct, cfg.lower_distinct if s.distinct is not None else 0.0,
             np.array(openness), FADE_OPEN, cfg.temporal, self._no_ema if self._ema is None else self._ema, confidence,
             upper, float(mesh_diff), self._one_sided)
-        self.confidence = upper * kept * confidence
+        fade = np.clip((np.array(openness) - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0, 1.0)
+        self.confidence = fade * upper * (kept * confidence)
         if cfg.temporal < 1.0:
             self._ema = corr
         return out

@@ -255,11 +255,11 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
                 cost[b, k, m] = cost[b, k, m] / col
     path = dp(cost, trans)
     support = np.empty(E)
+    chosen = np.empty(K)
     for b in range(E):
-        t = 0.0
         for k in range(K):
-            t += -np.float64(cost[b, k, path[b, k]])
-        support[b] = t / K
+            chosen[k] = -np.float64(cost[b, k, path[b, k]])
+        support[b] = _pairwise(chosen) / K
     step = np.empty((E, 2, K))
     for b in range(E):
         for k in range(K):
@@ -482,8 +482,8 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
     if one_sided[0] > 0.0 and E == 2:
         mid = K // 2
         diff = ((corr[0, 1, mid] - corr[0, 0, mid]) - (corr[1, 1, K - 1 - mid] - corr[1, 0, K - 1 - mid])) / 2
-        lo = -one_sided[0] + min(0.0, one_sided[1] * mesh_diff)
-        hi = one_sided[0] + max(0.0, one_sided[1] * mesh_diff)
+        hi = one_sided[0] + one_sided[1] * abs(mesh_diff)
+        lo = -hi
         if diff > hi or diff < lo:
             kept = min(max(diff, lo), hi) / diff
             for lid in range(2):
