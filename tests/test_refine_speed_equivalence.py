@@ -260,11 +260,7 @@ class RefLidRefiner:
             hi = a + b * abs(mesh_diff)
             lo = -hi
             if diff > hi or diff < lo:
-                kept = np.clip(diff, lo, hi) / diff
-                mirrored = corr[1, :, ::-1]
-                common = (corr[0] + mirrored) / 2
-                d0 = corr[0] - common
-                corr = np.stack([common + kept * d0, (common - kept * d0)[:, ::-1]])
+                corr = corr * (np.clip(diff, lo, hi) / diff)
         fade = np.clip((openness - R.FADE_OPEN[0]) / (R.FADE_OPEN[1] - R.FADE_OPEN[0]), 0.0, 1.0)
         if cfg.temporal < 1.0:
             if self._ema is not None:

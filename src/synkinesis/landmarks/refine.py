@@ -43,8 +43,9 @@ so nothing depends on the image size):
 - One-sided bound (video, `ONE_SIDED`): the refinement exists because the mesh under-reports a
   ONE-sided change (it reports ~0.2–0.9 of it, never the wrong way: benchmark). So the difference
   between the two eyes' fissure corrections may be at most 0.015 W (≈ 0.45 mm) + 4 × the mesh's own
-  one-sided change from the reference; beyond it the eyes' difference is scaled down (both lids,
-  mirrored columns). A gaze shift, which the mesh sees moving both eyes alike, cannot become a
+  one-sided change from the reference; beyond it both eyes' corrections are scaled towards the mesh
+  until it holds (the mesh is the fallback; shrinking only the difference would hand half of one
+  eye's false change to the other). A gaze shift, which the mesh sees moving both eyes alike, cannot become a
   one-sided change; a real one (the mesh sees part of it) is measured in full (benchmark unchanged).
   `LidRefiner.confidence` (per eye, 0…1: ramp × fade × evidence × the bound's share kept) is the
   weight the frame's image correction got; `FaceTracker.lid_confidence` exposes it.

@@ -465,8 +465,8 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
     [−a + min(0, b·mesh_diff), a + max(0, b·mesh_diff)], mesh_diff being half the difference of the
     mesh's own fissure changes from the reference: the image may add to a one-sided change the mesh
     sees (it under-reports them), not make one where the mesh sees both eyes change alike (a gaze
-    shift). Beyond it, the two eyes' difference is scaled down across both lids (mirrored columns).
-    Returns also kept (the bound's scale, 1: untouched).
+    shift). Beyond it, both eyes' corrections are scaled towards the mesh (× kept) until it holds.
+    Returns also kept (1: untouched).
     """
     E, _, K = corr.shape
     corr = corr.copy()
@@ -486,12 +486,10 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
         lo = -hi
         if diff > hi or diff < lo:
             kept = min(max(diff, lo), hi) / diff
-            for lid in range(2):
-                for k in range(K):
-                    common = (corr[0, lid, k] + corr[1, lid, K - 1 - k]) / 2
-                    d0 = corr[0, lid, k] - common
-                    corr[0, lid, k] = common + kept * d0
-                    corr[1, lid, K - 1 - k] = common - kept * d0
+            for b in range(E):
+                for lid in range(2):
+                    for k in range(K):
+                        corr[b, lid, k] *= kept
     fade = np.empty(E)
     for b in range(E):
         fade[b] = min(max((openness[b] - fade_open[0]) / (fade_open[1] - fade_open[0]), 0.0), 1.0)
