@@ -570,5 +570,5 @@ def make_refiner(name: str = DEFAULT, fps: float | None = None):
 
 
 __all__ = ["CornerEdgeConfig", "CornerRefiner", "Corners", "DEFAULT", "FADE_OPEN", "FaceRefiner", "LID_VERSION",
-           "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
-           "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner", "warm_up"]
+           "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE", "ONE_SIDED",
+           "REFERENCE_MEMORY_S", "REFINERS", "SUPPORT", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner", "warm_up"]
