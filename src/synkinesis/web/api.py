@@ -126,7 +126,7 @@ def recording_status(request: Request, recording_id: int, user: User = Depends(c
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF, summary="Queue a failed analysis again")
-def retry(request: Request, recording_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)):
+def retry(request: Request, recording_id: int, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     sv.retry_recording(db, rec)
     audit(db, request, user, "retry", "recording", rec.id, rec.visit.patient_id)

@@ -208,7 +208,7 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF)
-def recording_retry(request: Request, recording_id: int, user: User = Depends(current_user),
+def recording_retry(request: Request, recording_id: int, user: User = Depends(staff_user),
                     db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     sv.retry_recording(db, rec)

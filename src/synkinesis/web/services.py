@@ -252,12 +252,16 @@ async def add_recording(db: Session, settings: Settings, user: User, visit: Visi
 
 
 def retry_recording(db: Session, rec: Recording) -> Job:
+    """Queue a failed analysis again. Only what failed: a finished analysis is never redone by a
+    click (the original may be gone, and the stored result is what the clinic relies on)."""
     job = rec.job
     if job is None:
         job = Job(recording_id=rec.id)
         db.add(job)
     elif job.status in ("queued", "running"):
         raise FormError("This analysis is already queued or running.", status=409)
+    elif job.status != "failed":
+        raise FormError("This analysis has finished; only a failed analysis can be retried.", status=409)
     job.status, job.progress, job.error, job.finished_at = "queued", 0.0, None, None
     db.commit()
     return job

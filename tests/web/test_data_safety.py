@@ -1,0 +1,144 @@
+"""Issue 12, data integrity: no lost analyses, no ids reused, no live state inherited, uploads
+stored with their audit row or not at all, limits on the media, the smaller holes, and faults
+(worker killed, media folder read-only or full)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from synkinesis.store.models import Analysis, AuditEvent, Job, Patient, PracticeSession, Recording
+from synkinesis.web.worker import claim_next, run_job, run_pending
+
+from .conftest import login
+
+
+def upload(client, visit_id, path, name=None):
+    with open(path, "rb") as f:
+        return client.post(f"/api/visits/{visit_id}/recordings",
+                           files={"file": (name or Path(path).name, f, "application/octet-stream")})
+
+
+def analysis_files(settings, a: Analysis) -> list[Path]:
+    paths = [a.table_path, a.landmarks_path, a.plot_path] + [k["path"] for k in a.key_frames]
+    return [settings.data_dir / p for p in paths if p]
+
+
+def _analysed(app, settings, doc, world, face_video) -> int:
+    r = upload(doc, world.v1, face_video)
+    assert r.status_code == 201, r.text
+    rid = r.json()["recording_id"]
+    assert run_pending(app.state.db, settings.data_dir) == 1
+    assert doc.get(f"/api/recordings/{rid}/status").json()["status"] == "done"
+    return rid
+
+
+def _job(db, rid) -> Job:
+    with db.session() as s:
+        return s.scalar(select(Job).where(Job.recording_id == rid))
+
+
+def _set_job(db, rid, **values) -> None:
+    with db.session() as s:
+        job = s.scalar(select(Job).where(Job.recording_id == rid))
+        for k, v in values.items():
+            setattr(job, k, v)
+
+
+def _analysis(db, rid) -> Analysis | None:
+    with db.session() as s:
+        return s.scalar(select(Analysis).where(Analysis.recording_id == rid))
+
+
+# ------------------------------------------------------------------ 1. retry never destroys an analysis
+
+def test_retry_is_refused_for_a_finished_analysis_and_for_patients(app, world, as_user, settings, face_video):
+    doc = as_user("doc_a")
+    rid = _analysed(app, settings, doc, world, face_video)
+    before = _analysis(app.state.db, rid)
+    r = doc.post(f"/api/recordings/{rid}/retry")
+    assert r.status_code == 409 and "only a failed analysis" in r.json()["detail"]
+    assert doc.post(f"/recordings/{rid}/retry", data={"csrf_token": doc.headers["X-CSRF-Token"]}).status_code == 409
+    _set_job(app.state.db, rid, status="failed", error="test")
+    assert as_user("pat1").post(f"/api/recordings/{rid}/retry").status_code == 403  # staff only
+    assert _job(app.state.db, rid).status == "failed"
+    after = _analysis(app.state.db, rid)
+    assert after.id == before.id and all(p.exists() for p in analysis_files(settings, after))
+
+
+def test_a_failed_reanalysis_keeps_the_stored_analysis_and_a_good_one_replaces_it(app, world, as_user, settings,
+                                                                                 face_video, monkeypatch):
+    from synkinesis.errors import SynkinesisError
+    from synkinesis.web import worker
+
+    doc = as_user("doc_a")
+    rid = _analysed(app, settings, doc, world, face_video)
+    old = _analysis(app.state.db, rid)
+    old_files = analysis_files(settings, old)
+    real = worker.analyse_to_files
+
+    def half_written_then_fails(media, side, out_dir, *a, **kw):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "frames.parquet").write_bytes(b"half")
+        raise SynkinesisError("The head is turned too far from frontal to measure.")
+
+    _set_job(app.state.db, rid, status="failed", error="earlier failure")
+    assert doc.post(f"/api/recordings/{rid}/retry").status_code == 200
+    monkeypatch.setattr(worker, "analyse_to_files", half_written_then_fails)
+    run_pending(app.state.db, settings.data_dir)
+    assert _job(app.state.db, rid).status == "failed"
+    kept = _analysis(app.state.db, rid)
+    assert kept.id == old.id and all(p.exists() and p.stat().st_size > 100 for p in old_files)
+    assert [d.name for d in old_files[0].parent.parent.glob("analysis*")] == [old_files[0].parent.name]
+
+    # A complete re-analysis swaps in: new row, its own files, the old folder removed.
+    monkeypatch.setattr(worker, "analyse_to_files", real)
+    assert doc.post(f"/api/recordings/{rid}/retry").status_code == 200
+    run_pending(app.state.db, settings.data_dir)
+    new = _analysis(app.state.db, rid)
+    assert new.id != old.id and all(p.exists() for p in analysis_files(settings, new))
+    assert not old_files[0].parent.exists()
+    assert doc.get(f"/recordings/{rid}/files/key-0.png").status_code == 200
+
+
+# ------------------------------------------------------------------ 2. ids never reused, live state never inherited
+
+def test_a_deleted_patients_ids_are_never_given_to_the_next_patient(app, world, as_user, settings):
+    doc = as_user("doc_a")
+    new = {"mrn": "N-1", "family_name": "First", "given_name": "F", "birth_date": "1960-05-05",
+           "affected_side": "right"}
+    first = doc.post("/api/patients", json=new).json()["id"]
+    s1 = doc.post(f"/api/patients/{first}/practice-sessions", json={"exercise": "gentle_smile_eye_open"}).json()
+    with doc.websocket_connect(s1["ws_url"], headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["resumed"] is False  # live state now held for session s1
+    assert doc.delete(f"/api/patients/{first}").status_code == 200
+    second = doc.post("/api/patients", json={**new, "mrn": "N-2", "family_name": "Second"}).json()["id"]
+    assert second > first
+    s2 = doc.post(f"/api/patients/{second}/practice-sessions", json={"exercise": "gentle_smile_eye_open"}).json()
+    assert s2["id"] > s1["id"]
+    with doc.websocket_connect(s2["ws_url"], headers={"origin": "http://testserver"}) as ws:
+        hello = ws.receive_json()
+        assert hello["resumed"] is False and hello["reps_done"] == 0
+    with app.state.db.session() as s:
+        trail = {e.patient_id for e in s.scalars(select(AuditEvent).where(AuditEvent.object_type == "practice_session"))}
+    assert trail == {first, second}  # two people, two ids
+
+
+def test_live_state_is_not_resumed_by_another_session_with_the_same_id(app, world, as_user):
+    """Belt and braces for databases migrated with ids already reused: the live hub checks whose
+    session it holds (patient, session, start time) before resuming."""
+    from synkinesis.web import practice as pr
+
+    pat = as_user("pat1")
+    s = pat.post(f"/api/patients/{world.p1}/practice-sessions", json={"exercise": "gentle_smile_eye_open"}).json()
+    hub = pr.hub_of(app)
+    with app.state.db.session() as db:
+        exercise = db.get(PracticeSession, s["id"]).settings
+    stranger = pr.restore_live(exercise, "right", "e", {"reps": [], "frames": 151})  # someone else's practice
+    stranger.identity = (world.p2, s["id"], "2020-01-01T00:00:00+00:00")
+    hub.entries[s["id"]] = stranger
+    with pat.websocket_connect(s["ws_url"], headers={"origin": "http://testserver"}) as ws:
+        hello = ws.receive_json()
+    assert hello["resumed"] is False and hub.entries.get(s["id"]) is not stranger
