@@ -101,10 +101,12 @@ def get_visit(request: Request, visit_id: int, user: User = Depends(current_user
 async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
+    db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
-    audit(db, request, user, "create", "recording", rec.id, v.patient_id)
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
+                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
+                                                 commit=False))
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
 

@@ -8,9 +8,11 @@ transaction that creates its rows; any failure removes the file and rolls the ro
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,16 @@ from ..errors import EmptyMedia, NoFaceFound, SynkinesisError, UnsupportedFormat
 from ..frames import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, open_media
 
 CHUNK = 1 << 20
+_MEDIA_CHECKS: ThreadPoolExecutor | None = None
+
+
+def media_checks() -> ThreadPoolExecutor:
+    """Threads for upload checks (decoding + face detector), one per core: parallel uploads queue
+    here instead of each holding a decoder and a model in memory at once."""
+    global _MEDIA_CHECKS
+    if _MEDIA_CHECKS is None:
+        _MEDIA_CHECKS = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="media-check")
+    return _MEDIA_CHECKS
 
 
 class UploadTooLarge(SynkinesisError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
+from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
+                    spool_upload)
 from .protocol import GUIDED
 from .security import end_other_sessions, hash_password
 from .settings import Settings
@@ -215,31 +217,41 @@ def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
 
 
 async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
-                        step_times: list | None = None, protocol: str | None = None) -> Recording:
+                        step_times: list | None = None, protocol: str | None = None,
+                        audit_row: Callable[[Recording], None] | None = None) -> Recording:
     """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails.
-    `protocol`: the recording protocol a video follows (its expressions are graded), or None."""
+    `protocol`: the recording protocol a video follows (its expressions are graded), or None.
+    `audit_row(rec)` adds the upload's audit row, committed with the recording or not at all.
+
+    No database connection is held while the file is spooled and checked (seconds, for a video):
+    the read transaction is ended first and the rows are written in one short one afterwards."""
     protocol = _protocol_choice(protocol, step_times)
     if upload is None or not hasattr(upload, "read"):
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
+    patient_id, visit_id = visit.patient_id, visit.id
+    db.commit()  # ends the read transaction: its connection goes back to the pool during the media work
     tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
     final = None
     try:
-        import anyio
+        import asyncio
 
         name = display_name(upload.filename)
-        kind = await anyio.to_thread.run_sync(check_media, tmp, name, settings.face_check_frames)
+        kind = await asyncio.get_running_loop().run_in_executor(media_checks(), check_media, tmp, name,
+                                                                settings.face_check_frames)
         if protocol and kind != "video":
             raise FormError("A photo has no movements to grade: upload it with no protocol, or upload a video of "
                             "the protocol.", {"protocol": "only for videos"})
-        rec = Recording(visit_id=visit.id, kind=kind, original_name=name, media_path=None,
+        rec = Recording(visit_id=visit_id, kind=kind, original_name=name, media_path=None,
                         size_bytes=tmp.stat().st_size, step_times=step_times, protocol=protocol,
                         created_by=user.id)
         db.add(rec)
         db.flush()
-        final = recording_dir(settings.media_dir, visit.patient_id, rec.id) / f"original{tmp.suffix}"
+        final = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{tmp.suffix}"
         move_into_place(tmp, final)
         rec.media_path = str(final.relative_to(settings.data_dir))
         db.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+        if audit_row is not None:
+            audit_row(rec)
         db.commit()
         return rec
     except BaseException:
