@@ -232,3 +232,94 @@ def test_20_parallel_uploads_and_20_page_views_all_succeed_each_stored_once_with
     assert not [j.error for j in jobs if j.status == "failed"]  # no job failed (pool timeouts included)
     assert len(list(settings.media_dir.glob("p*/r*/original.mp4"))) == 20
     assert not list(settings.tmp_dir.glob("*"))
+
+
+# ------------------------------------------------------------------ 7, 8. huge pictures, one-frame "videos"
+
+def _nothing_stored(app, settings):
+    with app.state.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Recording)) == 0
+    assert not list(settings.media_dir.glob("**/*.*")) and not list(settings.tmp_dir.glob("*"))
+
+
+@pytest.fixture(scope="module")
+def one_frame_videos(tmp_path_factory):
+    """A real one-frame H.264 video of a face, and a PNG photo of a face renamed .mp4."""
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from synkinesis.sample_media import fetch
+
+    d = tmp_path_factory.mktemp("one_frame")
+    im = Image.open(fetch("single_face.jpg")).convert("RGB")
+    rgb = np.asarray(im)[: im.height // 2 * 2, : im.width // 2 * 2]
+    with av.open(str(d / "one_frame.mp4"), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
+        for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+            c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    im.save(d / "photo_renamed.mp4", format="PNG")
+    return d / "one_frame.mp4", d / "photo_renamed.mp4"
+
+
+def test_a_one_frame_video_or_a_renamed_photo_is_refused_before_storing(app, world, as_user, settings,
+                                                                        one_frame_videos):
+    doc = as_user("doc_a")
+    for path in one_frame_videos:
+        r = upload(doc, world.v1, path)
+        assert r.status_code == 422, r.text
+        assert "single picture, not a video" in r.json()["detail"] and path.name in r.json()["detail"]
+    _nothing_stored(app, settings)
+
+
+def test_the_cli_on_a_one_frame_video_exits_2_with_one_line(one_frame_videos):
+    import os
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "synkinesis")
+    for path in one_frame_videos:
+        p = subprocess.run([exe, "analyze", str(path), "--affected-side", "left"], capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 2, p.stderr
+        lines = [x for x in p.stderr.splitlines() if x.strip()]
+        assert len(lines) == 1 and "single picture, not a video" in lines[0] and "Traceback" not in p.stderr
+
+
+def test_a_huge_picture_is_refused_from_its_header_and_key_frames_are_display_sized(app, world, as_user, settings,
+                                                                                    tmp_path):
+    from PIL import Image
+
+    from synkinesis.sample_media import fetch
+    from synkinesis.web.media import KEY_FRAME_MAX_SIDE
+
+    doc = as_user("doc_a")
+    huge = tmp_path / "huge.jpg"
+    Image.new("L", (12000, 12000), 128).save(huge, quality=50)  # a few hundred kB on disk, 144 MP decoded
+    r = upload(doc, world.v1, huge)
+    assert r.status_code == 422 and "12000 × 12000 pixels" in r.json()["detail"] and "megapixel" in r.json()["detail"]
+    _nothing_stored(app, settings)
+
+    # A large real photo is accepted; its key frame is stored at display size, landmarks scaled with it.
+    big = tmp_path / "big_face.jpg"
+    face = Image.open(fetch("single_face.jpg")).convert("RGB")
+    face.resize((face.width * 4, face.height * 4), Image.LANCZOS).save(big, quality=92)
+    assert max(Image.open(big).size) > KEY_FRAME_MAX_SIDE
+    rid = upload(doc, world.v1, big).json()["recording_id"]
+    run_pending(app.state.db, settings.data_dir)
+    a = _analysis(app.state.db, rid)
+    assert a is not None, doc.get(f"/api/recordings/{rid}/status").json()
+    key = Image.open(settings.data_dir / a.key_frames[0]["path"])
+    assert max(key.size) == KEY_FRAME_MAX_SIDE
+
+
+def test_video_dimensions_are_read_from_the_header(face_video):
+    from synkinesis.errors import UnsupportedFormat
+    from synkinesis.web.media import check_dimensions
+
+    check_dimensions(Path(face_video), "clip.mp4")  # a normal video passes
+    with pytest.raises(UnsupportedFormat, match=r"\d+ × \d+ pixels"):
+        check_dimensions(Path(face_video), "clip.mp4", max_pixels=1000)
