@@ -323,3 +323,101 @@ def test_video_dimensions_are_read_from_the_header(face_video):
     check_dimensions(Path(face_video), "clip.mp4")  # a normal video passes
     with pytest.raises(UnsupportedFormat, match=r"\d+ × \d+ pixels"):
         check_dimensions(Path(face_video), "clip.mp4", max_pixels=1000)
+
+
+# ------------------------------------------------------------------ 11. the smaller holes
+
+def test_ids_beyond_64_bits_are_not_found_not_server_errors(as_user, world):
+    doc = as_user("doc_a")
+    for big in (2**63, 2**64 + 5, 10**30):
+        for path in (f"/api/patients/{big}", f"/api/visits/{big}", f"/api/recordings/{big}/status",
+                     f"/api/analyses/{big}", f"/patients/{big}", f"/recordings/{big}"):
+            r = doc.get(path)
+            assert r.status_code in (404, 422), (path, r.status_code)
+        assert as_user("admin_a").post(f"/admin/users/{big}/active",
+                                       data={"csrf_token": doc.headers["X-CSRF-Token"]}).status_code in (403, 404, 422)
+
+
+def test_audit_limit_is_validated(as_user, world):
+    admin = as_user("admin_a")
+    for bad in (-1, 0, 5001, "x"):
+        assert admin.get("/api/audit", params={"limit": bad}).status_code == 422
+    admin.get("/api/patients"), admin.get("/api/patients")  # two audited reads
+    assert len(admin.get("/api/audit", params={"limit": 2}).json()["events"]) == 2
+
+
+def test_visit_and_birth_dates_must_be_plausible(as_user, world, app):
+    doc = as_user("doc_a")
+    for bad in ("0001-01-01", "1899-12-31", "1970-01-01"):  # the last: before P1's birth (1971-03-04)
+        r = doc.post(f"/api/patients/{world.p1}/visits", json={"visit_date": bad})
+        assert r.status_code == 422 and "visit_date" in r.json()["problems"], bad
+    r = doc.post("/api/patients", json={"mrn": "D-1", "family_name": "D", "given_name": "D",
+                                        "birth_date": "0001-01-01", "affected_side": "left"})
+    assert r.status_code == 422 and "birth_date" in r.json()["problems"]
+    assert doc.post(f"/api/patients/{world.p1}/visits", json={"visit_date": "1999-05-05"}).status_code == 201
+
+
+def test_refused_reads_of_other_patients_are_audited(as_user, world, app):
+    before = _audit_count(app, "refused")
+    assert as_user("pat2").get(f"/api/patients/{world.p1}").status_code == 404
+    assert as_user("doc_b").get(f"/visits/{world.v1}").status_code == 404
+    with app.state.db.session() as s:
+        rows = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "refused")))
+    assert len(rows) == before + 2
+    assert {(r.username, r.object_type, r.object_id, r.patient_id) for r in rows} == \
+        {("pat2", "patient", world.p1, world.p1), ("doc_b", "visit", world.v1, world.p1)}
+    assert all(r.ip for r in rows)
+
+
+def _audit_count(app, action):
+    with app.state.db.session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
+
+
+def test_database_and_media_files_are_private(app, world, as_user, settings, face_video):
+    import stat
+
+    from synkinesis.web.privacy import sqlite_file
+
+    doc = as_user("doc_a")
+    _analysed(app, settings, doc, world, face_video)
+    assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
+    loose = [(str(p), oct(stat.S_IMODE(p.stat().st_mode))) for p in settings.data_dir.rglob("*")
+             if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert not loose
+    db = sqlite_file(settings.database_url)
+    if db is not None:
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in db.parent.glob(db.name + "*"))
+
+
+def test_deleting_a_patient_during_their_running_job_leaves_no_traceback_and_no_folder(
+        app, world, as_user, settings, face_video, monkeypatch, caplog):
+    import logging
+
+    from synkinesis.web import worker
+
+    doc = as_user("doc_a")
+    rid = upload(doc, world.v1, face_video).json()["recording_id"]
+    job_id = claim_next(app.state.db, "host:1:w")
+    real = worker.analyse_to_files
+
+    def deleted_midway(media, side, out_dir, *a, **kw):
+        out = real(media, side, out_dir, *a, **kw)
+        assert doc.delete(f"/api/patients/{world.p1}").status_code == 200  # while the job runs
+        return out
+
+    monkeypatch.setattr(worker, "analyse_to_files", deleted_midway)
+    with caplog.at_level(logging.INFO, logger="synkinesis.worker"):
+        run_job(app.state.db, settings.data_dir, job_id)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not (settings.media_dir / f"p{world.p1}").exists()
+    with app.state.db.session() as s:
+        assert s.get(Recording, rid) is None and s.get(Job, job_id) is None and s.get(Patient, world.p1) is None
+
+    # Deleted before the analysis even started (the job is claimed but not yet run).
+    rid2 = upload(doc, world.v2, face_video).json()["recording_id"]
+    job2 = claim_next(app.state.db, "host:1:w")
+    monkeypatch.setattr(worker, "analyse_to_files", real)
+    assert doc.delete(f"/api/patients/{world.p2}").status_code == 200
+    run_job(app.state.db, settings.data_dir, job2)
+    assert not (settings.media_dir / f"p{world.p2}").exists() and rid2 != rid

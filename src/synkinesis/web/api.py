@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -169,9 +169,10 @@ def scales(user: User = Depends(current_user)):
 
 
 @router.get("/audit", summary="Audit trail of this clinic (admin only)")
-def audit_log(limit: int = 500, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+def audit_log(limit: int = Query(500, ge=1, le=5000, description="newest events, 1–5000"),
+              user: User = Depends(admin_user), db: Session = Depends(get_db)):
     events = db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-                        .order_by(AuditEvent.id.desc()).limit(min(limit, 5000))).all()
+                        .order_by(AuditEvent.id.desc()).limit(limit)).all()
     return {"events": [{"id": e.id, "at": e.at.isoformat(), "user_id": e.user_id, "username": e.username,
                         "role": e.role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
                         "patient_id": e.patient_id, "ip": e.ip} for e in events]}

@@ -14,9 +14,12 @@ web_app = typer.Typer(add_completion=False)
 
 
 def _settings(data_dir: Path, database_url: Optional[str], **kw):
+    from .privacy import make_private
     from .settings import Settings
 
-    return Settings(data_dir=data_dir, database_url=database_url, **kw)
+    settings = Settings(data_dir=data_dir, database_url=database_url, **kw)
+    make_private(settings.data_dir, settings.database_url)  # before the database file is created
+    return settings
 
 
 @web_app.command()

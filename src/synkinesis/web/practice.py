@@ -49,7 +49,7 @@ from ..live import EXERCISES, Exercise, LiveSession, Prescription
 from ..live.session import HOLD_FRACTION, Rep
 from ..store.models import AuditEvent, Patient, PracticeProgramme, PracticeSession, User, utcnow
 from .charts import Series, line_chart
-from .deps import audit, can_see, current_user, get_db, patient_for, staff_user
+from .deps import MAX_ID, audit, can_see, current_user, get_db, patient_for, staff_user
 from .security import SESSION_COOKIE, check_csrf, session_user
 from .services import FormError
 
@@ -628,7 +628,7 @@ def _authorise(app, token: str | None, session_id: int, ip: str) -> dict | None:
         user = session_user(db, token)
         if user is None:
             return None
-        s = db.get(PracticeSession, session_id)
+        s = db.get(PracticeSession, session_id) if 0 < session_id <= MAX_ID else None
         patient = db.get(Patient, s.patient_id) if s else None
         if s is None or patient is None or not can_see(user, patient):
             return None

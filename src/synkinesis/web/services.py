@@ -57,6 +57,9 @@ def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> l
     return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
 
 
+EARLIEST_DATE = date(1900, 1, 1)  # a typo'd year (0001, 1024) is refused, not stored
+
+
 def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
     try:
         d = date.fromisoformat((value or "").strip())
@@ -65,6 +68,8 @@ def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
         return None
     if d > date.today():
         problems[field] = "The date cannot be in the future."
+    elif d < EARLIEST_DATE:
+        problems[field] = f"The date cannot be before {EARLIEST_DATE.isoformat()}: check the year."
     return d
 
 
@@ -172,6 +177,8 @@ def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
     problems: dict[str, str] = {}
     raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
     d = _parse_date(raw, "visit_date", problems)
+    if d is not None and not problems and d < patient.birth_date:
+        problems["visit_date"] = f"The visit cannot be before the patient's birth ({patient.birth_date.isoformat()})."
     note = str(data.get("note") or "")[:2000]
     if problems:
         raise FormError("Please correct the marked fields.", problems)
