@@ -421,3 +421,124 @@ def test_deleting_a_patient_during_their_running_job_leaves_no_traceback_and_no_
     assert doc.delete(f"/api/patients/{world.p2}").status_code == 200
     run_job(app.state.db, settings.data_dir, job2)
     assert not (settings.media_dir / f"p{world.p2}").exists() and rid2 != rid
+
+
+# ------------------------------------------------------------------ backups
+
+def _dump(url: str) -> dict:
+    """Every row of every table, comparable across SQLite and PostgreSQL (times in UTC, JSON sorted)."""
+    import json
+    from datetime import datetime, timezone
+
+    from sqlalchemy import MetaData, create_engine
+
+    def norm(v):
+        if isinstance(v, datetime):
+            return (v.astimezone(timezone.utc) if v.tzinfo else v.replace(tzinfo=timezone.utc)).isoformat()
+        if isinstance(v, (dict, list)):
+            return json.dumps(v, sort_keys=True)
+        return v
+
+    engine = create_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as c:
+        out = {t.name: sorted(tuple(norm(v) for v in row) for row in c.execute(select(t)))
+               for t in meta.sorted_tables}
+    engine.dispose()
+    return out
+
+
+def _media(settings) -> dict:
+    import hashlib
+
+    return {str(p.relative_to(settings.data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in settings.media_dir.rglob("*") if p.is_file()}
+
+
+def test_backup_wipe_restore_reproduces_every_patient_analysis_file_and_audit_row(
+        app, world, as_user, settings, face_video, tmp_path):
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+
+    from synkinesis.web import create_app
+    from synkinesis.web.backup import _wipe
+    from synkinesis.web.privacy import sqlite_file
+
+    doc = as_user("doc_a")
+    rid = _analysed(app, settings, doc, world, face_video)
+    gone = doc.post("/api/patients", json={"mrn": "G-1", "family_name": "Gone", "given_name": "G",
+                                           "birth_date": "1980-01-01", "affected_side": "left"}).json()["id"]
+    doc.delete(f"/api/patients/{gone}")  # the newest id is deleted: it must stay unused after the restore
+    doc.post(f"/api/patients/{world.p1}/practice-sessions", json={"exercise": "gentle_smile_eye_open"})
+    as_user("pat2").get(f"/api/patients/{world.p1}")  # a refused read, audited
+    rows, media = _dump(settings.database_url), _media(settings)
+    assert rows["analyses"] and rows["audit_events"] and len(media) >= 4
+
+    exe = Path(sys.executable).with_name("synkinesis")
+    out = tmp_path / "backups" / "b.tar"
+    p = subprocess.run([str(exe), "backup", str(out), "--data-dir", str(settings.data_dir), "--database-url",
+                        settings.database_url], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "3 patients" in p.stdout and oct(out.stat().st_mode & 0o777) == "0o600"
+
+    # Wipe: the database and the media folder are lost.
+    app.state.db.dispose()
+    if (db := sqlite_file(settings.database_url)) is not None:
+        for f in db.parent.glob(db.name + "*"):
+            f.unlink()
+    else:
+        engine = create_engine(settings.database_url)
+        _wipe(engine)
+        engine.dispose()
+    import shutil
+
+    shutil.rmtree(settings.media_dir)
+    p = subprocess.run([str(exe), "restore", str(out), "--data-dir", str(settings.data_dir), "--database-url",
+                        settings.database_url], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert _dump(settings.database_url) == rows and _media(settings) == media
+
+    # Restoring over records is refused (one line, exit 2) unless --replace.
+    p = subprocess.run([str(exe), "restore", str(out), "--data-dir", str(settings.data_dir), "--database-url",
+                        settings.database_url], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "--replace" in p.stderr and "Traceback" not in p.stderr
+
+    # The restored clinic works, and a deleted patient's id is still never reused.
+    app2 = create_app(settings, migrate_db=True)
+    try:
+        from fastapi.testclient import TestClient
+
+        with TestClient(app2, follow_redirects=False) as c:
+            login(c, "doc_a")
+            assert c.get(f"/recordings/{rid}/files/key-0.png").status_code == 200
+            assert c.get(f"/api/patients/{world.p1}").json()["visits"][0]["recordings"][0]["status"] == "done"
+            new = c.post("/api/patients", json={"mrn": "N-9", "family_name": "New", "given_name": "N",
+                                                "birth_date": "1980-01-01", "affected_side": "left"}).json()["id"]
+            assert new > gone
+    finally:
+        app2.state.db.dispose()
+
+
+def test_a_damaged_backup_is_refused_before_anything_changes(app, world, settings, tmp_path):
+    import tarfile
+
+    from synkinesis.web.backup import BackupError, backup, restore
+
+    (settings.media_dir / "p1" / "r1").mkdir(parents=True)
+    (settings.media_dir / "p1" / "r1" / "original.mp4").write_bytes(b"x" * 1000)
+    good = tmp_path / "good.tar"
+    backup(settings.data_dir, settings.database_url, good)
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(good) as src, tarfile.open(bad, "w") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else None
+            if m.name.endswith("original.mp4"):
+                data = b"y" * 1000  # same size, other bytes
+            dst.addfile(m, __import__("io").BytesIO(data) if data is not None else None)
+    before = _dump(settings.database_url)
+    with pytest.raises(BackupError, match="damaged"):
+        restore(bad, settings.data_dir, settings.database_url, replace=True)
+    assert _dump(settings.database_url) == before

@@ -94,10 +94,14 @@ def check_dimensions(path: Path, name: str, max_pixels: int = MAX_PIXELS) -> Non
     size = None
     try:
         if path.suffix.lower() in PHOTO_EXTENSIONS:
+            import warnings
+
             from PIL import Image
 
-            with Image.open(path) as im:  # lazy: reads the header only
-                size = im.size
+            with warnings.catch_warnings():  # Pillow's bomb warning: this check is the answer to it
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as im:  # lazy: reads the header only
+                    size = im.size
         else:
             import av
 
