@@ -542,3 +542,119 @@ def test_a_damaged_backup_is_refused_before_anything_changes(app, world, setting
     with pytest.raises(BackupError, match="damaged"):
         restore(bad, settings.data_dir, settings.database_url, replace=True)
     assert _dump(settings.database_url) == before
+
+
+# ------------------------------------------------------------------ faults
+
+def test_a_worker_killed_mid_reanalysis_loses_nothing_and_the_job_finishes(app, world, as_user, settings,
+                                                                          face_video):
+    """A real `synkinesis worker` process is SIGKILLed while it re-analyses a recording: the stored
+    analysis stays whole throughout; the job is queued again once its heartbeat is stale and the
+    next worker finishes it, leaving one analysis folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from synkinesis.web.worker import STALE_AFTER_S
+
+    doc = as_user("doc_a")
+    long_video = Path(face_video).with_name("WolfgangLanger_Pexels.mp4")  # long enough to be killed mid-way
+    r = upload(doc, world.v1, long_video if long_video.exists() else face_video)
+    assert r.status_code == 201, r.text
+    rid = r.json()["recording_id"]
+    run_pending(app.state.db, settings.data_dir)
+    old = _analysis(app.state.db, rid)
+    old_files = {p: p.read_bytes() for p in analysis_files(settings, old)}
+    _set_job(app.state.db, rid, status="failed", error="earlier failure")
+    assert doc.post(f"/api/recordings/{rid}/retry").status_code == 200
+
+    exe = os.path.join(os.path.dirname(sys.executable), "synkinesis")
+    proc = subprocess.Popen([exe, "worker", "--data-dir", str(settings.data_dir), "--database-url",
+                             settings.database_url, "--poll-s", "0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            s = doc.get(f"/api/recordings/{rid}/status").json()
+            if s["status"] == "running" and s["progress"] > 0.05:
+                break
+            assert s["status"] in ("queued", "running"), s
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the worker never got going")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    killed_at = doc.get(f"/api/recordings/{rid}/status").json()
+    assert killed_at["status"] == "running" and killed_at["progress"] < 1
+    assert _analysis(app.state.db, rid).id == old.id
+    assert all(p.read_bytes() == b for p, b in old_files.items())  # nothing of the stored analysis touched
+    rec_dir = next(iter(old_files)).parent.parent
+    assert len(list(rec_dir.glob("analysis*"))) == 2  # the killed run's unfinished folder beside it
+
+    # Two minutes of silence later, the next worker queues it again and finishes it.
+    _set_job(app.state.db, rid, heartbeat_at=datetime.now(timezone.utc) - timedelta(seconds=STALE_AFTER_S + 1))
+    assert run_pending(app.state.db, settings.data_dir, "host:2:alive") == 1
+    s = doc.get(f"/api/recordings/{rid}/status").json()
+    assert (s["status"], s["attempts"], s["error"]) == ("done", killed_at["attempts"] + 1, None)
+    new = _analysis(app.state.db, rid)
+    assert all(p.exists() for p in analysis_files(settings, new))
+    assert [d for d in rec_dir.glob("analysis*")] == [analysis_files(settings, new)[0].parent]
+
+
+@pytest.fixture
+def small_media_disk(settings, world):
+    """P1's media folder on its own 800 kB file system (tmpfs), to fill it up or make it read-only.
+    Needs permission to mount (root, as in CI's container); skipped otherwise."""
+    import subprocess
+
+    folder = settings.media_dir / f"p{world.p1}"
+    folder.mkdir(parents=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800k,mode=0700", "tmpfs", str(folder)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a small file system here (needs root)")
+
+    def remount(opts: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{opts}", str(folder)], check=True)
+
+    yield folder, remount
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_or_read_only_media_disk_ends_in_a_clear_state_with_nothing_half_stored(
+        app, world, as_user, settings, face_video, small_media_disk):
+    folder, remount = small_media_disk
+    doc = as_user("doc_a")
+    size = Path(face_video).stat().st_size  # 208 kB: three fit in 800 kB, the analysis (~1 MB) does not
+    first = upload(doc, world.v1, face_video)
+    assert first.status_code == 201
+    rid = first.json()["recording_id"]
+    run_pending(app.state.db, settings.data_dir)
+    s = doc.get(f"/api/recordings/{rid}/status").json()
+    assert s["status"] == "failed" and "full or not writable" in s["error"] and s["analysis_id"] is None
+    assert (folder / f"r{rid}" / "original.mp4").stat().st_size == size  # the original is kept for a retry
+    assert not list((folder / f"r{rid}").glob("analysis*"))
+
+    codes = [upload(doc, world.v1, face_video).status_code for _ in range(3)]
+    assert codes == [201, 201, 503]  # the third copy no longer fits
+    refused = upload(doc, world.v1, face_video).json()
+    assert "storage is full or not writable" in refused["detail"] and "Nothing was stored" in refused["detail"]
+
+    remount("ro")
+    assert upload(doc, world.v2, face_video).status_code == 201  # P2's media are on the big disk
+    r = upload(doc, world.v1, face_video)
+    assert r.status_code == 503
+    with app.state.db.session() as s:
+        recs = list(s.scalars(select(Recording).order_by(Recording.id)))
+        audited = set(s.scalars(select(AuditEvent.object_id).where(AuditEvent.object_type == "recording",
+                                                                   AuditEvent.action == "create")))
+    assert len(recs) == 4 and {r.id for r in recs} == audited  # stored ones only, each audited
+    on_disk = sorted(int(d.name[1:]) for d in folder.iterdir())
+    assert on_disk == [r.id for r in recs if r.visit_id == world.v1]  # no half-stored folder
+    assert all((folder / f"r{r.id}" / "original.mp4").stat().st_size == size for r in recs if r.visit_id == world.v1)
+    assert not list(settings.tmp_dir.glob("*"))

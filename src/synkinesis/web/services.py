@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from .protocol import GUIDED
 from .security import end_other_sessions, hash_password
 from .settings import Settings
 
+log = logging.getLogger("synkinesis.web")
 CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
 PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
 SIDES = ("left", "right")
@@ -237,7 +239,10 @@ async def add_recording(db: Session, settings: Settings, user: User, visit: Visi
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
     patient_id, visit_id = visit.patient_id, visit.id
     db.commit()  # ends the read transaction: its connection goes back to the pool during the media work
-    tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    try:
+        tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    except OSError as e:
+        raise _storage_error(e) from None
     final = None
     try:
         import asyncio
@@ -261,13 +266,22 @@ async def add_recording(db: Session, settings: Settings, user: User, visit: Visi
             audit_row(rec)
         db.commit()
         return rec
-    except BaseException:
+    except BaseException as e:
         db.rollback()
         if final is not None:
             shutil.rmtree(final.parent, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _storage_error(e) from None
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _storage_error(e: OSError) -> FormError:
+    """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
+    log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
+    return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
+                     "stored. Tell the clinic's administrator, then upload again.", status=503)
 
 
 def retry_recording(db: Session, rec: Recording) -> Job:
