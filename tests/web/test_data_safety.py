@@ -122,7 +122,8 @@ def test_a_deleted_patients_ids_are_never_given_to_the_next_patient(app, world, 
         hello = ws.receive_json()
         assert hello["resumed"] is False and hello["reps_done"] == 0
     with app.state.db.session() as s:
-        trail = {e.patient_id for e in s.scalars(select(AuditEvent).where(AuditEvent.object_type == "practice_session"))}
+        trail = {e.patient_id for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.object_type == "practice_session"))}
     assert trail == {first, second}  # two people, two ids
 
 
@@ -658,3 +659,22 @@ def test_a_full_or_read_only_media_disk_ends_in_a_clear_state_with_nothing_half_
     assert on_disk == [r.id for r in recs if r.visit_id == world.v1]  # no half-stored folder
     assert all((folder / f"r{r.id}" / "original.mp4").stat().st_size == size for r in recs if r.visit_id == world.v1)
     assert not list(settings.tmp_dir.glob("*"))
+
+
+def test_a_sqlite_backup_restores_into_postgresql(app, world, as_user, settings, face_video, db_templates, backend,
+                                                  tmp_path):
+    """The README's claim: one backup format, so a clinic can move from SQLite to PostgreSQL."""
+    from .conftest import PG_URL
+
+    if backend != "sqlite" or not PG_URL:
+        pytest.skip("needs the SQLite fixture and SYNKINESIS_TEST_POSTGRES_URL")
+    from synkinesis.web.backup import backup, restore
+
+    _analysed(app, settings, as_user("doc_a"), world, face_video)
+    backup(settings.data_dir, settings.database_url, tmp_path / "b.tar")
+    pg = db_templates.new_url("postgres")
+    try:
+        restore(tmp_path / "b.tar", tmp_path / "pgdata", pg, replace=True)
+        assert _dump(pg) == _dump(settings.database_url)
+    finally:
+        db_templates.drop(pg)
