@@ -678,3 +678,39 @@ def test_a_sqlite_backup_restores_into_postgresql(app, world, as_user, settings,
         assert _dump(pg) == _dump(settings.database_url)
     finally:
         db_templates.drop(pg)
+
+
+def test_migration_0006_keeps_rows_and_cascades_and_starts_counters_above_known_ids(tmp_path):
+    """An existing SQLite clinic upgraded: rows kept, ON DELETE CASCADE still works after the tables
+    are recreated, and ids the audit trail mentions (deleted before the upgrade) are not reused."""
+    from sqlalchemy import text
+
+    from synkinesis.store import migrate
+    from synkinesis.store.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0005")
+    engine = make_engine(url)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO clinics (id, name, keep_original_video, created_at) VALUES (1, 'C', 1, "
+                       "'2024-01-01 00:00:00')"))
+        for pid in (1, 2):
+            c.execute(text("INSERT INTO patients (id, clinic_id, mrn, family_name, given_name, birth_date, "
+                           "affected_side, created_at) VALUES (:i, 1, :m, 'F', 'G', '1950-01-01', 'left', "
+                           "'2024-01-01 00:00:00')"), {"i": pid, "m": f"M{pid}"})
+            c.execute(text("INSERT INTO visits (id, patient_id, visit_date, note, created_at) VALUES (:i, :i, "
+                           "'2024-01-01', '', '2024-01-01 00:00:00')"), {"i": pid})
+        # patient 7 existed once (deleted before the upgrade): only the audit trail remembers it
+        c.execute(text("INSERT INTO audit_events (at, username, role, action, object_type, object_id, patient_id) "
+                       "VALUES ('2024-01-01 00:00:00', 'u', 'clinician', 'delete', 'patient', 7, 7)"))
+    engine.dispose()
+    migrate(url)
+    engine = make_engine(url)  # foreign keys on, as the app runs
+    with engine.begin() as c:
+        assert c.execute(text("SELECT COUNT(*) FROM patients")).scalar() == 2
+        c.execute(text("DELETE FROM patients WHERE id = 2"))
+        assert c.execute(text("SELECT COUNT(*) FROM visits")).scalar() == 1  # cascade kept
+        c.execute(text("INSERT INTO patients (clinic_id, mrn, family_name, given_name, birth_date, affected_side, "
+                       "created_at) VALUES (1, 'M3', 'F', 'G', '1950-01-01', 'left', '2024-01-01 00:00:00')"))
+        assert c.execute(text("SELECT MAX(id) FROM patients")).scalar() == 8
+    engine.dispose()
