@@ -114,15 +114,16 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
             _remove_deleted(rec_dir)
             log.info("job %s: its recording was deleted while it ran", job_id)
         elif isinstance(e, SynkinesisError):
-            _finish(db, job_id, owner, "failed", str(e))
+            _with_retry(_finish, db, job_id, owner, "failed", str(e))
             log.info("job %s failed (user-caused)", job_id)
         elif isinstance(e, OSError):  # disk full, media folder read-only: a stored analysis is kept
             log.error("job %s could not write its results: %s", job_id, type(e).__name__)
-            _finish(db, job_id, owner, "failed", STORAGE_MESSAGE)
+            _with_retry(_finish, db, job_id, owner, "failed", STORAGE_MESSAGE)
         else:  # a bug: keep the worker alive, tell the user it was not their fault
             log.exception("job %s crashed", job_id)
-            _finish(db, job_id, owner, "failed", "The analysis stopped because of an internal error "
-                    f"({type(e).__name__}). Retry; if it fails again, report it with the recording's id.")
+            _with_retry(_finish, db, job_id, owner, "failed",
+                        f"The analysis stopped because of an internal error ({type(e).__name__}). Retry; if it "
+                        "fails again, report it with the recording's id.")
         return
     try:
         stored = _with_retry(_store, db, data_dir, job_id, owner, rid, side, files, keep_original)
