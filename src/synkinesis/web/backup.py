@@ -75,13 +75,17 @@ def backup(data_dir: Path, database_url: str, out: Path, tries: int = 3) -> dict
             manifest["database_sha256"] = _sha256(snap)
             (work / "manifest.json").write_text(json.dumps(manifest, indent=1))
             partial = out.with_name(out.name + ".partial")
-            with tarfile.open(partial, "w") as tar:
-                tar.add(work / "manifest.json", "manifest.json")
-                tar.add(snap, "database.sqlite")
-                if (work / "media").exists():
-                    tar.add(work / "media", "media")
-            os.chmod(partial, 0o600)
-            os.replace(partial, out)
+            try:
+                with tarfile.open(partial, "w") as tar:
+                    tar.add(work / "manifest.json", "manifest.json")
+                    tar.add(snap, "database.sqlite")
+                    if (work / "media").exists():
+                        tar.add(work / "media", "media")
+                os.chmod(partial, 0o600)
+                os.replace(partial, out)
+            except BaseException:  # e.g. the backup disk is full: no half-written file that looks like a backup
+                partial.unlink(missing_ok=True)
+                raise
             return manifest
     raise AssertionError("unreachable")
 
