@@ -136,9 +136,15 @@ def backup(
     from .backup import backup as run_backup
     from .backup import default_name
 
+    from .backup import BackupError
+
     settings = _settings(data_dir, database_url)
     out = out or Path("backups") / default_name()
-    m = run_backup(settings.data_dir, settings.database_url, out)
+    try:
+        m = run_backup(settings.data_dir, settings.database_url, out)
+    except OSError as e:
+        raise BackupError(f"The backup could not be written ({e.strerror or e}: {e.filename}). Nothing was kept; "
+                          "check the target disk's free space and permissions and run it again.") from None
     typer.echo(f"Backup written to {out.resolve()}: {m['rows'].get('patients', 0)} patients, "
                f"{m['rows'].get('analyses', 0)} analyses, {m['rows'].get('audit_events', 0)} audit events, "
                f"{len(m['files'])} media files. Keep a copy on another disk or site.")
