@@ -230,7 +230,7 @@ def _mount_subcommands() -> None:
     """Commands that live beside their own layer; each module imports its heavy parts lazily."""
     from . import assess_cli
     from .scales.cli import app as scales_app
-    from .web.cli import create_clinic, serve, worker
+    from .web.cli import backup, create_clinic, restore, serve, worker
 
     app.add_typer(scales_app, name="score", help="Score clinical scales and questionnaires from entered items.")
     for name in ("assess", "synth", "protocols"):
@@ -239,6 +239,10 @@ def _mount_subcommands() -> None:
     app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
     app.command("create-clinic", help="Create a clinic and its first administrator (password asked, "
                                       "never an argument).")(user_errors(create_clinic))
+    app.command(help="Back up the clinic's database and media to one file (safe while the app runs).")(
+        user_errors(backup))
+    app.command(help="Restore a backup into an empty (or, with --replace, this) data folder and database; "
+                     "stop the app first.")(user_errors(restore))
 
 
 _mount_subcommands()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import measures
-from .errors import ExtremePose, FaceTooSmall, NoFaceFound
+from .errors import EmptyMedia, ExtremePose, FaceTooSmall, NoFaceFound
 from .frames import Frame, open_media
 from .landmarks.refine import DEFAULT as DEFAULT_REFINEMENT
 from .landmarks.tracker import FaceTracker
@@ -27,6 +27,7 @@ from .recording import Provenance
 from .segments import Segmentation
 
 CHUNK = 256  # frames measured at a time
+MIN_VIDEO_FRAMES = 2  # a movement needs at least two frames (rest and episodes need more; they say so)
 FACE_COUNT_EVERY_S = 2.0  # how often video is checked for extra faces
 MIN_IRIS_PX = 7.0  # below this one pixel is > 1.7 mm: too coarse to measure a lid
 
@@ -254,6 +255,10 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
 
     check_side(affected_side)  # fail before the slow part
     m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
+    if len(m.table) < MIN_VIDEO_FRAMES:  # a still picture (or a PNG renamed .mp4): nothing moves
+        raise EmptyMedia(f"{Path(path).name} holds a single picture, not a video, so no movement can be measured. "
+                         "Give a video of the face, or save the picture as a .jpg or .png photo and measure that "
+                         "(`synkinesis measure`).")
     fps = m.provenance.fps or 30.0
     seg = segment(m.segmentation_table(), fps, rest=rest)
     m.table["blink"] = seg.blink

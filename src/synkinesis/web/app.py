@@ -18,6 +18,7 @@ from urllib.parse import quote
 from ..errors import SynkinesisError
 from ..store import Database, migrate
 from .deps import LoginRequired
+from .privacy import make_private
 from .security import CSRF_COOKIE, set_cookie
 from .services import FormError, better_text
 from .settings import Settings
@@ -32,7 +33,7 @@ def _is_api(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir, settings.database_url)  # health data: owner-only files from here on
     if migrate_db:
         migrate(settings.database_url)
     db = Database(settings.database_url)

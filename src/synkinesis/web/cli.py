@@ -14,9 +14,12 @@ web_app = typer.Typer(add_completion=False)
 
 
 def _settings(data_dir: Path, database_url: Optional[str], **kw):
+    from .privacy import make_private
     from .settings import Settings
 
-    return Settings(data_dir=data_dir, database_url=database_url, **kw)
+    settings = Settings(data_dir=data_dir, database_url=database_url, **kw)
+    make_private(settings.data_dir, settings.database_url)  # before the database file is created
+    return settings
 
 
 @web_app.command()
@@ -120,6 +123,50 @@ def worker(
     except KeyboardInterrupt:
         w.stop()
     w.join()
+
+
+@web_app.command("backup")
+def backup(
+    out: Optional[Path] = typer.Argument(None, help="Backup file to write (default: "
+                                                   "backups/synkinesis-backup-<UTC time>.tar here)."),
+    data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
+    database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
+):
+    """Back up the database and the media folder to one file, consistently, while the app runs."""
+    from .backup import backup as run_backup
+    from .backup import default_name
+
+    from .backup import BackupError
+
+    settings = _settings(data_dir, database_url)
+    out = out or Path("backups") / default_name()
+    try:
+        m = run_backup(settings.data_dir, settings.database_url, out)
+    except OSError as e:
+        raise BackupError(f"The backup could not be written ({e.strerror or e}: {e.filename}). Nothing was kept; "
+                          "check the target disk's free space and permissions and run it again.") from None
+    typer.echo(f"Backup written to {out.resolve()}: {m['rows'].get('patients', 0)} patients, "
+               f"{m['rows'].get('analyses', 0)} analyses, {m['rows'].get('audit_events', 0)} audit events, "
+               f"{len(m['files'])} media files. Keep a copy on another disk or site.")
+    if m["missing_at_backup"]:
+        typer.echo(f"Note: {len(m['missing_at_backup'])} file(s) changed during every try and are not in the backup; "
+                   "run it again at a quieter time.", err=True)
+
+
+@web_app.command("restore")
+def restore(
+    archive: Path = typer.Argument(..., help="A file written by `synkinesis backup`."),
+    data_dir: Path = typer.Option(Path("data"), help="Data folder to restore into."),
+    database_url: Optional[str] = typer.Option(None, help="Database to restore into (default: SQLite in --data-dir)."),
+    replace: bool = typer.Option(False, help="Overwrite a database and media folder that already hold records."),
+):
+    """Restore a backup (database and media). Stop the app and its workers first."""
+    from .backup import restore as run_restore
+
+    settings = _settings(data_dir, database_url)
+    m = run_restore(archive, settings.data_dir, settings.database_url, replace=replace)
+    typer.echo(f"Restored the backup of {m['created_at']}: {m['rows'].get('patients', 0)} patients, "
+               f"{len(m['files'])} media files, into {settings.data_dir}. Start the app with `synkinesis serve`.")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m synkinesis.web.cli serve`

@@ -118,10 +118,12 @@ def visit_page(request: Request, visit_id: int, user: User = Depends(current_use
 async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
+    db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
-    audit(db, request, user, "create", "recording", rec.id, v.patient_id)
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
+                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
+                                                 commit=False))
     return redirect(f"/recordings/{rec.id}")
 
 
@@ -208,7 +210,7 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF)
-def recording_retry(request: Request, recording_id: int, user: User = Depends(current_user),
+def recording_retry(request: Request, recording_id: int, user: User = Depends(staff_user),
                     db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     sv.retry_recording(db, rec)

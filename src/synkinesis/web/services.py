@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +19,13 @@ from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
+from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
+                    spool_upload)
 from .protocol import GUIDED
 from .security import end_other_sessions, hash_password
 from .settings import Settings
 
+log = logging.getLogger("synkinesis.web")
 CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
 PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
 SIDES = ("left", "right")
@@ -55,6 +59,9 @@ def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> l
     return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
 
 
+EARLIEST_DATE = date(1900, 1, 1)  # a typo'd year (0001, 1024) is refused, not stored
+
+
 def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
     try:
         d = date.fromisoformat((value or "").strip())
@@ -63,6 +70,8 @@ def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
         return None
     if d > date.today():
         problems[field] = "The date cannot be in the future."
+    elif d < EARLIEST_DATE:
+        problems[field] = f"The date cannot be before {EARLIEST_DATE.isoformat()}: check the year."
     return d
 
 
@@ -170,6 +179,8 @@ def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
     problems: dict[str, str] = {}
     raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
     d = _parse_date(raw, "visit_date", problems)
+    if d is not None and not problems and d < patient.birth_date:
+        problems["visit_date"] = f"The visit cannot be before the patient's birth ({patient.birth_date.isoformat()})."
     note = str(data.get("note") or "")[:2000]
     if problems:
         raise FormError("Please correct the marked fields.", problems)
@@ -215,49 +226,75 @@ def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
 
 
 async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
-                        step_times: list | None = None, protocol: str | None = None) -> Recording:
+                        step_times: list | None = None, protocol: str | None = None,
+                        audit_row: Callable[[Recording], None] | None = None) -> Recording:
     """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails.
-    `protocol`: the recording protocol a video follows (its expressions are graded), or None."""
+    `protocol`: the recording protocol a video follows (its expressions are graded), or None.
+    `audit_row(rec)` adds the upload's audit row, committed with the recording or not at all.
+
+    No database connection is held while the file is spooled and checked (seconds, for a video):
+    the read transaction is ended first and the rows are written in one short one afterwards."""
     protocol = _protocol_choice(protocol, step_times)
     if upload is None or not hasattr(upload, "read"):
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
-    tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    patient_id, visit_id = visit.patient_id, visit.id
+    db.commit()  # ends the read transaction: its connection goes back to the pool during the media work
+    try:
+        tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    except OSError as e:
+        raise _storage_error(e) from None
     final = None
     try:
-        import anyio
+        import asyncio
 
         name = display_name(upload.filename)
-        kind = await anyio.to_thread.run_sync(check_media, tmp, name, settings.face_check_frames)
+        kind = await asyncio.get_running_loop().run_in_executor(media_checks(), check_media, tmp, name,
+                                                                settings.face_check_frames)
         if protocol and kind != "video":
             raise FormError("A photo has no movements to grade: upload it with no protocol, or upload a video of "
                             "the protocol.", {"protocol": "only for videos"})
-        rec = Recording(visit_id=visit.id, kind=kind, original_name=name, media_path=None,
+        rec = Recording(visit_id=visit_id, kind=kind, original_name=name, media_path=None,
                         size_bytes=tmp.stat().st_size, step_times=step_times, protocol=protocol,
                         created_by=user.id)
         db.add(rec)
         db.flush()
-        final = recording_dir(settings.media_dir, visit.patient_id, rec.id) / f"original{tmp.suffix}"
+        final = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{tmp.suffix}"
         move_into_place(tmp, final)
         rec.media_path = str(final.relative_to(settings.data_dir))
         db.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+        if audit_row is not None:
+            audit_row(rec)
         db.commit()
         return rec
-    except BaseException:
+    except BaseException as e:
         db.rollback()
         if final is not None:
             shutil.rmtree(final.parent, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _storage_error(e) from None
         raise
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _storage_error(e: OSError) -> FormError:
+    """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
+    log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
+    return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
+                     "stored. Tell the clinic's administrator, then upload again.", status=503)
+
+
 def retry_recording(db: Session, rec: Recording) -> Job:
+    """Queue a failed analysis again. Only what failed: a finished analysis is never redone by a
+    click (the original may be gone, and the stored result is what the clinic relies on)."""
     job = rec.job
     if job is None:
         job = Job(recording_id=rec.id)
         db.add(job)
     elif job.status in ("queued", "running"):
         raise FormError("This analysis is already queued or running.", status=409)
+    elif job.status != "failed":
+        raise FormError("This analysis has finished; only a failed analysis can be retried.", status=409)
     job.status, job.progress, job.error, job.finished_at = "queued", 0.0, None, None
     db.commit()
     return job
