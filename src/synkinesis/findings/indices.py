@@ -85,11 +85,13 @@ def _words(excess: float | None, mdc: float | None, what: str = "the affected ey
 
 
 def refused(affected: str, seg: Segmentation, reason: str) -> dict:
-    return {"version": INDICES_VERSION, "affected_side": affected, "healthy_side": other(affected),
+    out = {"version": INDICES_VERSION, "affected_side": affected, "healthy_side": other(affected),
             "rest": None, "rest_choice": seg.rest_dict(), "refused": reason, "summary": {},
             "ocular_oral": [], "ocular_oral_by_movement": {}, "oral_ocular": [], "coupling": None,
             "blinks": [{"start_frame": e.start, "end_frame": e.end} for e in seg.of_kind("blink")],
             "notes": [reason]}
+    out["headline"] = headline(out)
+    return out
 
 
 def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: str, fps: float) -> dict:
