@@ -47,7 +47,8 @@ SHORT_REST_S = 0.25  # a shorter still stretch is used only when no longer one e
 MIN_EPISODE_S = 0.2
 MERGE_GAP_S = 0.15
 HELD_FRACTION = 0.7  # frames within this share of an episode's peak movement are its "held" part
-SPEECH_CYCLES = 3  # the lips open and close this often inside one movement: speech
+SPEECH_CYCLES = 3  # the lips open and close this often inside one movement (or in a row): speech
+SPEECH_GAP_S = 0.5  # mouth movements closer than this belong to one stretch of talking
 
 # Smallest movement (mm) that counts, whatever the noise: mouth width (both corners together),
 # corner height, lip opening, brow height. The recording's own MDC95 raises each (`thresholds`).
@@ -252,11 +253,12 @@ def _still_mask(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_
         ok &= np.nan_to_num(op[s], nan=0.0) >= REST_OPEN_FRACTION
     for name in ("width", "corner_up", "opening", "brow"):
         ok &= _speed(sig[name].to_numpy(float), fps) < STILL_MM_PER_S
+    ok = _fill_gaps(ok, max(1, int(0.1 * fps)))  # bridge jitter spikes, but never a saccade or a head turn:
     ok &= np.hypot(_speed(sig["gaze_v"].to_numpy(float), fps), _speed(sig["gaze_h"].to_numpy(float), fps)) \
-        < STILL_GAZE_MM_PER_S
+        < STILL_GAZE_MM_PER_S  # the lids move with the eyes, so a look elsewhere is another stretch
     for name in ("yaw", "pitch"):
         ok &= _speed(sig[name].to_numpy(float), fps) < STILL_POSE_DEG_PER_S
-    return _fill_gaps(ok, max(1, int(0.1 * fps)))
+    return ok
 
 
 def _medians(sig: pd.DataFrame, table: pd.DataFrame, a: int, b: int) -> dict[str, float]:
@@ -445,6 +447,27 @@ def _mouth_episodes(z: np.ndarray, lab: np.ndarray, open_z: np.ndarray, fps: flo
         cuts = [a] + [(x[2] + y[1]) // 2 for x, y in zip(long, long[1:])] + [b + 1]
         for (k, *_), s0, s1 in zip(long, cuts, cuts[1:]):
             out.append((k, s0, s1 - 1))
+    return _speech(out, fps)
+
+
+def _speech(eps: list[tuple[str, int, int]], fps: float) -> list[tuple[str, int, int]]:
+    """Runs of ≥ `SPEECH_CYCLES` lip openings / other mouth movements with short pauses are speech."""
+    out, group = [], []
+
+    def flush():
+        talk = [g for g in group if g[0] in ("jaw_open", "other_mouth", "speech")]
+        if len(group) >= SPEECH_CYCLES and len(talk) * 2 > len(group):
+            out.append(("speech", group[0][1], group[-1][2]))
+        else:
+            out.extend(group)
+
+    for e in eps:
+        if group and (e[1] - group[-1][2]) / fps > SPEECH_GAP_S:
+            flush()
+            group = []
+        group.append(e)
+    if group:
+        flush()
     return out
 
 
