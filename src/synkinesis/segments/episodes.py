@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.ndimage import median_filter
 
 from ..landmarks.points import SIDES
+from ..measures.pose import POSE_LIMITS_DEG
 
 # Kinds (shared vocabulary; see docs/architecture.md).
 MOUTH_EXPRESSIONS = frozenset({"smile", "small_smile", "big_smile", "pucker", "snarl", "eee"})
@@ -302,6 +303,14 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
             p["corners raised"] = max(p["corners raised"], raised / mu)
         if _d(v["brow"], w["brow"]) > mb:
             p["brows raised"] = max(p["brows raised"], _d(v["brow"], w["brow"]) / mb)
+    # Against the whole recording too (a recording with one still stretch has nothing to compare it
+    # with): lips at rest are as closed, brows as low, as they get; the head within the frontal limits.
+    for key, name, unit in (("opening", "lips apart", mo), ("brow", "brows raised", mb)):
+        if _d(v[key], ref[f"{key}_low"]) > unit:
+            p[name] = max(p[name], _d(v[key], ref[f"{key}_low"]) / unit)
+    p["head not frontal"] = (max(0.0, abs(v["yaw"]) - POSE_LIMITS_DEG["yaw"]) if np.isfinite(v["yaw"]) else 0.0) \
+        / POSE_UNIT_DEG + (max(0.0, abs(v["pitch"]) - POSE_LIMITS_DEG["pitch"]) if np.isfinite(v["pitch"]) else 0.0) \
+        / POSE_UNIT_DEG
     p["gaze away"] = float(np.hypot(_d(v["gaze_v"], ref["gaze_v"]), _d(v["gaze_h"], ref["gaze_h"]))) / GAZE_UNIT_MM
     p["head turned"] = float(np.hypot(_d(v["yaw"], ref["yaw"]), _d(v["pitch"], ref["pitch"]))) / POSE_UNIT_DEG
     p["eyes narrowed"] = max(0.0, 0.85 - v["openness"]) / 0.15 if np.isfinite(v["openness"]) else 0.0
@@ -319,6 +328,8 @@ def _describe(c: _Candidate, ref: dict[str, float]) -> str:
                          f"{x * GAZE_UNIT_MM:.1f} mm compared with the rest of the recording")
         elif k == "head turned":
             words.append(f"the head was turned {x * POSE_UNIT_DEG:.0f}° from its usual pose")
+        elif k == "head not frontal":
+            words.append(f"the head was {x * POSE_UNIT_DEG:.0f}° beyond the frontal limits")
         else:
             words.append(k)
     return "; ".join(words)
@@ -332,6 +343,9 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
     usable = found & ~closed & ~one_eye
     ref = {k: float(np.nanmedian(sig[k].to_numpy(float)[usable])) if np.isfinite(sig[k].to_numpy(float)[usable]).any()
            else np.nan for k in ("gaze_v", "gaze_h", "yaw", "pitch")}
+    for k in ("opening", "brow"):
+        x = sig[k].to_numpy(float)[usable]
+        ref[f"{k}_low"] = float(np.nanpercentile(x, 10)) if np.isfinite(x).any() else np.nan
     still = _still_mask(sig, table, closed, one_eye, fps)
     runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= MIN_REST_S]
     short = not runs
