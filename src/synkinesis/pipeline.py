@@ -97,6 +97,7 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
     """
     path = Path(path)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="synkinesis-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     with open_media(path, threads=threads) as media:
         info = media.info
         is_photo = info.kind == "photo"
