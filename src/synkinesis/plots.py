@@ -21,7 +21,7 @@ def plot_time_series(table: pd.DataFrame, seg: Segmentation, affected_side: str,
     for ax, stem, label in ((axes[0], "pfh_mm", "Palpebral fissure height (mm)"),
                             (axes[1], "commissure_excursion_mm", "Commissure excursion (mm)")):
         for e in seg.episodes:
-            ax.axvspan(t.iloc[e.start], t.iloc[e.end], color=SHADE[e.kind], alpha=0.6, lw=0)
+            ax.axvspan(t.iloc[e.start], t.iloc[e.end], color=SHADE.get(e.kind, "#eeeeee"), alpha=0.6, lw=0)
         if seg.rest:
             ax.axvspan(t.iloc[seg.rest[0]], t.iloc[seg.rest[1]], color="#c7e9c0", alpha=0.6, lw=0)
         for side, colour in (("left", "#d95f02"), ("right", "#1b9e77")):

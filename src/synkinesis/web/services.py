@@ -307,7 +307,18 @@ def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: li
     except OSError:
         raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
                         "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
-    a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    known = assessment.get("step_times") if not assessment.get("refused") else None
+    if known:  # the corrected steps also name the movements the synkinesis indices are measured in
+        from ..pipeline import analyze_measured
+
+        ana = analyze_measured(grading.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
+                               protocol=rec.protocol)
+        fresh = jsonable(ana.to_dict())
+        result.update(indices=fresh["indices"], headline=fresh["headline"], episodes=fresh["episodes"],
+                      rest=fresh["rest"])
+        a.indices_version = str(fresh["indices"].get("version", ""))
+    a.result = result
     db.commit()
     return assessment
 
