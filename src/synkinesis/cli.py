@@ -181,6 +181,10 @@ def analyze(
     parquet: Optional[Path] = typer.Option(None, help="Write the per-frame table as Parquet."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the result (indices, episodes, provenance)."),
     plot: Optional[Path] = typer.Option(None, help="Write a PNG of eye aperture and commissure excursion."),
+    steps: Optional[Path] = typer.Option(None, help="Step times (JSON, as `assess --write-steps` or `synth` "
+                                                    "write them): each step's frames are that movement."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Protocol the step times belong to "
+                                                                          "(built-in name or JSON file)."),
 ):
     """Measure a video and report the synkinesis indices for the given affected side."""
     from . import outputs
@@ -188,9 +192,19 @@ def analyze(
 
     _check_iris(iris_mm)
     rest_frames = _parse_rest(rest)
+    step_times = None
+    if steps is not None:
+        from .protocols import load_protocol
+        from .segments.protocol import load_step_times
+
+        if protocol is None:
+            raise SynkinesisError("--steps needs --protocol (the protocol the step times belong to).")
+        step_times = [{"step": s.step, "start_s": s.start_s, "end_s": s.end_s}
+                      for s in load_step_times(steps, load_protocol(protocol))]
     with _progress() as bar:
         task = bar.add_task("Measuring frames", total=None)
-        result = run(video, affected_side.value, iris_mm=iris_mm, rest=rest_frames,
+        result = run(video, affected_side.value, iris_mm=iris_mm, rest=rest_frames, steps=step_times,
+                     protocol=protocol if step_times else None,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     _print_analysis(result)
     for path, write in ((csv, outputs.write_table), (parquet, outputs.write_table), (json, outputs.write_json),

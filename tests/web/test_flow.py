@@ -58,7 +58,10 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
     page = client.get(f"/recordings/{rid}").text
     assert page.count('<img src="/recordings/') >= 3  # rest + smile peak key frames + plot
     assert "rest — frame" in page and "smile peak — frame" in page
-    assert "Palpebral fissure height" in page and "(affected)" in page and "closer to 1 is better" in page
+    assert "Palpebral fissure height" in page and "(affected)" in page
+    # The healthy face's finding, in words, with its noise: no ratio "closer to 1" beside a negative number.
+    assert "Does not read as ocular-oral synkinesis" in page and "no — within noise" in page
+    assert "closer to 1 is better" not in page
     for name in ("key-0.png", "key-1.png", "plot.png"):
         f = client.get(f"/recordings/{rid}/files/{name}")
         assert f.status_code == 200 and f.content[:4] == b"\x89PNG"
