@@ -77,7 +77,10 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
 
     # Trends: the analysed visit appears with its direction of better.
     t = client.get(f"/api/patients/{pid}/trends").json()
-    assert t["measures"][0]["pfh_mm_left"] > 0 and t["measure_info"][2]["better"] == "closer to 1 is better"
+    assert t["measures"][0]["pfh_mm_left"] > 0 and t["measure_info"][2]["better"].startswith("lower is better")
+    # The trend's synkinesis number is the recording's headline: the healthy face's excess, within noise.
+    m0 = t["measures"][0]
+    assert m0["ocular_oral_flagged"] is False and abs(m0["ocular_oral_excess"]) < m0["ocular_oral_mdc95"]
     # No names or dates of birth in the application's own logs.
     logged = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("synkinesis"))
     assert "Nakamura" not in logged and "1966-07-21" not in logged
