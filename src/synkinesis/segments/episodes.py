@@ -295,7 +295,8 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
         if wider > mw:  # c wider than o
             if raised >= mu / 2 or opened >= mo / 2:  # c smiles / shows teeth
                 p["mouth widened"] = max(p["mouth widened"], wider / mw)
-        elif -wider > mw and raised > -mu / 2 and opened > -mo / 2:  # c narrower, o not smiling: c puckers
+        elif -wider > mw and raised > -mu / 2 and opened > -mo / 2 and v["width"] < ref["width_low"]:
+            # c narrower than o with o not smiling, and narrower than nearly all of the recording: c puckers
             p["mouth narrowed"] = max(p["mouth narrowed"], -wider / mw)
         if opened > mo:
             p["lips apart"] = max(p["lips apart"], opened / mo)
@@ -336,14 +337,16 @@ def _describe(c: _Candidate, ref: dict[str, float]) -> str:
 
 
 def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray, fps: float,
-                 given: tuple[int, int] | None, given_how: str | None
+                 given: tuple[int, int] | None, given_how: str | None, hint: dict | None = None
                  ) -> tuple[tuple[int, int] | None, str, str, str | None, list[str]]:
-    """(rest, how it was found, confidence, refusal, notes)."""
+    """(rest, how it was found, confidence, refusal, notes); `hint["provisional"]`: the most neutral
+    still stretch even when it is not trusted as rest."""
+    hint = {} if hint is None else hint
     found = table["face_found"].to_numpy(bool)
     usable = found & ~closed & ~one_eye
     ref = {k: float(np.nanmedian(sig[k].to_numpy(float)[usable])) if np.isfinite(sig[k].to_numpy(float)[usable]).any()
            else np.nan for k in ("gaze_v", "gaze_h", "yaw", "pitch")}
-    for k in ("opening", "brow"):
+    for k in ("opening", "brow", "width"):
         x = sig[k].to_numpy(float)[usable]
         ref[f"{k}_low"] = float(np.nanpercentile(x, 10)) if np.isfinite(x).any() else np.nan
     still = _still_mask(sig, table, closed, one_eye, fps)
@@ -371,6 +374,8 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
             return given, given_how or "rest step", conf, None, notes
         notes.append(f"The rest step (frames {given[0]}–{given[1]}) is not at rest: {desc}.")
 
+    if cands:  # movements are still named against the most neutral stretch, even if it cannot be trusted
+        hint["provisional"] = min(cands, key=lambda c: (c.score, c.start))
     if not cands:
         return None, "none found", "none", ("No resting stretch was found: no ≥ 0.4 s with a face, both eyes "
                                             "open, and mouth, brows, gaze and head still. " + REST_FIX), notes
@@ -413,7 +418,9 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
     widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
     lab = np.full(len(dw), "", dtype=object)
-    smile = ((widen >= 1) & (raise_ > -0.5)) | ((raise_ >= 1) & (widen >= 0.5))
+    # Corners up (zygomaticus) without the mouth narrowing is a smile too: seen from a slight angle,
+    # or in a closed-mouth smile, the width may barely change.
+    smile = ((widen >= 1) & (raise_ > -0.5)) | ((raise_ >= 1) & (widen > -0.5))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
@@ -435,33 +442,51 @@ def _cycles(x: np.ndarray) -> int:
     return n
 
 
+def _blocks(lab: np.ndarray, strong: np.ndarray, kind: str, gap: int) -> list[tuple[int, int]]:
+    """Runs of strong frames labelled `kind`, bridged over short gaps."""
+    mask = np.zeros(len(lab), bool)
+    mask[strong] = lab[strong] == kind
+    return _runs(_fill_gaps(mask, gap))
+
+
 def _mouth_episodes(z: np.ndarray, lab: np.ndarray, open_z: np.ndarray, fps: float) -> list[tuple[str, int, int]]:
+    """Mouth movements: held smiles and puckers (≥ 2 × `MIN_EPISODE_S`) are named wherever they are,
+    even inside talking; the rest of a movement is speech (lips opening and closing again and
+    again), a held jaw opening, or other mouth movement."""
     active = _fill_gaps(z >= 0.5, int(MERGE_GAP_S * fps))
+    gap = int(MERGE_GAP_S * fps)
+    held = 2 * MIN_EPISODE_S * fps
     out = []
     for a, b in _runs(active):
         if z[a:b + 1].max() < 1 or (b - a + 1) / fps < MIN_EPISODE_S:
             continue
         strong = np.flatnonzero(z[a:b + 1] >= 1) + a
-        kinds = lab[strong]
-        if _cycles(open_z[a:b + 1]) >= SPEECH_CYCLES:
+        talking = _cycles(open_z[a:b + 1]) >= SPEECH_CYCLES
+        named = []
+        # Rounded lips are part of talking ("oo"): a pucker is named only outside speech.
+        for kind in ("smile",) if talking else ("smile", "pucker"):
+            named += [(kind, s0, s1) for s0, s1 in _blocks(lab, strong, kind, gap) if s1 - s0 + 1 >= held]
+        whole = len(named) == 1 and (named[0][2] - named[0][1] + 1) >= 0.6 * len(strong)
+        if whole:  # one held expression with its ramps: the whole movement
+            out.append((named[0][0], a, b))
+            continue
+        out += named
+        rest = np.ones(b - a + 1, bool)
+        for _, s0, s1 in named:
+            rest[s0 - a:s1 - a + 1] = False
+        left = strong[rest[strong - a]]
+        if len(left) == 0:
+            continue
+        if talking:
             out.append(("speech", a, b))
             continue
-        # Split where the mouth clearly changes movement (a smile then a pucker without rest between).
-        blocks, start = [], strong[0]
-        for i, j in zip(strong, strong[1:]):
-            if lab[j] != lab[i]:
-                blocks.append((lab[i], start, i))
-                start = j
-        blocks.append((lab[strong[-1]], start, strong[-1]))
-        long = [bk for bk in blocks if (bk[2] - bk[1] + 1) / fps >= 2 * MIN_EPISODE_S]
-        if len({k for k, *_ in long}) <= 1:
-            vals, counts = np.unique(kinds, return_counts=True)
-            out.append((str(vals[np.argmax(counts)]), a, b))
-            continue
-        cuts = [a] + [(x[2] + y[1]) // 2 for x, y in zip(long, long[1:])] + [b + 1]
-        for (k, *_), s0, s1 in zip(long, cuts, cuts[1:]):
-            out.append((k, s0, s1 - 1))
-    return _speech(out, fps)
+        vals, counts = np.unique(lab[left], return_counts=True)
+        kind = str(vals[np.argmax(counts)])
+        if kind in ("smile", "pucker"):  # brief: not held, not an expression
+            kind = "other_mouth"
+        if (left[-1] - left[0] + 1) / fps >= MIN_EPISODE_S:
+            out.append((kind, int(left[0]), int(left[-1])))
+    return _speech(sorted(out, key=lambda e: e[1]), fps)
 
 
 def _speech(eps: list[tuple[str, int, int]], fps: float) -> list[tuple[str, int, int]]:
@@ -470,8 +495,9 @@ def _speech(eps: list[tuple[str, int, int]], fps: float) -> list[tuple[str, int,
 
     def flush():
         talk = [g for g in group if g[0] in ("jaw_open", "other_mouth", "speech")]
-        if len(group) >= SPEECH_CYCLES and len(talk) * 2 > len(group):
-            out.append(("speech", group[0][1], group[-1][2]))
+        if len(talk) >= SPEECH_CYCLES:  # expressions inside the talking stay named
+            out.append(("speech", talk[0][1], talk[-1][2]))
+            out.extend(g for g in group if g not in talk)
         else:
             out.extend(group)
 
@@ -528,7 +554,8 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
         rest_steps = [(a, b) for k, a, b in step_eps if k == "rest" and (b - a + 1) >= max(3, int(MIN_REST_S * fps))]
         if rest_steps:
             rest, how = rest_steps[0], "rest step"
-    rest, how, conf, refusal, notes = _choose_rest(sig, table, closed, one_eye, fps, rest, how)
+    hint: dict = {}
+    rest, how, conf, refusal, notes = _choose_rest(sig, table, closed, one_eye, fps, rest, how, hint)
     empty = np.full(n, np.nan)
     base = Segmentation(rest, how, empty, blink, closed, [], conf, refusal, notes, one_eye)
     episodes: list[Episode] = []
@@ -540,13 +567,25 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             if (b - a + 1) / fps >= WINK_MIN_S:
                 kind = "blink" if (b - a + 1) / fps <= BLINK_MAX_S else "eye_closure"
                 episodes.append(_episode(kind, a, b, (a + b) // 2, times, None, side=s))
-    if rest is None:
-        base.episodes = sorted(episodes, key=lambda e: e.start)
-        return base
-
-    level = {k: float(np.nanmedian(sig[k].to_numpy(float)[rest[0]:rest[1] + 1])) for k in sig.columns}
+    usable = found & ~closed & ~one_eye
+    if rest is not None:
+        ref = rest
+        level = {k: float(np.nanmedian(sig[k].to_numpy(float)[rest[0]:rest[1] + 1])) for k in sig.columns}
+    else:
+        # No trusted rest: no indices, but movements are still named (a clinician sees what the face
+        # did) against the most neutral still stretch, with lips and brows at their low level.
+        prov = hint.get("provisional")
+        if prov is None or not usable.any():
+            base.episodes = sorted(episodes, key=lambda e: e.start)
+            return base
+        ref = (prov.start, prov.end)
+        level = {k: float(np.nanmedian(sig[k].to_numpy(float)[prov.start:prov.end + 1])) for k in sig.columns}
+        for k in ("opening", "brow", "brow_left", "brow_right"):
+            x = sig[k].to_numpy(float)[usable]
+            if np.isfinite(x).any():
+                level[k] = min(level[k], float(np.nanpercentile(x, 10)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
-    thr = thresholds(raw, rest)
+    thr = thresholds(raw, ref)
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
     mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
     mouth_mm[~found] = np.nan
