@@ -28,7 +28,8 @@ Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measur
 # eyes by a few points differently (the healthy demo video: ~5 points); the mildest pattern the
 # synthetic patients model narrows one eye by 20 %.
 MIN_FLAG_EXCESS_PCT = 10.0
-MIN_OCULAR_ORAL_FRAMES = 3  # fewer held frames with both eyes open: the episode is not measured
+MIN_OCULAR_ORAL_S = 0.2  # less held time with both eyes open (and the head frontal): not measured
+MIN_NEUTRAL_STRETCHES = 2  # other neutral still stretches needed to measure how the baseline wanders
 MAX_LAG_S = 0.5
 
 
@@ -116,6 +117,7 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
     if min(base.values()) <= 0 or not all(np.isfinite(list(base.values()))):
         return refused(affected, seg, "The eyes are not open at rest, so eye narrowing cannot be measured.")
     usable = ~excluded
+    pose_ok = table["pose_ok"].to_numpy(bool) if "pose_ok" in table else np.ones(n, bool)
     narrowing = {s: 100.0 * (1.0 - pfh[s] / base[s]) for s in SIDES}
     closing_mm = {s: base[s] - pfh[s] for s in SIDES}
     excess = narrowing[affected] - narrowing[healthy]
@@ -124,16 +126,33 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
     mdc_excess = Z95_SQRT2 * _sd(excess, rest_rows, usable)
     mdc_excess_mm = Z95_SQRT2 * _sd(closing_mm[affected] - closing_mm[healthy], rest_rows, usable)
     notes: list[str] = list(seg.rest_notes)
+    # The baseline also wanders between still moments (pose, light, the lids' edges): the excess at
+    # the recording's other neutral still stretches is what a "no change" reads as. Its RMS is a
+    # test-retest SD of the excess against rest (a difference already: 1.96 × SD).
+    others = [float(np.nanmedian(excess[a:b + 1][usable[a:b + 1]])) for a, b in seg.neutral_stretches
+              if usable[a:b + 1].sum() >= 3]
+    wander = None
+    if len(others) >= MIN_NEUTRAL_STRETCHES:
+        wander = 1.959963984540054 * float(np.sqrt(np.mean(np.square(others))))
+        if wander > mdc_excess:
+            mdc_excess = wander
+            scale = base[affected] / 100.0
+            mdc_excess_mm = max(mdc_excess_mm, wander * scale)
 
     ocular_oral = []
     for ep in [e for e in seg.episodes if e.kind in MOUTH_EXPRESSIONS]:
         held = held_frames(ep, seg)
         held = held[usable[held]]
         shut = int(excluded[ep.frames()].sum())
-        if len(held) < MIN_OCULAR_ORAL_FRAMES:
+        if len(held) < max(3, MIN_OCULAR_ORAL_S * fps):
             notes.append(f"{ep.kind.replace('_', ' ')} at frames {ep.start}–{ep.end}: not measured for ocular-oral "
                          f"synkinesis — an eye was shut (blink, wink or closure) over its held part.")
             continue
+        if pose_ok[held].sum() < max(3, MIN_OCULAR_ORAL_S * fps):
+            notes.append(f"{ep.kind.replace('_', ' ')} at frames {ep.start}–{ep.end}: not measured for ocular-oral "
+                         "synkinesis — the head was turned too far from frontal to compare the two eyes.")
+            continue
+        held = held[pose_ok[held]]
         med = {s: float(np.nanmedian(narrowing[s][held])) for s in SIDES}
         mm = {s: float(np.nanmedian(closing_mm[s][held])) for s in SIDES}
         ex = float(np.nanmedian(excess[held]))
@@ -173,6 +192,7 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
         "noise": {"narrowing_sd_pct_affected": _r(sd_n[affected], 2), "narrowing_sd_pct_healthy": _r(sd_n[healthy], 2),
                   "narrowing_mdc95_pct_affected": _r(mdc_n[affected]), "narrowing_mdc95_pct_healthy": _r(mdc_n[healthy]),
                   "excess_mdc95_pct_points": _r(mdc_excess), "excess_mdc95_mm": _r(mdc_excess_mm, 2),
+                  "baseline_wander_mdc95_pct_points": _r(wander), "neutral_stretches": len(others),
                   "movement_thresholds_mm": dict(seg.thresholds_mm)},
         "summary": summary, "ocular_oral": ocular_oral, "ocular_oral_by_movement": by_movement,
         "oral_ocular": oral_ocular, "coupling": coupling,

@@ -38,6 +38,7 @@ CLOSED_FRACTION = 0.4  # both eyes below this share of their open size: closed
 LID_MOVING_FRACTION = 0.8  # next to a closure, both eyes below this share of their local level: still closing
 BLINK_MAX_S = 0.5  # a closure this short is a blink, longer is a voluntary eye closure
 BLINK_PAD_S = 0.04  # lids are still moving just before and after a blink (≥ 1 frame either side)
+EYE_TRAVEL_S = 0.2  # lids are still closing / opening this long either side of a shut eye: not measured
 WINK_MIN_S = 0.1  # one eye shut this long (the other open) is a wink: a voluntary one-sided closure
 STILL_MM_PER_S = 6.0  # a signal moving slower than this counts as still
 STILL_GAZE_MM_PER_S = 6.0  # iris offset speed (≈ 30 °/s: the fixation/saccade boundary)
@@ -53,7 +54,9 @@ SPEECH_GAP_S = 0.5  # mouth movements closer than this belong to one stretch of 
 
 # Smallest movement (mm) that counts, whatever the noise: mouth width (both corners together),
 # corner height, lip opening, brow height. The recording's own MDC95 raises each (`thresholds`).
-MIN_MOVE_MM = {"width": 3.0, "corner_up": 1.5, "opening": 2.0, "brow": 1.5}
+# On real video the resting corner height wanders ~±1.5 mm between still moments (head pitch,
+# iris-based gaze correction), so a smile needs 2 mm out per corner or 2.5 mm up.
+MIN_MOVE_MM = {"width": 4.0, "corner_up": 2.5, "opening": 2.0, "brow": 1.5}
 # Rest neutrality: how far from the recording's typical gaze/pose one "unit" of penalty is.
 GAZE_UNIT_MM = 1.0  # iris offset; ≈ 5° of eye rotation
 POSE_UNIT_DEG = 5.0
@@ -97,6 +100,8 @@ class Segmentation:
     rest_refusal: str | None = None  # why no rest could be trusted, and how to fix it
     rest_notes: list[str] = field(default_factory=list)
     one_eye_closed: np.ndarray | None = None  # per frame bool: a wink / one-sided closure (either side)
+    eye_shut_padded: np.ndarray | None = None  # blinks and closures of either eye, ± the lids' travel
+    neutral_stretches: list[tuple[int, int]] = field(default_factory=list)  # other still, neutral stretches
     signals: pd.DataFrame | None = None  # per frame movement from rest (mm) of each geometric signal
     thresholds_mm: dict[str, float] = field(default_factory=dict)
 
@@ -104,7 +109,10 @@ class Segmentation:
         return [e for e in self.episodes if e.kind in kinds]
 
     def eye_excluded(self) -> np.ndarray:
-        """Frames whose lid heights say nothing about synkinesis: blinks, closures of either eye."""
+        """Frames whose lid heights say nothing about synkinesis: blinks, closures of either eye, and
+        the lids travelling into and out of them."""
+        if self.eye_shut_padded is not None:
+            return self.eye_shut_padded
         out = self.blink | self.eye_closed
         return out | self.one_eye_closed if self.one_eye_closed is not None else out
 
@@ -374,6 +382,8 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
             return given, given_how or "rest step", conf, None, notes
         notes.append(f"The rest step (frames {given[0]}–{given[1]}) is not at rest: {desc}.")
 
+    floor = min((c.score for c in cands), default=0.0)
+    hint["neutral"] = [(c.start, c.end) for c in cands if c.score <= max(1.0, floor + 1.0)]
     if cands:  # movements are still named against the most neutral stretch, even if it cannot be trusted
         hint["provisional"] = min(cands, key=lambda c: (c.score, c.start))
     if not cands:
@@ -420,7 +430,8 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     lab = np.full(len(dw), "", dtype=object)
     # Corners up (zygomaticus) without the mouth narrowing is a smile too: seen from a slight angle,
     # or in a closed-mouth smile, the width may barely change.
-    smile = ((widen >= 1) & (raise_ > -0.5)) | ((raise_ >= 1) & (widen > -0.5))
+    # With the lips apart, widening alone is also talking ("eee"): a smile then lifts the corners too.
+    smile = ((widen >= 1) & (((open_ < 1) & (raise_ > -0.5)) | (raise_ >= 0.5))) | ((raise_ >= 1) & (widen >= 0))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
@@ -558,6 +569,12 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     rest, how, conf, refusal, notes = _choose_rest(sig, table, closed, one_eye, fps, rest, how, hint)
     empty = np.full(n, np.nan)
     base = Segmentation(rest, how, empty, blink, closed, [], conf, refusal, notes, one_eye)
+    pad = max(1, round(EYE_TRAVEL_S * fps))
+    shut = np.zeros(n, bool)
+    for a, b in _runs(blink | closed | one_eye):
+        shut[max(0, a - pad):b + pad + 1] = True
+    base.eye_shut_padded = shut
+    base.neutral_stretches = [r for r in hint.get("neutral", []) if rest is None or r != tuple(rest)]
     episodes: list[Episode] = []
     for a, b in _runs(closed):
         kind = "blink" if blink[a:b + 1].all() else "eye_closure"
