@@ -47,6 +47,10 @@ REST_OPEN_FRACTION = 0.7  # at rest each eye is at least this share of its open 
 MIN_REST_S = 0.4
 SHORT_REST_S = 0.25  # a shorter still stretch is used only when no longer one exists (low confidence)
 MIN_EPISODE_S = 0.2
+# A smile or pucker is named when held this long: shorter shapes are mostly talking, a passing
+# grimace or landmark wander (real clips: 10–20-frame "smiles" in speech and still stretches);
+# the expressions a clinician asks for and spontaneous smiles last ≥ 1 s.
+MIN_HELD_EXPRESSION_S = 0.7
 MERGE_GAP_S = 0.15
 HELD_FRACTION = 0.7  # frames within this share of an episode's peak movement are its "held" part
 SPEECH_CYCLES = 3  # the lips open and close this often inside one movement (or in a row): speech
@@ -461,12 +465,12 @@ def _blocks(lab: np.ndarray, strong: np.ndarray, kind: str, gap: int) -> list[tu
 
 
 def _mouth_episodes(z: np.ndarray, lab: np.ndarray, open_z: np.ndarray, fps: float) -> list[tuple[str, int, int]]:
-    """Mouth movements: held smiles and puckers (≥ 2 × `MIN_EPISODE_S`) are named wherever they are,
+    """Mouth movements: held smiles and puckers (≥ `MIN_HELD_EXPRESSION_S`) are named wherever they are,
     even inside talking; the rest of a movement is speech (lips opening and closing again and
     again), a held jaw opening, or other mouth movement."""
     active = _fill_gaps(z >= 0.5, int(MERGE_GAP_S * fps))
     gap = int(MERGE_GAP_S * fps)
-    held = 2 * MIN_EPISODE_S * fps
+    held = MIN_HELD_EXPRESSION_S * fps
     out = []
     for a, b in _runs(active):
         if z[a:b + 1].max() < 1 or (b - a + 1) / fps < MIN_EPISODE_S:
