@@ -601,10 +601,11 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             return base
         ref = (prov.start, prov.end)
         level = {k: float(np.nanmedian(sig[k].to_numpy(float)[prov.start:prov.end + 1])) for k in sig.columns}
-        for k in ("opening", "brow", "brow_left", "brow_right"):
+        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25),
+                       ("corner_up", 50), ("up_left", 50), ("up_right", 50)):
             x = sig[k].to_numpy(float)[usable]
             if np.isfinite(x).any():
-                level[k] = min(level[k], float(np.nanpercentile(x, 10)))
+                level[k] = min(level[k], float(np.nanpercentile(x, pct)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
     thr = thresholds(raw, ref)
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
