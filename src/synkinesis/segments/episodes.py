@@ -35,6 +35,7 @@ NOT_EXPRESSIONS = frozenset({"jaw_open", "speech", "other_mouth"})
 
 EYE_OPEN_REFERENCE_PCT = 90  # an eye's "open" size: this percentile of its fissure height in the recording
 CLOSED_FRACTION = 0.4  # both eyes below this share of their open size: closed
+BLINK_DIP_FRACTION = 0.6  # both eyes below this share of their local level, briefly: a (partial) blink
 LID_MOVING_FRACTION = 0.8  # next to a closure, both eyes below this share of their local level: still closing
 BLINK_MAX_S = 0.5  # a closure this short is a blink, longer is a voluntary eye closure
 BLINK_PAD_S = 0.04  # lids are still moving just before and after a blink (≥ 1 frame either side)
@@ -211,6 +212,13 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     local = {s: median_filter(np.nan_to_num(op[s], nan=1.0), size=max(3, int(fps)) | 1, mode="nearest")
              for s in SIDES}
     moving = np.all([np.nan_to_num(op[s], nan=1.0) < LID_MOVING_FRACTION * local[s] for s in SIDES], axis=0)
+    # Partial blinks: both lids dip well below their level of the last second and come straight back
+    # (small or low-resolution faces rarely read < 40 % for a 3-frame blink). A held narrowing
+    # (a smile) is not a dip: it lasts longer than a blink and moves the local level with it.
+    dip = np.all([np.nan_to_num(op[s], nan=1.0) < BLINK_DIP_FRACTION * local[s] for s in SIDES], axis=0)
+    for a, b in _runs(dip):
+        if (b - a + 1) / fps <= BLINK_MAX_S / 2:
+            core[a:b + 1] = True
     closed = core.copy()
     for a, b in _runs(core):
         while a > 0 and moving[a - 1]:
