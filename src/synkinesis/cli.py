@@ -64,7 +64,12 @@ def _side_table(title: str, values: dict[str, float], affected: str | None) -> T
         row = [label, unit, _fmt(r), _fmt(l), _fmt(abs(l - r) if l is not None and r is not None else None)]
         if affected:
             a, h = (l, r) if affected == "left" else (r, l)
-            row.append(_fmt(100 * a / h if h else None, 0))
+            if a is None or h is None:
+                row.append("not measured")
+            elif abs(h) < 0.05:  # nothing to take a share of (e.g. no teeth showing on the healthy side)
+                row.append("n/a: healthy 0")
+            else:
+                row.append(_fmt(100 * a / h, 0))
         t.add_row(*row)
     return t
 
