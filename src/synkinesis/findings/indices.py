@@ -316,6 +316,8 @@ def headline(indices: dict) -> dict:
         return {**out, "reason": "not analysed"}
     if indices.get("refused"):
         return {**out, "reason": str(indices["refused"])}
+    if "summary" not in indices:  # a photo: one frame, no movement to relate the eyes to
+        return {**out, "reason": "no movement was analysed (a photo has none)"}
     s = indices.get("summary") or {}
     if indices.get("version") != INDICES_VERSION:
         a, h = s.get("ocular_oral_narrowing_pct_affected"), s.get("ocular_oral_narrowing_pct_healthy")

@@ -33,7 +33,7 @@ def _kind(k: str) -> str:
 def indices_view(indices: dict | None) -> dict:
     ind = indices or {}
     h = ind.get("headline") or headline(ind)
-    view = {"headline": h, "refused": ind.get("refused"), "old": ind.get("version") != INDICES_VERSION,
+    view = {"headline": h, "verdict": "summary" in ind or bool(ind.get("refused")), "refused": ind.get("refused"), "old": ind.get("version") != INDICES_VERSION,
             "version": ind.get("version"), "rest": None, "ocular_oral": [], "oral_ocular": [], "coupling": None,
             "notes": [n for n in ind.get("notes") or [] if n != ind.get("refused")]}
     rc = ind.get("rest_choice") or {}
