@@ -599,7 +599,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     usable = found & ~closed & ~one_eye
     if rest is not None:
         ref = rest
-        level = {k: float(np.nanmedian(sig[k].to_numpy(float)[rest[0]:rest[1] + 1])) for k in sig.columns}
+        level = {k: _level(sig[k].to_numpy(float)[rest[0]:rest[1] + 1]) for k in sig.columns}
     else:
         # No trusted rest: no indices, but movements are still named (a clinician sees what the face
         # did) against the most neutral still stretch, with lips and brows at their low level.
@@ -608,7 +608,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             base.episodes = sorted(episodes, key=lambda e: e.start)
             return base
         ref = (prov.start, prov.end)
-        level = {k: float(np.nanmedian(sig[k].to_numpy(float)[prov.start:prov.end + 1])) for k in sig.columns}
+        level = {k: _level(sig[k].to_numpy(float)[prov.start:prov.end + 1]) for k in sig.columns}
         for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25),
                        ("corner_up", 50), ("up_left", 50), ("up_right", 50)):
             x = sig[k].to_numpy(float)[usable]
@@ -653,6 +653,11 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             episodes.append(_episode("brow_raise", a, b, a + int(np.argmax(zbrow[a:b + 1])), times, None))
     base.episodes = sorted(episodes, key=lambda e: (e.start, e.end))
     return base
+
+
+def _level(x: np.ndarray) -> float:
+    """Median of a signal over the reference frames (NaN: the signal is not measured, e.g. no gaze)."""
+    return float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan
 
 
 def _primary(kind: str, move: pd.DataFrame, thr: Mapping[str, float], z_mouth: np.ndarray) -> np.ndarray:
