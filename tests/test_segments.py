@@ -256,3 +256,28 @@ def test_eye_lagging_the_mouth_is_measured(lag):
     f.pfh["left"] = 10 - 3 * np.roll(_ramp(240, 60, 150, 1.0, 20), lag)
     _, ind = _analyse(f)
     assert abs(ind["coupling"]["affected"]["lag_s"] - lag / FPS) <= 1 / FPS + 1e-9
+
+
+def test_long_held_smiles_do_not_count_as_baseline_wander():
+    """The excess's MDC95 includes how the eye difference wanders between the recording's other neutral
+    still stretches; a held synkinetic smile is a movement, not one of them, so it cannot hide itself."""
+    f = Face(600, seed=13)
+    for a in (60, 240, 420):  # three long holds with rests between
+        f.smile(a, a + 130, narrow={"left": 0.35, "right": 0.05})
+    _, ind = _analyse(f)
+    h = headline(ind)
+    assert h["flagged"] and h["mdc95_pct_points"] < 8, h
+    assert ind["noise"]["neutral_stretches"] >= 2  # the rests between the smiles
+
+
+def test_baseline_that_wanders_raises_the_mdc():
+    """Healthy face whose eye difference drifts by ±12 points between neutral moments (pose, light):
+    a 12-point "excess" in one smile is within that wander, not synkinesis."""
+    f = Face(600, seed=14)
+    f.smile(250, 330, narrow={"left": 0.32, "right": 0.2})
+    for a, b, d in ((100, 200, -0.12), (380, 470, 0.12), (500, 590, -0.1)):
+        f.pfh["left"][a:b] *= 1 + d  # each with a small head turn, so each is its own still stretch
+        f.yaw[a:b] += 3.0
+    _, ind = _analyse(f)
+    h = headline(ind)
+    assert not h["flagged"] and ind["noise"]["baseline_wander_mdc95_pct_points"] > 15, (h, ind["noise"])

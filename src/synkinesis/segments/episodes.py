@@ -652,6 +652,12 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
         if zbrow[a:b + 1].max() >= 1 and (b - a + 1) / fps >= MIN_EPISODE_S and in_steps[a:b + 1].mean() <= 0.5:
             episodes.append(_episode("brow_raise", a, b, a + int(np.argmax(zbrow[a:b + 1])), times, None))
     base.episodes = sorted(episodes, key=lambda e: (e.start, e.end))
+    # Neutral stretches (for how the resting baseline wanders) are those where nothing moved.
+    moved = np.zeros(n, bool)
+    for e in base.episodes:
+        if e.kind != "blink":
+            moved[e.start:e.end + 1] = True
+    base.neutral_stretches = [(a, b) for a, b in base.neutral_stretches if not moved[a:b + 1].any()]
     return base
 
 
