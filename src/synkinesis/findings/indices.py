@@ -31,6 +31,7 @@ MIN_FLAG_EXCESS_PCT = 10.0
 MIN_OCULAR_ORAL_S = 0.2  # less held time with both eyes open (and the head frontal): not measured
 MIN_NEUTRAL_STRETCHES = 2  # other neutral still stretches needed to measure how the baseline wanders
 MAX_LAG_S = 0.5
+MAX_GAZE_OFF_MM = 2.0  # iris offset from its rest position (≈ 10° of gaze) beyond which a frame is not compared
 
 
 def other(side: str) -> str:
@@ -118,6 +119,13 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
         return refused(affected, seg, "The eyes are not open at rest, so eye narrowing cannot be measured.")
     usable = ~excluded
     pose_ok = table["pose_ok"].to_numpy(bool) if "pose_ok" in table else np.ones(n, bool)
+    # The lids follow the gaze: frames looking elsewhere than at rest compare different lid positions.
+    gaze_cols = [f"gaze_{d}_mm_{s}" for d in ("vertical", "horizontal") for s in SIDES]
+    if all(c in table for c in gaze_cols):
+        gv = table[gaze_cols[:2]].to_numpy(float).mean(axis=1)
+        gh = table[gaze_cols[2:]].to_numpy(float).mean(axis=1)
+        off = np.hypot(gv - np.nanmedian(gv[rest_rows]), gh - np.nanmedian(gh[rest_rows]))
+        pose_ok = pose_ok & ~(np.nan_to_num(off, nan=0.0) > MAX_GAZE_OFF_MM)
     narrowing = {s: 100.0 * (1.0 - pfh[s] / base[s]) for s in SIDES}
     closing_mm = {s: base[s] - pfh[s] for s in SIDES}
     excess = narrowing[affected] - narrowing[healthy]
@@ -150,12 +158,17 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
             continue
         if pose_ok[held].sum() < max(3, MIN_OCULAR_ORAL_S * fps):
             notes.append(f"{ep.kind.replace('_', ' ')} at frames {ep.start}–{ep.end}: not measured for ocular-oral "
-                         "synkinesis — the head was turned too far from frontal to compare the two eyes.")
+                         "synkinesis — the head was turned too far from frontal, or the eyes looked elsewhere "
+                         "than at rest, to compare the two eyes.")
             continue
         held = held[pose_ok[held]]
         med = {s: float(np.nanmedian(narrowing[s][held])) for s in SIDES}
         mm = {s: float(np.nanmedian(closing_mm[s][held])) for s in SIDES}
-        ex = float(np.nanmedian(excess[held]))
+        # Excess over the healthy eye's narrowing — not over its widening: a healthy eye opening wider
+        # (brows up, a look up) is no evidence that the affected eye closed.
+        ex = med[affected] - max(med[healthy], 0.0)
+        ex_mm = mm[affected] - max(mm[healthy], 0.0)
+        above = ex > mdc_excess and med[affected] > mdc_n[affected]
         rt, why = ratio(med[affected], med[healthy], mdc_n[healthy], "eye narrowing (%)")
         ocular_oral.append({
             "movement": ep.kind, "source": ep.source, "start_frame": ep.start, "end_frame": ep.end,
@@ -163,22 +176,23 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
             "held_frames": len(held), "eye_shut_frames_excluded": shut, "mouth_movement_mm": ep.peak_value_mm,
             "narrowing_pct_affected": _r(med[affected]), "narrowing_pct_healthy": _r(med[healthy]),
             "narrowing_mm_affected": _r(mm[affected], 2), "narrowing_mm_healthy": _r(mm[healthy], 2),
-            "excess_narrowing_pct_points": _r(ex), "excess_narrowing_mm": _r(mm[affected] - mm[healthy], 2),
-            "mdc95_pct_points": _r(mdc_excess), "above_noise": bool(ex > mdc_excess),
+            "excess_narrowing_pct_points": _r(ex), "excess_narrowing_mm": _r(ex_mm, 2),
+            "difference_pct_points": _r(med[affected] - med[healthy]),
+            "mdc95_pct_points": _r(mdc_excess), "above_noise": bool(above),
             "ratio_affected_to_healthy": rt, "ratio_reason": why, "words": _words(_r(ex), _r(mdc_excess)),
         })
 
     by_movement = {}
     for kind in dict.fromkeys(e["movement"] for e in ocular_oral):
         rows = [e for e in ocular_oral if e["movement"] == kind]
-        by_movement[kind] = _combine(rows, mdc_excess, mdc_n[healthy])
+        by_movement[kind] = _combine(rows, mdc_excess, mdc_n[healthy], mdc_n[affected])
 
     oral_ocular = _oral_ocular(table, seg, affected, rest_rows, usable)
     coupling = _coupling_block(seg, narrowing, usable, mdc_n[healthy], fps, affected)
 
     summary: dict = {}
     if ocular_oral:
-        summary = _combine(ocular_oral, mdc_excess, mdc_n[healthy])
+        summary = _combine(ocular_oral, mdc_excess, mdc_n[healthy], mdc_n[affected])
         summary = {"ocular_oral_" + k if not k.startswith("ocular_oral") else k: v for k, v in summary.items()}
     if not ocular_oral:
         notes.append("No smile, pucker or other mouth expression with both eyes open was found, so ocular-oral "
@@ -203,7 +217,7 @@ def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: st
     return out
 
 
-def _combine(rows: list[dict], mdc_excess: float, mdc_healthy: float) -> dict:
+def _combine(rows: list[dict], mdc_excess: float, mdc_healthy: float, mdc_affected: float) -> dict:
     """Median over episodes of one movement kind (or all), with the same ratio rules."""
     ex = float(np.median([e["excess_narrowing_pct_points"] for e in rows]))
     ex_mm = float(np.median([e["excess_narrowing_mm"] for e in rows]))
@@ -211,7 +225,7 @@ def _combine(rows: list[dict], mdc_excess: float, mdc_healthy: float) -> dict:
     nh = float(np.median([e["narrowing_pct_healthy"] for e in rows]))
     rt, why = ratio(na, nh, mdc_healthy, "eye narrowing (%)")
     return {"episodes": len(rows), "excess_narrowing_pct_points": _r(ex), "excess_narrowing_mm": _r(ex_mm, 2),
-            "mdc95_pct_points": _r(mdc_excess), "above_noise": bool(ex > mdc_excess),
+            "mdc95_pct_points": _r(mdc_excess), "above_noise": bool(ex > mdc_excess and na > mdc_affected),
             "narrowing_pct_affected": _r(na), "narrowing_pct_healthy": _r(nh),
             "ratio": rt, "ratio_reason": why, "words": _words(_r(ex), _r(mdc_excess))}
 
@@ -329,7 +343,7 @@ def headline(indices: dict) -> dict:
     if ex is None:
         notes = indices.get("notes") or []
         return {**out, "reason": next((x for x in notes if "ocular-oral" in x), "no mouth expression was measured")}
-    above = bool(mdc is not None and ex > mdc)
+    above = bool(mdc is not None and ex > mdc and s.get("ocular_oral_above_noise", True))
     flagged = above and ex >= MIN_FLAG_EXCESS_PCT
     if flagged:
         reason = (f"the affected eye narrowed {ex:.0f} points more than the healthy eye during mouth movements "
