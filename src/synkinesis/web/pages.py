@@ -16,6 +16,7 @@ from . import services as sv
 from .deps import (account_for, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
                    visit_for)
 from .grading import grading_view
+from .indices_view import indices_view
 from .protocol import protocol
 from .security import check_csrf
 
@@ -181,6 +182,7 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
         ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
                            for stem, (unit, *_) in PER_SIDE.items()]
         ctx["grading"] = grading_view(a.result.get("assessment"))
+        ctx["indices"] = indices_view(a.result.get("indices"))
     return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
                   patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
                   steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import SynkinesisError
+from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
@@ -343,7 +344,18 @@ def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: li
     except OSError:
         raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
                         "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
-    a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    known = assessment.get("step_times") if not assessment.get("refused") else None
+    if known:  # the corrected steps also name the movements the synkinesis indices are measured in
+        from ..pipeline import analyze_measured
+
+        ana = analyze_measured(grading.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
+                               protocol=rec.protocol)
+        fresh = jsonable(ana.to_dict())
+        result.update(indices=fresh["indices"], headline=fresh["headline"], episodes=fresh["episodes"],
+                      rest=fresh["rest"])
+        a.indices_version = str(fresh["indices"].get("version", ""))
+    a.result = result
     db.commit()
     return assessment
 
@@ -399,13 +411,17 @@ def trends(patient: Patient) -> dict:
             if not a:
                 continue
             rest = a.result.get("rest_measures") or {}
-            oo = [e.get("ratio_affected_to_healthy") for e in a.result["indices"].get("ocular_oral") or []]
-            oo = [x for x in oo if x is not None]
+            head = headline(a.result.get("indices") or {})
             sd = a.result.get("rest_sd") or {}
             measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(), "recording_id": rec.id,
                              **{f"{m}_{s}": rest.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
                              "sd": {f"{m}_{s}": sd.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
-                             "ocular_oral_ratio": max(oo) if oo else None})
+                             # The same headline number as the recording page (indices/2 only; an older
+                             # analysis has no noise estimate, so it is not plotted).
+                             "ocular_oral_excess": head["ocular_oral_excess_pct_points"]
+                             if head["mdc95_pct_points"] is not None else None,
+                             "ocular_oral_mdc95": head["mdc95_pct_points"], "ocular_oral_flagged": head["flagged"],
+                             "ocular_oral_reason": head["reason"]})
         for sc in v.scores:
             scores.setdefault(sc.scale, []).append({"visit_id": v.id, "date": v.visit_date.isoformat(),
                                                     "total": sc.total, "label": sc.label, "unit": sc.unit,
@@ -413,8 +429,9 @@ def trends(patient: Patient) -> dict:
     _add_changes(measures)
     return {"affected_side": patient.affected_side, "measures": measures,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
-                            [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
-                              "narrowing while smiling)", "unit": "ratio", "better": "closer to 1 is better"}],
+                            [{"key": "ocular_oral_excess", "name": "Ocular-oral synkinesis: excess narrowing of the "
+                              "affected eye over the healthy eye during mouth movements", "unit": "percentage points",
+                              "better": "lower is better; 0 = both eyes alike"}],
             "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
                            "better_text": better_text(SCALES[k].better), "points": pts}
                        for k, pts in scores.items()}}
@@ -432,10 +449,15 @@ def trend_charts(trends: dict) -> list[str]:
                              colour="#c33" if side == affected_side else "#246", dashed=side != affected_side)
                       for side in SIDES]
             charts.append(line_chart(labels, series, title=name, unit=unit, better=better))
-        oo = [m.get("ocular_oral_ratio") for m in measures]
+        oo = [m.get("ocular_oral_excess") for m in measures]
         if any(v is not None for v in oo):
-            charts.append(line_chart(labels, [Series("ratio", oo)], title="Ocular-oral ratio", unit="ratio",
-                                     better="closer to 1 is better", ref=1.0, ref_label="symmetric"))
+            tips = [f"{m['date']}: {m['ocular_oral_excess']:+.1f} points (MDC95 {m['ocular_oral_mdc95']:.1f}); "
+                    f"{m['ocular_oral_reason']}" if m.get("ocular_oral_excess") is not None
+                    else f"{m['date']}: {m.get('ocular_oral_reason') or 'not measured'}" for m in measures]
+            colours = ["#c33" if m.get("ocular_oral_flagged") else "#246" for m in measures]
+            charts.append(line_chart(labels, [Series("excess narrowing", oo, tips=tips, point_colours=colours)],
+                                     title="Ocular-oral synkinesis (excess eye narrowing)", unit="points",
+                                     better="lower is better", ref=0.0, ref_label="both eyes alike"))
     for t in trends["scores"].values():
         pts = t["points"]
         if len(pts) > 1:

@@ -246,7 +246,7 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     from .. import __version__, measures
     from ..findings.indices import INDICES_VERSION
     from ..frames import PHOTO_EXTENSIONS, open_media
-    from ..pipeline import analyze, measure_recording
+    from ..pipeline import analyze, analyze_measured, measure_recording
     from ..plots import plot_time_series
     from . import grading
 
@@ -265,9 +265,13 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
             wanted, detected = {0: "Photo"}, {}
         else:
             a = analyze(media_path, side, progress=progress, workdir=Path(work))
+            assessment = grading.assessment(a.measured, side, protocol, step_times) if protocol else None
+            known = assessment.get("step_times") if assessment and not assessment.get("refused") else None
+            if known:  # the steps (recorded or found) name the movements and give the rest
+                a = analyze_measured(a.measured, side, steps=known, protocol=protocol)
             table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
             if protocol:
-                result["assessment"] = grading.assessment(a.measured, side, protocol, step_times)
+                result["assessment"] = assessment
             # Known steps (guided, or found for a protocol) name the shading and the key frames.
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png",
                                          steps=grading.step_spans(result.get("assessment")))
