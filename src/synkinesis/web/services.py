@@ -19,7 +19,8 @@ from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
 from .protocol import GUIDED
-from .security import end_other_sessions, hash_password
+from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
+from .security import end_other_sessions, hash_password, normalise_username
 from .settings import Settings
 
 CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
@@ -101,17 +102,14 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-MIN_PASSWORD = 10
-
-
-def _password_problem(password: str | None) -> dict[str, str]:
-    return {"password": f"At least {MIN_PASSWORD} characters."} if len(password or "") < MIN_PASSWORD else {}
+def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
+    return {"password": problem} if (problem := password_problem(password, *known)) else {}
 
 
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
-    username = (username or "").strip()
-    problems = _password_problem(password)
+    username = normalise_username(username)
+    problems = _password_problem(password, username, fields.get("display_name"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
         problems["username"] = "3–100 letters, digits or . _ @ -"
     if problems:
@@ -157,7 +155,7 @@ def set_account_active(db: Session, admin: User, account: User, active: bool) ->
 
 def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
     """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
-    if problems := _password_problem(password):
+    if problems := _password_problem(password, account.username, account.display_name):
         raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)
     end_other_sessions(db, account.id, keep_token)
