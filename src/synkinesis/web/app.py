@@ -20,7 +20,7 @@ from urllib.parse import quote
 from ..errors import SynkinesisError
 from ..store import Database, migrate
 from .deps import LoginRequired, staff_user
-from .limits import FORM_ROOM, UPLOAD_PATH, RequestGuard
+from .limits import UPLOAD_PATH, RequestGuard
 from .security import CSRF_COOKIE, expected_csrf, set_cookie
 from .services import FormError, better_text
 from .settings import Settings
@@ -71,10 +71,8 @@ def _docs_assets() -> Path:
 
 
 def _request_limits(settings: Settings):
-    upload = settings.max_upload_bytes + FORM_ROOM
-
     def limits(path: str) -> tuple[int, bool]:
-        return (upload, True) if UPLOAD_PATH.match(path) else (settings.max_request_bytes, False)
+        return (settings.max_upload_bytes, True) if UPLOAD_PATH.match(path) else (settings.max_request_bytes, False)
     return limits
 
 
@@ -112,6 +110,11 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     templates.env.globals["better_text"] = better_text
     app.state.templates = templates
 
+    # The body limit and the finite-number check see every request before anything parses it. Inside
+    # the header middleware below (added later = outer), so the 413 it raises while a body streams in
+    # reaches the app's error handler rather than the middleware's task group.
+    app.add_middleware(RequestGuard, limits=_request_limits(settings))
+
     @app.middleware("http")
     async def csrf_cookie(request: Request, call_next):
         # Signed in: the token derives from the session. Before: a cookie token; pages embed it,
@@ -137,8 +140,6 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
             h.setdefault("Cache-Control", "no-store")  # health data: never cached
         return response
 
-    # Outermost: the body limit and the finite-number check see every request before anything parses it.
-    app.add_middleware(RequestGuard, limits=_request_limits(settings))
     if settings.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

@@ -11,7 +11,7 @@ import json
 import math
 import re
 
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException  # FastAPI re-raises its own while parsing a body (not 400)
 
 # The only routes that take a video or photo; every other route gets the small limit.
 UPLOAD_PATH = re.compile(r"^/(api/)?visits/[^/]+/recordings/?$")
@@ -54,6 +54,7 @@ def finite_problems(fields: list[str]) -> dict[str, str]:
 
 
 def too_large_message(limit: int, upload: bool) -> str:
+    """`limit`: bytes of the file (uploads: the form's other fields come on top)."""
     mb = limit / 1024 / 1024
     if upload:
         return f"The file is larger than the {mb:g} MB limit. Record a shorter clip or lower the resolution."
@@ -69,7 +70,7 @@ def _is_json(content_type: str) -> bool:
 class RequestGuard:
     """Refuses a body larger than its route's limit with 413 while it streams in (Content-Length is
     only a hint: chunked bodies are counted), and a JSON body holding NaN/Infinity with 422 naming
-    the fields. `limits(path) -> (bytes, is_upload)`."""
+    the fields. `limits(path) -> (bytes, is_upload)`; an upload's form gets FORM_ROOM on top."""
 
     def __init__(self, app, limits):
         self.app = app
@@ -79,9 +80,11 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit, upload = self.limits(scope["path"])
+        message = too_large_message(limit, upload)
+        if upload:
+            limit += FORM_ROOM
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        message = too_large_message(limit, upload)
         if declared.isdigit() and int(declared) > limit:
             return await self._refuse(scope, receive, send, 413, message, {})
         content_type = headers.get(b"content-type", b"").decode("latin-1")

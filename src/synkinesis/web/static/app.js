@@ -25,3 +25,7 @@ document.addEventListener("submit", (e) => {
   if (msg && !confirm(msg)) e.preventDefault();
 });
 document.addEventListener("DOMContentLoaded", pollJob);
+document.addEventListener("click", (e) => {
+  const back = e.target.closest && e.target.closest("a[data-back]");
+  if (back && history.length > 1) { e.preventDefault(); history.back(); }
+});
