@@ -14,16 +14,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from urllib.parse import quote
 
 from ..errors import SynkinesisError
 from ..store import Database, migrate
-from .deps import LoginRequired, staff_user
-from .limits import UPLOAD_PATH, RequestGuard
-from .security import CSRF_COOKIE, expected_csrf, set_cookie
+from .deps import LoginRequired
+from .security import CSRF_COOKIE, set_cookie
 from .services import FormError, better_text
 from .settings import Settings
+
+from .deps import staff_user  # noqa: E402  (kept apart from the block above to ease merging)
+from .limits import UPLOAD_PATH, RequestGuard  # noqa: E402
+from .security import expected_csrf  # noqa: E402
 
 HERE = Path(__file__).parent
 log = logging.getLogger("synkinesis.web")
@@ -163,6 +167,16 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception):
+        # A number too large for the database (an id in the address, or a value): the driver refuses
+        # it. Never a 500: an id that cannot exist is "no such record", anything else a bad value.
+        huge_id = any(str(v).isdigit() and int(v) > 2**31 - 1 for v in request.path_params.values())
+        if huge_id:
+            return _error(request, 404, "No such record, or you do not have access to it.")
+        return _error(request, 422, "A number or text was out of range or too long.")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
