@@ -61,9 +61,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 # ReDoc's styling library writes <style> elements (styles only; scripts stay 'self'), its search a blob: worker.
 CSP_REDOC = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"
+# Only the camera, only for this site (guided recording, mirror practice); the rest off.
 PERMISSIONS = ("camera=(self), microphone=(), geolocation=(), display-capture=(), usb=(), serial=(), hid=(), "
-               "bluetooth=(), payment=(), midi=(), accelerometer=(), gyroscope=(), magnetometer=(), "
-               "interest-cohort=()")
+               "payment=(), midi=(), accelerometer=(), gyroscope=(), magnetometer=()")
 DOCS_ASSETS = "/static/docs"
 
 
