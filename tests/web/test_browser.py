@@ -95,6 +95,16 @@ def log_in(page, username, password=None):
     page.wait_for_load_state()
 
 
+def wait_until(page, expression: str, arg=None, timeout_ms: int = TIMEOUT_MS) -> None:
+    """page.wait_for_function without eval: Playwright polls that predicate with eval(), which the
+    app's Content-Security-Policy rightly forbids (no 'unsafe-eval'); page.evaluate is not affected."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}")
+        time.sleep(0.1)
+
+
 def wait_for_analysis(page):
     # The page polls /api/recordings/<id>/status and reloads itself when the worker is done.
     page.wait_for_selector("text=Key frames", timeout=TIMEOUT_MS)
@@ -104,7 +114,7 @@ def assert_key_frames_and_measures(page):
     imgs = page.locator(".keyframes img")
     assert imgs.count() >= 2
     for i in range(imgs.count()):
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=imgs.nth(i).element_handle())
+        wait_until(page, "img => img.complete && img.naturalWidth > 0", imgs.nth(i).element_handle())
     assert "rest" in page.inner_text(".keyframes")
     rows = page.inner_text("#measures")
     assert "Palpebral fissure height" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)

@@ -4,7 +4,7 @@ files."""
 
 from __future__ import annotations
 
-from .test_browser import CHROMIUM, browser, fake_camera, live_url, log_in, page  # noqa: F401  (fixtures)
+from .test_browser import CHROMIUM, browser, fake_camera, live_url, log_in, page, wait_until  # noqa: F401
 from .test_browser import pytestmark  # noqa: F401  (browser marker, skipped without Chromium)
 
 
@@ -28,7 +28,7 @@ def test_pages_run_under_the_policy_without_violations(page, world):
     page.wait_for_selector("#start:not([disabled])")
     # Mirror practice: its settings come from a JSON block; the camera preview starts.
     page.goto(f"/patients/{world.p1}/practice?exercise=gentle_smile_eye_open")
-    page.wait_for_function("document.getElementById('cam') && document.getElementById('cam').readyState >= 0")
+    wait_until(page, "window.__practice && window.__practice.state === 'idle'")  # practice.js ran
     # Delete asks first (a handler in app.js, not an inline onsubmit): dismissing keeps the patient.
     page.goto(f"/patients/{world.p1}")
     page.once("dialog", lambda d: d.dismiss())
@@ -47,7 +47,8 @@ def test_redoc_renders_and_loads_nothing_from_elsewhere(page, world):
     page.on("request", lambda r: requests.append(r.url))
     log_in(page, "doc_a")
     page.goto("/redoc")
-    page.wait_for_selector("text=/api/patients/{patient_id}")
+    page.locator("h1", has_text="Synkinesis clinic").wait_for()  # rendered by ReDoc from /openapi.json
+    assert page.get_by_text("Search patients by name, MRN or date of birth").count() >= 1
     base = page.url.split("/redoc")[0]
     loaded_elsewhere = [u for u in requests if not u.startswith((base, "data:", "blob:"))]
     # ReDoc's footer logo points at its CDN: the policy blocks it, so nothing third-party is fetched.
