@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.models import User
+from ..store.models import AuditEvent, User
 from .deps import audit, client_ip, current_user, get_db, optional_user
 from .pages import render
 from .passwords import MAX_PASSWORD, MIN_PASSWORD
@@ -68,9 +68,10 @@ def _audit_failure(db: Session, request: Request, account: User | None, action: 
     """A failed or blocked log-in in the audit trail. For an account: its name and clinic (its
     administrators see it). For a name that is no account: nothing of what was typed (often a
     password typed into the wrong field, or someone else's name), only the address."""
-    audit(db, request, None, action, "user", account.id if account else None,
-          username=account.username if account else "(not an account)",
-          clinic_id=account.clinic_id if account else None)
+    db.add(AuditEvent(user_id=None, username=account.username if account else "(not an account)", role="-",
+                      clinic_id=account.clinic_id if account else None, action=action, object_type="user",
+                      object_id=account.id if account else None, ip=client_ip(request)))
+    db.commit()
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)], summary="Log out (ends the session)")

@@ -97,10 +97,9 @@ def client_ip(request: Request) -> str:
 
 
 def audit(db: Session, request: Request, user: User | None, action: str, object_type: str,
-          object_id: int | None = None, patient_id: int | None = None, username: str | None = None,
-          clinic_id: int | None = None) -> None:
+          object_id: int | None = None, patient_id: int | None = None, username: str | None = None) -> None:
     """One audit row, committed now so the trail survives a later error in the same request."""
     db.add(AuditEvent(user_id=user.id if user else None, username=user.username if user else (username or "?"),
-                      role=user.role if user else "-", clinic_id=user.clinic_id if user else clinic_id, action=action,
+                      role=user.role if user else "-", clinic_id=user.clinic_id if user else None, action=action,
                       object_type=object_type, object_id=object_id, patient_id=patient_id, ip=client_ip(request)))
     db.commit()

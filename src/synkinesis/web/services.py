@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 from datetime import date
@@ -18,9 +17,9 @@ from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .limits import finite_problems
 from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
 from .protocol import GUIDED
+from .limits import finite_problems, non_finite_fields
 from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
 from .security import end_other_sessions, hash_password, normalise_username
 from .settings import Settings
@@ -192,8 +191,7 @@ def parse_step_times(raw: str | None) -> list | None:
     except (ValueError, AssertionError, KeyError, TypeError, RecursionError):
         raise FormError("The step times sent with the recording are not valid; record again.",
                         {"step_times": "a JSON list of {step, start_s, end_s}"}) from None
-    bad = [f"step_times.{i}.{k}" for i, s in enumerate(out) for k in ("start_s", "end_s") if not math.isfinite(s[k])]
-    if bad:
+    if bad := non_finite_fields(out, "step_times"):
         raise FormError("The step times sent with the recording are not valid numbers; record again.",
                         finite_problems(bad))
     return out
@@ -278,7 +276,7 @@ def step_times_from_form(form, keys: list[str]) -> list[dict]:
             continue
         try:
             start, end = (float(x) for x in raw)
-            if not (math.isfinite(start) and math.isfinite(end)):
+            if non_finite_fields([start, end]):
                 raise ValueError  # float() reads "nan" and "inf"
         except ValueError:
             problems[f"start_{key}"] = "start and end must both be numbers of seconds"
