@@ -1,5 +1,5 @@
 """Property-based fuzzing of every operation in the app's OpenAPI schema (Schemathesis + Hypothesis),
-on each database, as a signed-in clinician, a signed-in patient and a stranger: whatever is sent,
+on each database, as a signed-in administrator, a signed-in patient and a stranger: whatever is sent,
 never a server error (5xx) and never a traceback in the answer.
 
 Bounded (FUZZ_EXAMPLES per operation and role, derandomised so CI is reproducible): about a
@@ -49,11 +49,12 @@ def _fuzz(op, cookies: dict, headers: dict, failures: list) -> int:
 
 
 def test_every_api_operation_survives_fuzzing(app, world):
-    """Roles: clinician (doc_a), patient (pat1), stranger (CSRF cookie only). Every response < 500."""
+    """Roles: administrator (admin_a: every staff and admin route), patient (pat1), stranger (CSRF cookie
+    only). Every response < 500."""
     ops = _operations(app)
     assert len(ops) >= 20, [f"{o.method} {o.path}" for o in ops]  # the whole API, not a few routes
     roles = {}
-    for name in ("doc_a", "pat1", None):
+    for name in ("admin_a", "pat1", None):
         c = TestClient(app, follow_redirects=False)
         if name:
             login(c, name)
