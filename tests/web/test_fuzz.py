@@ -19,7 +19,7 @@ from synkinesis.web.security import CSRF_COOKIE, SESSION_COOKIE
 
 from .conftest import login
 
-FUZZ_EXAMPLES = int(os.environ.get("SYNKINESIS_FUZZ_EXAMPLES", "12"))
+FUZZ_EXAMPLES = int(os.environ.get("SYNKINESIS_FUZZ_EXAMPLES", "25"))
 SKIP = {("POST", "/logout")}  # would end the fuzzing session itself; covered by test_auth
 
 

@@ -115,9 +115,11 @@ def test_a_chunked_logged_out_post_larger_than_the_limit_is_refused_while_stream
     sock.close()
     time.sleep(0.5)
     written = _written_bytes(served["pid"]) - before
+    print(f"client got {sent['bytes'] / MiB:.1f} MB into the connection; the server wrote {written / MiB:.2f} MB")
     assert answer.startswith(b"HTTP/1.1 413"), answer[-700:]
     assert b"larger than 1 MB" in answer
     assert written < 2 * MiB, f"the server wrote {written / MiB:.1f} MB for a refused request"
+    assert sent["bytes"] < 40 * MiB  # and it hung up instead of reading (and discarding) the rest
 
 
 def test_proxy_headers_are_ignored_unless_a_proxy_is_configured(served, app, world):

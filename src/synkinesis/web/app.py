@@ -166,7 +166,10 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return _error(request, exc.status_code, str(exc.detail))
+        response = _error(request, exc.status_code, str(exc.detail))
+        if exc.status_code == 413:
+            response.headers["Connection"] = "close"  # the server stops reading the rest of the body
+        return response
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
