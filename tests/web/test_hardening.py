@@ -195,6 +195,14 @@ def test_non_finite_numbers_in_json_are_refused_naming_the_field(bad, app, world
     assert doc.get(f"/api/visits/{world.v1}").json()["scores"] == []
 
 
+def test_deeply_nested_json_is_refused_not_a_server_error(app, world, as_user):
+    doc = as_user("doc_a")
+    for depth in (950, 5000):
+        body = '{"items": ' + "[" * depth + "]" * depth + "}"
+        r = doc.put(f"/api/patients/{world.p1}/programme", content=body, headers={"Content-Type": "application/json"})
+        assert 400 <= r.status_code < 500, (depth, r.status_code)
+
+
 def test_non_finite_step_times_in_an_upload_are_refused_and_nothing_is_stored(app, world, as_user, face_video):
     """A patient sending the guided recorder's step times with NaN used to break their own record."""
     pat = as_user("pat1")

@@ -31,14 +31,18 @@ def _parse_float(text: str):
 
 
 def non_finite_fields(value, path: str = "") -> list[str]:
-    """Dotted paths of the NaN/Infinity values in parsed JSON (parsed with the hooks above)."""
-    if value is _NOT_FINITE or (isinstance(value, float) and not math.isfinite(value)):
-        return [path or "body"]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in non_finite_fields(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in non_finite_fields(v, f"{path}.{i}" if path else str(i))]
-    return []
+    """Dotted paths of the NaN/Infinity values in parsed JSON (parsed with the hooks above). Iterative:
+    a deeply nested body cannot exhaust the stack."""
+    found, todo = [], [(path, value)]
+    while todo:
+        where, v = todo.pop()
+        if v is _NOT_FINITE or (isinstance(v, float) and not math.isfinite(v)):
+            found.append(where or "body")
+        elif isinstance(v, dict):
+            todo.extend((f"{where}.{k}" if where else str(k), x) for k, x in v.items())
+        elif isinstance(v, list):
+            todo.extend((f"{where}.{i}" if where else str(i), x) for i, x in enumerate(v))
+    return sorted(found)
 
 
 def json_non_finite(body: bytes) -> list[str]:
