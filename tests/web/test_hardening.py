@@ -203,6 +203,20 @@ def test_deeply_nested_json_is_refused_not_a_server_error(app, world, as_user):
         assert 400 <= r.status_code < 500, (depth, r.status_code)
 
 
+def test_nul_characters_never_give_a_server_error(app, world, as_user):
+    """PostgreSQL refuses NUL in text: the driver's error is answered as a bad value, not a 500."""
+    doc = as_user("doc_a")
+    assert doc.get("/api/patients", params={"q": "Lind\x00qvist"}).status_code in (200, 422)
+    r = doc.post("/api/patients", json={"mrn": "N\x00UL", "family_name": "A", "given_name": "B",
+                                        "birth_date": "2000-01-01", "affected_side": "left"})
+    assert r.status_code in (201, 422), r.text
+    c = TestClient(app, follow_redirects=False)
+    c.get("/login")
+    r = c.post("/login", data={"username": "doc\x00_a", "password": "whatever-it-is",
+                               "csrf_token": c.cookies.get(CSRF_COOKIE)})
+    assert r.status_code in (401, 422), r.status_code
+
+
 def test_non_finite_step_times_in_an_upload_are_refused_and_nothing_is_stored(app, world, as_user, face_video):
     """A patient sending the guided recorder's step times with NaN used to break their own record."""
     pat = as_user("pat1")
