@@ -22,10 +22,10 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 
 # (method, path) -> (who may use it with P1's ids, request body kind)
 ROUTES = {
-    ("GET", "/openapi.json"): (PUBLIC, None),
-    ("GET", "/docs"): (PUBLIC, None),
-    ("GET", "/docs/oauth2-redirect"): (PUBLIC, None),
-    ("GET", "/redoc"): (PUBLIC, None),
+    ("GET", "/openapi.json"): (STAFF, None),
+    ("GET", "/docs"): (STAFF, None),
+    ("GET", "/redoc"): (STAFF, None),
+    ("MOUNT", "/static/docs"): (PUBLIC, None),  # Swagger UI / ReDoc library files (fastapi-offline)
     ("GET", "/login"): (PUBLIC, None),
     ("POST", "/login"): (PUBLIC, "login"),
     ("POST", "/logout"): (ANY, "form"),

@@ -32,6 +32,11 @@ def serve(
     demo: bool = typer.Option(False, help="Seed a demo clinic, log-ins and an analysed recording."),
     worker: bool = typer.Option(True, help="Run the analysis worker in this process."),
     max_upload_mb: float = typer.Option(200.0, help="Largest upload accepted."),
+    secure_cookies: bool = typer.Option(False, help="Mark cookies Secure (HTTPS only) even though this server "
+                                                    "speaks plain HTTP: use it behind a TLS reverse proxy."),
+    trusted_proxy: list[str] = typer.Option([], help="Address of a reverse proxy whose X-Forwarded-For/-Proto "
+                                                     "headers are believed (repeatable). Without it they are "
+                                                     "ignored, so nobody can fake their address."),
 ):
     """Start the clinic web app (pages at /, JSON API at /api, docs at /docs)."""
     import uvicorn
@@ -39,7 +44,9 @@ def serve(
     from ..store import Database, migrate
     from .app import create_app
 
-    settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb)
+    settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb,
+                         **({"cookie_secure": True} if secure_cookies else {}),
+                         **({"trusted_proxies": list(trusted_proxy)} if trusted_proxy else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     if demo:
@@ -58,7 +65,9 @@ def serve(
             typer.echo(f"  {role:<9} user {username!r:<12} password {password!r}")
     typer.echo(f"Data folder: {settings.data_dir}  (Ctrl+C stops)")
     # No access log: URLs carry search text (names, dates of birth). Errors still go to stderr.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback client; the app
+    # reads them only from --trusted-proxy addresses (create_app).
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 
 @web_app.command("create-clinic")

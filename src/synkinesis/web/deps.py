@@ -14,13 +14,9 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from ..store.models import Analysis, AuditEvent, Patient, Recording, User, Visit
-from .security import SESSION_COOKIE, session_user
+from .security import SESSION_COOKIE, LoginRequired, session_user  # noqa: F401  (LoginRequired: re-exported)
 
 STAFF = ("admin", "clinician")
-
-
-class LoginRequired(Exception):
-    """Raised when no valid session: pages redirect to /login, the API answers 401."""
 
 
 def get_db(request: Request) -> Iterator[Session]:

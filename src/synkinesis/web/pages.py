@@ -134,7 +134,8 @@ def guided_record(request: Request, visit_id: int, user: User = Depends(current_
     v = visit_for(db, user, visit_id)
     audit(db, request, user, "open_recorder", "visit", v.id, v.patient_id)
     steps = protocol(request.app.state.settings.protocol_speed)
-    return render(request, "record.html", visit=v, patient=v.patient, steps_json=json.dumps(steps), steps=steps)
+    return render(request, "record.html", visit=v, patient=v.patient, steps=steps,
+                  steps_json=json.dumps(steps).replace("</", "<\\/"))  # data in a <script type=json>
 
 
 @router.get("/visits/{visit_id}/scales/{key}")

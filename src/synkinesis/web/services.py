@@ -23,7 +23,9 @@ from .charts import Series, line_chart
 from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
                     spool_upload)
 from .protocol import GUIDED
-from .security import end_other_sessions, hash_password
+from .limits import finite_problems, non_finite_fields
+from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
+from .security import end_other_sessions, hash_password, normalise_username
 from .settings import Settings
 
 log = logging.getLogger("synkinesis.web")
@@ -111,17 +113,14 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-MIN_PASSWORD = 10
-
-
-def _password_problem(password: str | None) -> dict[str, str]:
-    return {"password": f"At least {MIN_PASSWORD} characters."} if len(password or "") < MIN_PASSWORD else {}
+def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
+    return {"password": problem} if (problem := password_problem(password, *known)) else {}
 
 
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
-    username = (username or "").strip()
-    problems = _password_problem(password)
+    username = normalise_username(username)
+    problems = _password_problem(password, username, fields.get("display_name"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
         problems["username"] = "3–100 letters, digits or . _ @ -"
     if problems:
@@ -167,7 +166,7 @@ def set_account_active(db: Session, admin: User, account: User, active: bool) ->
 
 def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
     """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
-    if problems := _password_problem(password):
+    if problems := _password_problem(password, account.username, account.display_name):
         raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)
     end_other_sessions(db, account.id, keep_token)
@@ -199,11 +198,15 @@ def parse_step_times(raw: str | None) -> list | None:
     try:
         steps = json.loads(raw)
         assert isinstance(steps, list) and len(steps) <= 50
-        return [{"step": str(s["step"])[:40], "start_s": float(s["start_s"]), "end_s": float(s["end_s"])}
-                for s in steps]
-    except (ValueError, AssertionError, KeyError, TypeError):
+        out = [{"step": str(s["step"])[:40], "start_s": float(s["start_s"]), "end_s": float(s["end_s"])}
+               for s in steps]
+    except (ValueError, AssertionError, KeyError, TypeError, RecursionError):
         raise FormError("The step times sent with the recording are not valid; record again.",
                         {"step_times": "a JSON list of {step, start_s, end_s}"}) from None
+    if bad := non_finite_fields(out, "step_times"):
+        raise FormError("The step times sent with the recording are not valid numbers; record again.",
+                        finite_problems(bad))
+    return out
 
 
 def upload_protocols() -> list[tuple[str, str]]:
@@ -311,6 +314,8 @@ def step_times_from_form(form, keys: list[str]) -> list[dict]:
             continue
         try:
             start, end = (float(x) for x in raw)
+            if non_finite_fields([start, end]):
+                raise ValueError  # float() reads "nan" and "inf"
         except ValueError:
             problems[f"start_{key}"] = "start and end must both be numbers of seconds"
             continue
