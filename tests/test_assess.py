@@ -303,7 +303,8 @@ def test_cli_synth_then_assess(tmp_path):
     r = _cli("assess", video, "--protocol", tmp_path / "demo" / "patient.protocol.json", "--affected-side", "left",
              "--json", tmp_path / "out.json", "--write-steps", tmp_path / "steps.json")
     assert r.returncode == 0, r.stderr
-    for text in ("Protocol steps", "Per expression", "ESTIMATE", "Big smile", "eye narrowing %", "sunnybrook"):
+    for text in ("Protocol steps", "Per expression", "ESTIMATE", "Big smile", "eye narrowing %", "Sunnybrook",
+                 "synkinesis: lip pucker", "mouth-corner excursion (mm)"):
         assert text in r.stdout, text
     assert "Traceback" not in r.stderr
     out = json.loads((tmp_path / "out.json").read_text())
@@ -337,3 +338,33 @@ def test_protocols_command_lists_and_checks(tmp_path):
     bad.write_text(json.dumps({"key": "b", "steps": [{"movement": "smile"}]}))
     r = _cli("protocols", bad)
     assert r.returncode == 2 and "not known" in r.stderr and "did you mean" in r.stderr
+
+
+# ------------------------------------------------------------- indices/2 on the demo's patient
+def test_synthetic_synkinetic_patient_reads_as_synkinetic_only_on_its_affected_side(patient):
+    """The demo's patient (left eye narrows 40 % with every mouth movement, meei8): `analyze` finds the
+    excess narrowing above noise with the left side affected — detected movements and, with the step
+    times, every mouth step by its own name — and nothing with the right side called affected."""
+    import json
+
+    from synkinesis.findings import headline
+    from synkinesis.pipeline import analyze_measured
+    from synkinesis.segments.episodes import MOUTH_EXPRESSIONS
+
+    p, m = patient("meei8-left", protocol="meei8", pattern="left-ocular-oral")
+    steps = json.loads(p.steps_file.read_text())
+    detected = analyze_measured(m, "left")
+    guided = analyze_measured(m, "left", steps=steps, protocol=p.protocol_file)
+    for a in (detected, guided):
+        h = headline(a.indices)
+        print(f"\n{a.segmentation.rest_source}: {h}")
+        assert h["flagged"] and h["above_noise"] and h["ocular_oral_excess_pct_points"] > 25, h
+        for e in a.indices["ocular_oral"]:
+            assert e["excess_narrowing_pct_points"] > EYE_FLAG_PCT and e["above_noise"], e
+            assert e["ratio_affected_to_healthy"] is None or e["ratio_affected_to_healthy"] > 2
+    kinds = {e.kind for e in guided.segmentation.episodes if e.source == "protocol step"}
+    mouth_steps = {s["step"] for s in steps} & set(MOUTH_STEPS)
+    assert mouth_steps <= kinds and set(guided.indices["ocular_oral_by_movement"]) == mouth_steps & MOUTH_EXPRESSIONS
+    assert guided.segmentation.rest_source == "rest step"
+    mirrored = headline(analyze_measured(m, "right", steps=steps, protocol=p.protocol_file).indices)
+    assert not mirrored["flagged"] and mirrored["ocular_oral_excess_pct_points"] < -25, mirrored

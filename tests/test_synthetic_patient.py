@@ -90,6 +90,23 @@ def test_each_expression_moves_its_region_and_the_mesh_sees_it(movement, face, m
         assert sign * seen[f"{col}_{side}"] > 0.35 * sign * truth[f"{col}_{side}"], (side, seen[f"{col}_{side}"])
 
 
+def test_tight_closure_and_eee_move_more_than_their_main_region(face, mesh):
+    """Tight eye closure: both eyes shut, the brow pulled down and the lower lid pushed up (cheek);
+    "eee": the lower lip down with the corners down and out. In the truth, and the mesh sees the
+    brow come down and the corners go down (it barely follows the lower lid under a shut eye)."""
+    rgb, pts = face
+    tight_img, tight = render(rgb, pts, face_state("tight_eye_closure", 1.0, PATTERNS["healthy"]))
+    eee_img, eee = render(rgb, pts, face_state("eee", 1.0, PATTERNS["healthy"]))
+    t_true, e_true = _signals(pts, tight), _signals(pts, eee)
+    t_seen, e_seen = (_signals(pts, mesh.detect(img)[0].points) for img in (tight_img, eee_img))
+    for side in ("left", "right"):
+        cheek = MOVEMENT_STATES["tight_eye_closure"].cheek_up_mm  # the lower lid rises with the cheek
+        assert t_true[f"brow_height_mm_{side}"] < -1.0 and t_true[f"mrd2_mm_{side}"] < -0.5 * cheek < 0
+        assert t_seen[f"brow_height_mm_{side}"] < -0.5 and t_seen[f"pfh_mm_{side}"] < 0.8 * t_true[f"pfh_mm_{side}"]
+        assert e_true[f"corner_up_mm_{side}"] < -0.5 and e_true[f"corner_out_mm_{side}"] > 1.5
+        assert e_seen[f"corner_up_mm_{side}"] < 0 and e_seen[f"lower_lip_level_mm_{side}"] < -1.0
+
+
 def test_a_one_sided_synkinesis_leaves_the_other_side_untouched(face):
     rgb, pts = face
     state = FaceState(left=SideState(lid_fraction=0.4))

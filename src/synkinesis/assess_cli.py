@@ -56,6 +56,8 @@ _SYN_LABEL = {"narrowing_pct": "eye narrowing %", "corner_displacement_mm": "mou
 
 def print_assessment(a) -> None:
     """Rich tables: steps found, per-expression results, estimates, refusals."""
+    from .findings.estimates import item_words, scale_title
+
     prov, seg = a.measured.provenance, a.segmentation
     aff = a.affected_side
     console.print(f"[bold]{prov.source}[/]  {prov.width}×{prov.height}, {prov.n_frames} frames at {prov.fps:.2f} fps"
@@ -86,19 +88,21 @@ def print_assessment(a) -> None:
         syn = "; ".join(f"{_SYN_LABEL[f.measure]} {_fmt(f.affected)} / {_fmt(f.healthy)} "
                         f"({'+' if (f.excess or 0) >= 0 else ''}{_fmt(f.excess)})"
                         for f in e.synkinesis if f.measure in _SYN_LABEL)
-        t.add_row(e.name, f"{v.measure} ({v.unit})" if v else "–", _fmt(v.affected if v else None),
+        t.add_row(e.name, f"{v.label or v.measure} ({v.unit})" if v else "–", _fmt(v.affected if v else None),
                   _fmt(v.healthy if v else None), _fmt(v.ratio if v else None, 2), syn or "–")
     console.print(t)
 
     est = a.estimates
     console.print(f"[bold magenta]{est.label}[/]")
+    names = {st.key: st.name for st in a.protocol.steps}
     for s in est.scales():
-        t = Table(title=f"{s.scale}: ESTIMATE", title_justify="left")
+        t = Table(title=f"{scale_title(s.scale)}: ESTIMATE", title_justify="left")
         for c in ("item", "estimate", "from", "driven by", "refused because"):
             t.add_column(c)
         for i in s.items:
             drivers = ", ".join(f"{k} {_fmt(v, 2)}" for k, v in list(i.drivers.items())[:3])
-            t.add_row(i.item, _fmt(i.value), ", ".join(i.steps[:2]), drivers,
+            t.add_row(item_words(s.scale, i.item), _fmt(i.value), ", ".join(names.get(k, k) for k in i.steps[:2]),
+                      drivers,
                       f"[yellow]{i.refused}[/]" if i.refused else "")
         console.print(t)
         r = s.result
@@ -108,12 +112,13 @@ def print_assessment(a) -> None:
                      if r["total"] is not None else "no total (partial)")
             subs = ", ".join(f"{k} {_fmt(v)}" for k, v in r["subscores"].items())
             label = f"  [bold]{r['label']}[/]" if r.get("label") else ""
-            console.print(f"  {s.scale} estimate: {total}{label}; {subs}")
+            console.print(f"  {scale_title(s.scale)} estimate: {total}{label}; {subs}")
         for k, v in s.extra.items():
-            console.print(f"  {s.scale} {k} sub-score estimate: {v['value']} ({v['range'][0]:g}–{v['range'][1]:g}, "
+            lo, hi = v["range"]
+            console.print(f"  {scale_title(s.scale)} {k} sub-score estimate: {v['value']} ({lo:g}–{hi:g}, "
                           f"{v['better']} is better)")
         if s.not_automated:
-            console.print(f"  [dim]needs a clinician: {', '.join(s.not_automated)}[/]")
+            console.print(f"  [dim]needs a clinician: {', '.join(item_words(s.scale, k) for k in s.not_automated)}[/]")
         for note in s.notes:
             console.print(f"  [dim]{note}[/]")
     refusals = a.refusals()

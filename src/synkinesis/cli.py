@@ -64,7 +64,12 @@ def _side_table(title: str, values: dict[str, float], affected: str | None) -> T
         row = [label, unit, _fmt(r), _fmt(l), _fmt(abs(l - r) if l is not None and r is not None else None)]
         if affected:
             a, h = (l, r) if affected == "left" else (r, l)
-            row.append(_fmt(100 * a / h if h else None, 0))
+            if a is None or h is None:
+                row.append("not measured")
+            elif abs(h) < 0.05:  # nothing to take a share of (e.g. no teeth showing on the healthy side)
+                row.append("n/a: healthy 0")
+            else:
+                row.append(_fmt(100 * a / h, 0))
         t.add_row(*row)
     return t
 
@@ -92,51 +97,70 @@ def _check_iris(iris_mm: float) -> None:
         raise SynkinesisError(f"--iris-mm must be a horizontal iris diameter between 9 and 14 mm; got {iris_mm}.")
 
 
+def _ratio_cell(value, reason) -> str:
+    """A ratio, or why there is none (never a bare dash, never negative)."""
+    if value is not None:
+        return _fmt(value, 2)
+    return "none: healthy eye did not narrow beyond noise" if reason and "healthy" in reason else \
+        ("none: " + reason.removeprefix("no ratio: ").split(";")[0] if reason else "not measured")
+
+
 def _print_analysis(a) -> None:
+    from .findings import headline
     from .pipeline import rest_measures
 
-    prov, ind = a.measured.provenance, a.indices
+    prov, ind, seg = a.measured.provenance, a.indices, a.segmentation
     affected = ind["affected_side"]
     console.print(f"[bold]{prov.source}[/]  {prov.width}×{prov.height}, {prov.n_frames} frames at {prov.fps:.2f} fps"
                   f"  ·  engine {prov.engine_version}  ·  {prov.formula_version}, {ind['version']}")
     for note in prov.notes:
         console.print(f"[yellow]Note:[/] {note}")
-    rest = rest_measures(a.table, a.segmentation)
-    if rest:
-        r0, r1 = a.segmentation.rest
-        console.print(_side_table(f"At rest (frames {r0}–{r1}, median)", rest, affected))
-    if a.segmentation.episodes:
-        t = Table(title="Episodes found in the signals", title_justify="left")
-        for c in ("kind", "frames", "seconds", "peak frame", "mouth movement (mm)"):
-            t.add_column(c)
-        for e in a.segmentation.episodes:
-            t.add_row(e.kind.replace("_", " "), f"{e.start}–{e.end}", f"{e.start_s:.2f}–{e.end_s:.2f}", str(e.peak),
-                      _fmt(e.peak_value_mm))
-        console.print(t)
-    if ind.get("ocular_oral"):
-        t = Table(title="Ocular-oral synkinesis: eye narrowing from rest during mouth movement (blinks excluded)",
+    if seg.rest is not None:
+        r0, r1 = seg.rest
+        console.print(f"Rest: frames {r0}–{r1} ({seg.rest_source}; confidence {seg.rest_confidence})")
+        rest = rest_measures(a.table, seg)
+        if rest:
+            console.print(_side_table(f"At rest (frames {r0}–{r1}, median)", rest, affected))
+    if seg.episodes:
+        t = Table(title="Movements found (jaw opening, speech and other mouth movement are not expressions)",
                   title_justify="left")
-        for c in ("movement", "frames", f"affected ({affected}) %", "healthy %", "ratio aff/healthy",
-                  "peak affected %", "peak healthy %"):
+        for c in ("kind", "side", "frames", "seconds", "peak frame", "mouth corner movement (mm)", "from"):
+            t.add_column(c)
+        for e in seg.episodes:
+            t.add_row(e.kind.replace("_", " "), e.side or "both", f"{e.start}–{e.end}", f"{e.start_s:.2f}–{e.end_s:.2f}",
+                      str(e.peak), _fmt(e.peak_value_mm) if e.peak_value_mm is not None else "", e.source)
+        console.print(t)
+    h = ind.get("headline") or headline(ind)
+    if ind.get("refused"):
+        console.print(f"[bold red]No synkinesis indices:[/] {ind['refused']}")
+        return
+    if ind.get("ocular_oral"):
+        t = Table(title=f"Ocular-oral synkinesis: eye narrowing from rest during mouth expressions (eye-shut frames "
+                        f"excluded); excess = affected ({affected}) minus healthy, percentage points",
+                  title_justify="left")
+        for c in ("movement", "frames", f"affected ({affected}) %", "healthy %", "excess (points)", "excess (mm)",
+                  "MDC95 (points)", "above noise", "ratio aff/healthy"):
             t.add_column(c, justify="right")
         for e in ind["ocular_oral"]:
-            t.add_row(e["movement"], f"{e['start_frame']}–{e['end_frame']}", _fmt(e["narrowing_pct_affected"]),
-                      _fmt(e["narrowing_pct_healthy"]), _fmt(e["ratio_affected_to_healthy"], 2),
-                      _fmt(e["peak_narrowing_pct_affected"]), _fmt(e["peak_narrowing_pct_healthy"]))
+            t.add_row(e["movement"].replace("_", " "), f"{e['start_frame']}–{e['end_frame']}",
+                      _fmt(e["narrowing_pct_affected"]), _fmt(e["narrowing_pct_healthy"]),
+                      _fmt(e["excess_narrowing_pct_points"]), _fmt(e["excess_narrowing_mm"], 2),
+                      _fmt(e["mdc95_pct_points"]), "yes" if e["above_noise"] else "no",
+                      _ratio_cell(e["ratio_affected_to_healthy"], e["ratio_reason"]))
         console.print(t)
     if ind.get("oral_ocular"):
-        t = Table(title="Oral-ocular synkinesis: commissure displacement from rest during eye closure",
+        t = Table(title="Oral-ocular synkinesis: mouth-corner displacement from rest during eye closure and brow raise",
                   title_justify="left")
-        for c in ("frames", "affected (mm)", "healthy (mm)", "affected lift (mm)", "healthy lift (mm)"):
+        for c in ("movement", "frames", "affected (mm)", "healthy (mm)", "excess (mm)", "MDC95 (mm)", "above noise"):
             t.add_column(c, justify="right")
         for e in ind["oral_ocular"]:
-            t.add_row(f"{e['start_frame']}–{e['end_frame']}", _fmt(e["commissure_displacement_mm_affected"]),
-                      _fmt(e["commissure_displacement_mm_healthy"]), _fmt(e["commissure_lift_mm_affected"]),
-                      _fmt(e["commissure_lift_mm_healthy"]))
+            t.add_row(e["movement"].replace("_", " "), f"{e['start_frame']}–{e['end_frame']}",
+                      _fmt(e["commissure_displacement_mm_affected"], 2), _fmt(e["commissure_displacement_mm_healthy"], 2),
+                      _fmt(e["excess_displacement_mm"], 2), _fmt(e["mdc95_mm"], 2), "yes" if e["above_noise"] else "no")
         console.print(t)
-    if ind.get("coupling"):
-        c = ind["coupling"]
-        t = Table(title="Coupling of eye aperture to mouth movement over the whole recording", title_justify="left")
+    c = ind.get("coupling")
+    if c and c["affected"]["gain_pct_per_mm"] is not None:
+        t = Table(title="Coupling of eye aperture to mouth movement over the expressions", title_justify="left")
         for col in ("side", "gain (% narrowing per mm)", "correlation r", "lag of eye after mouth (s)", "frames"):
             t.add_column(col, justify="right")
         for label in ("affected", "healthy"):
@@ -144,8 +168,11 @@ def _print_analysis(a) -> None:
             t.add_row(label, _fmt(v["gain_pct_per_mm"], 2), _fmt(v["correlation"], 2), _fmt(v["lag_s"], 2),
                       str(v["frames"]))
         console.print(t)
-        console.print(f"Gain ratio affected/healthy: [bold]{_fmt(c['gain_ratio_affected_to_healthy'], 2)}[/]  "
-                      "(1 = both eyes follow the mouth alike; higher = the affected eye narrows more)")
+        console.print(f"Gain ratio affected/healthy: {_ratio_cell(c['gain_ratio_affected_to_healthy'], c['gain_ratio_reason'])}"
+                      "  (1 = both eyes follow the mouth alike; higher = the affected eye narrows more)")
+    colour = "bold red" if h["flagged"] else "bold green"
+    verdict = "reads as ocular-oral synkinesis" if h["flagged"] else "does not read as ocular-oral synkinesis"
+    console.print(f"[{colour}]Finding:[/] {verdict} — {h['reason']}.")
 
 
 @app.command()
@@ -159,6 +186,10 @@ def analyze(
     parquet: Optional[Path] = typer.Option(None, help="Write the per-frame table as Parquet."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the result (indices, episodes, provenance)."),
     plot: Optional[Path] = typer.Option(None, help="Write a PNG of eye aperture and commissure excursion."),
+    steps: Optional[Path] = typer.Option(None, help="Step times (JSON, as `assess --write-steps` or `synth` "
+                                                    "write them): each step's frames are that movement."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Protocol the step times belong to "
+                                                                          "(built-in name or JSON file)."),
 ):
     """Measure a video and report the synkinesis indices for the given affected side."""
     from . import outputs
@@ -166,9 +197,19 @@ def analyze(
 
     _check_iris(iris_mm)
     rest_frames = _parse_rest(rest)
+    step_times = None
+    if steps is not None:
+        from .protocols import load_protocol
+        from .segments.protocol import load_step_times
+
+        if protocol is None:
+            raise SynkinesisError("--steps needs --protocol (the protocol the step times belong to).")
+        step_times = [{"step": s.step, "start_s": s.start_s, "end_s": s.end_s}
+                      for s in load_step_times(steps, load_protocol(protocol))]
     with _progress() as bar:
         task = bar.add_task("Measuring frames", total=None)
-        result = run(video, affected_side.value, iris_mm=iris_mm, rest=rest_frames,
+        result = run(video, affected_side.value, iris_mm=iris_mm, rest=rest_frames, steps=step_times,
+                     protocol=protocol if step_times else None,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     _print_analysis(result)
     for path, write in ((csv, outputs.write_table), (parquet, outputs.write_table), (json, outputs.write_json),
@@ -230,7 +271,7 @@ def _mount_subcommands() -> None:
     """Commands that live beside their own layer; each module imports its heavy parts lazily."""
     from . import assess_cli
     from .scales.cli import app as scales_app
-    from .web.cli import create_clinic, serve, worker
+    from .web.cli import backup, create_clinic, restore, serve, worker
 
     app.add_typer(scales_app, name="score", help="Score clinical scales and questionnaires from entered items.")
     for name in ("assess", "synth", "protocols"):
@@ -239,6 +280,10 @@ def _mount_subcommands() -> None:
     app.command(help="Run queued analyses for the web app in a separate process.")(user_errors(worker))
     app.command("create-clinic", help="Create a clinic and its first administrator (password asked, "
                                       "never an argument).")(user_errors(create_clinic))
+    app.command(help="Back up the clinic's database and media to one file (safe while the app runs).")(
+        user_errors(backup))
+    app.command(help="Restore a backup into an empty (or, with --replace, this) data folder and database; "
+                     "stop the app first.")(user_errors(restore))
     from .batch import cli as batch_cli  # cohort analysis at scale (synkinesis batch / cohort)
 
     app.command("batch")(user_errors(batch_cli.batch))

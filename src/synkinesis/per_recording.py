@@ -37,7 +37,7 @@ def analyse_recording(media_path: Path, side: str, *, progress: Progress | None 
     from . import __version__, measures
     from .findings.indices import INDICES_VERSION, check_side
     from .frames import PHOTO_EXTENSIONS
-    from .pipeline import analyze, measure_recording
+    from .pipeline import analyze, analyze_measured, measure_recording
     from .web import grading  # pure pandas glue (no web framework is imported)
 
     media_path = Path(media_path)
@@ -52,7 +52,11 @@ def analyse_recording(media_path: Path, side: str, *, progress: Progress | None 
                                     if u in ("mm", "mm2", "deg")}}
         return RecordingResult(m.table, result, m, None)
     a = analyze(media_path, side, progress=progress, workdir=workdir, threads=threads)
+    assessment = grading.assessment(a.measured, side, protocol, step_times) if protocol else None
+    known = assessment.get("step_times") if assessment and not assessment.get("refused") else None
+    if known:  # the steps (recorded or found) name the movements and give the rest
+        a = analyze_measured(a.measured, side, steps=known, protocol=protocol)
     result = a.to_dict()
     if protocol:
-        result["assessment"] = grading.assessment(a.measured, side, protocol, step_times)
+        result["assessment"] = assessment
     return RecordingResult(grading.with_engine_pfh(a.table, a.measured), result, a.measured, a)

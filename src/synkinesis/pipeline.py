@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import measures
-from .errors import ExtremePose, FaceTooSmall, NoFaceFound
+from .errors import EmptyMedia, ExtremePose, FaceTooSmall, NoFaceFound
 from .frames import Frame, open_media
 from .landmarks.refine import DEFAULT as DEFAULT_REFINEMENT
 from .landmarks.tracker import FaceTracker
@@ -27,6 +27,7 @@ from .recording import Provenance
 from .segments import Segmentation
 
 CHUNK = 256  # frames measured at a time
+MIN_VIDEO_FRAMES = 2  # a movement needs at least two frames (rest and episodes need more; they say so)
 FACE_COUNT_EVERY_S = 2.0  # how often video is checked for extra faces
 MIN_IRIS_PX = 7.0  # below this one pixel is > 1.7 mm: too coarse to measure a lid
 
@@ -97,6 +98,7 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
     """
     path = Path(path)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="synkinesis-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     with open_media(path, threads=threads) as media:
         info = media.info
         is_photo = info.kind == "photo"
@@ -155,12 +157,16 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
         n_frames=len(times), rotation_deg=info.rotation_deg, engine=engine, engine_version=tracker.version,
         formula_version=measures.FORMULA_VERSION, iris_mm=iris_mm, faces_seen=max(faces_seen, 1),
         refinement=tracker.refinement)
-    _check_measurable(table, provenance)
+    _check_measurable(table, provenance, detector_saw=faces_seen)
     return Measured(provenance, table, landmarks_file, engine_pfh)
 
 
-def _check_measurable(table: pd.DataFrame, prov: Provenance) -> None:
+def _check_measurable(table: pd.DataFrame, prov: Provenance, detector_saw: int = 0) -> None:
     found = table[table["face_found"]]
+    if found.empty and detector_saw >= 1:
+        raise ExtremePose(f"A face was seen in {prov.source} but its eyes, nose and mouth could not be located: "
+                          "usually the head is turned too far (or the face is partly covered). Ask the patient "
+                          "to face the camera squarely, face fully in view, and try again.")
     if found.empty:
         raise NoFaceFound(f"No face was found in {prov.source} (checked {prov.n_frames} frame(s)). Record the "
                           "patient facing the camera, face fully in view and evenly lit, then try again.")
@@ -211,6 +217,8 @@ class Analysis:
             "units": {k: v for k, v in measures.units().items()},
             "episodes": [e.to_dict() for e in seg.episodes],
             "indices": self.indices,
+            "headline": self.indices.get("headline"),
+            "rest": seg.rest_dict(),
             "rest_measures": rest_measures(self.table, seg),
             "rest_sd": rest_sd(self.table, seg),
         }
@@ -244,25 +252,65 @@ def rest_sd(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
     return {c: round(float(rows[c].std(ddof=1)), 4) for c in cols}
 
 
+def step_movements(steps, protocol=None) -> list[dict] | None:
+    """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added."""
+    if not steps:
+        return None
+    moves = {}
+    if protocol is not None:
+        from .protocols import load_protocol
+
+        moves = {st.key: st.movement for st in load_protocol(protocol).steps}
+    out = []
+    for st in steps:
+        d = dict(st) if isinstance(st, dict) else {"step": st.step, "start_s": st.start_s, "end_s": st.end_s}
+        d.setdefault("movement", moves.get(d.get("step"), d.get("step")))
+        out.append(d)
+    return out
+
+
+def segment_measured(m: Measured, *, rest: tuple[int, int] | None = None, steps=None, protocol=None) -> Segmentation:
+    """Segment a measured recording (rest, blinks, closures, movements; known steps give the kinds)."""
+    from .segments import segment
+
+    return segment(m.segmentation_table(), m.provenance.fps or 30.0, rest=rest,
+                   steps=step_movements(steps, protocol))
+
+
 def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAMETER_MM,
             rest: tuple[int, int] | None = None, progress: Progress | None = None,
-            workdir: Path | None = None, threads: int | None = None) -> Analysis:
-    """Measure a recording, segment it and compute the synkinesis indices."""
-    from .findings import synkinesis_indices
+            workdir: Path | None = None, threads: int | None = None, steps=None, protocol=None) -> Analysis:
+    """Measure a recording, segment it and compute the synkinesis indices.
+
+    steps: known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
+    correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
+    """
     from .findings.indices import check_side
-    from .segments import segment
 
     check_side(affected_side)  # fail before the slow part
     m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
+    if len(m.table) < MIN_VIDEO_FRAMES:  # a still picture (or a PNG renamed .mp4): nothing moves
+        raise EmptyMedia(f"{Path(path).name} holds a single picture, not a video, so no movement can be measured. "
+                         "Give a video of the face, or save the picture as a .jpg or .png photo and measure that "
+                         "(`synkinesis measure`).")
+    return analyze_measured(m, affected_side, rest=rest, steps=steps, protocol=protocol)
+
+
+def analyze_measured(m: Measured, affected_side: str, *, rest: tuple[int, int] | None = None, steps=None,
+                     protocol=None) -> Analysis:
+    """Segment an already measured recording and compute its indices (no video read)."""
+    from .findings import synkinesis_indices
+
     fps = m.provenance.fps or 30.0
-    seg = segment(m.segmentation_table(), fps, rest=rest)
+    seg = segment_measured(m, rest=rest, steps=steps, protocol=protocol)
     m.table["blink"] = seg.blink
     m.table["eyes_closed"] = seg.eye_closed
+    m.table["one_eye_closed"] = seg.one_eye_closed
     m.table["mouth_movement_mm"] = seg.mouth_movement_mm
     m.table["episode"] = ""
     for e in seg.episodes:
-        if e.kind != "blink":
+        if e.kind != "blink" and e.side is None:
             m.table.loc[e.start:e.end, "episode"] = e.kind
     indices = synkinesis_indices(m.table, seg, affected_side, fps)
-    m.provenance.notes += indices.get("notes", [])
+    m.provenance.notes += [n for n in indices.get("notes", []) if n not in m.provenance.notes]
     return Analysis(m, seg, indices)

@@ -22,10 +22,10 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 
 # (method, path) -> (who may use it with P1's ids, request body kind)
 ROUTES = {
-    ("GET", "/openapi.json"): (PUBLIC, None),
-    ("GET", "/docs"): (PUBLIC, None),
-    ("GET", "/docs/oauth2-redirect"): (PUBLIC, None),
-    ("GET", "/redoc"): (PUBLIC, None),
+    ("GET", "/openapi.json"): (STAFF, None),
+    ("GET", "/docs"): (STAFF, None),
+    ("GET", "/redoc"): (STAFF, None),
+    ("MOUNT", "/static/docs"): (PUBLIC, None),  # Swagger UI / ReDoc library files (fastapi-offline)
     ("GET", "/login"): (PUBLIC, None),
     ("POST", "/login"): (PUBLIC, "login"),
     ("POST", "/logout"): (ANY, "form"),
@@ -45,7 +45,7 @@ ROUTES = {
     ("GET", "/visits/{visit_id}/scales/{key}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/scales/{key}"): (OWNER, "saq_form"),
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
-    ("POST", "/recordings/{recording_id}/retry"): (OWNER, "form"),
+    ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_form"),
     ("GET", "/admin/audit"): (ADMIN, None),
@@ -66,7 +66,7 @@ ROUTES = {
     ("POST", "/api/visits/{visit_id}/recordings"): (OWNER, "upload"),
     ("POST", "/api/visits/{visit_id}/scores/{key}"): (OWNER, "saq_json"),
     ("GET", "/api/recordings/{recording_id}/status"): (OWNER, None),
-    ("POST", "/api/recordings/{recording_id}/retry"): (OWNER, None),
+    ("POST", "/api/recordings/{recording_id}/retry"): (STAFF_OWN, None),
     ("PUT", "/api/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_json"),
     ("GET", "/api/analyses/{analysis_id}"): (OWNER, None),
     ("GET", "/api/scales"): (ANY, None),

@@ -47,7 +47,7 @@ def test_an_admin_adds_a_clinician_who_can_then_log_in(app, world, as_user):
 def test_bad_account_forms_say_what_is_wrong_and_store_nothing(app, world, as_user):
     admin = as_user("admin_a")
     cases = [({"username": "x", "role": "clinician", "password": NEW_PW}, 422, "3–100 letters"),
-             ({"username": "dr.short", "role": "clinician", "password": "short"}, 422, "At least 10 characters"),
+             ({"username": "dr.short", "role": "clinician", "password": "short"}, 422, "At least 12 characters"),
              ({"username": "dr.role", "role": "patient", "password": NEW_PW}, 422, "Choose clinician or administrator"),
              ({"username": "doc_b", "role": "clinician", "password": NEW_PW}, 409, "This user name is taken")]
     for data, status, message in cases:
@@ -90,7 +90,7 @@ def test_a_password_reset_replaces_the_old_password(app, world, as_user):
     admin = as_user("admin_a")
     uid = _user(app, "doc_a")[0]
     r = admin.post(f"/admin/users/{uid}/password", data=_form(admin, password="short"))
-    assert r.status_code == 422 and "At least 10 characters" in r.text
+    assert r.status_code == 422 and "At least 12 characters" in r.text
     login(TestClient(app, follow_redirects=False), "doc_a", PASSWORD)  # still the old one
     r = admin.post(f"/admin/users/{uid}/password", data=_form(admin, password=NEW_PW))
     assert r.status_code == 303
@@ -110,7 +110,7 @@ def test_create_clinic_bootstraps_a_new_clinic_from_the_command_line(settings):
                               input=f"{password}\n{password}\n", capture_output=True, text=True, timeout=120)
 
     r = run("short")
-    assert r.returncode == 2 and "At least 10 characters" in r.stderr and "Nothing was created" in r.stderr, r
+    assert r.returncode == 2 and "At least 12 characters" in r.stderr and "Nothing was created" in r.stderr, r
     r = run(NEW_PW)
     assert r.returncode == 0, r.stderr
     assert "created with administrator 'head.admin'" in r.stdout and NEW_PW not in r.stdout + r.stderr
@@ -146,7 +146,7 @@ def test_everyone_changes_their_own_password_with_the_current_one(app, world, as
     r = change(PASSWORD, NEW_PW, repeat="a different new password")
     assert r.status_code == 422 and "differ" in r.text
     r = change(PASSWORD, "short")
-    assert r.status_code == 422 and "At least 10 characters" in r.text
+    assert r.status_code == 422 and "At least 12 characters" in r.text
     login(TestClient(app, follow_redirects=False), "pat1", PASSWORD)  # nothing changed so far
     r = change(PASSWORD, NEW_PW)
     assert r.status_code == 303 and r.headers["location"] == "/account?done=password"

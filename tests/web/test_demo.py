@@ -28,8 +28,31 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
         # while the rule compared displacement sizes: the healthy corner's small drop hid the lift).
         sb = {i["item"]: i["value"] for i in guided.analysis.result["assessment"]["estimates"]["sunnybrook"]["items"]}
         assert sb["syn_gentle_eye_closure"] == 2 and sb["syn_brow_lift"] == 2
+        # The guided protocol's tight closure and "eee" steps: House–Brackmann and the eFACE items that
+        # need them are estimated, not refused. The affected eye closes 0.6 × 97 = 58 % (truth).
+        est = guided.analysis.result["assessment"]["estimates"]
+        assert est["hb"]["result"] is not None and not any(i["refused"] for i in est["hb"]["items"])
+        ef = {i["item"]: i for i in est["eface"]["items"]}
+        assert not ef["full_eye_closure"]["refused"] and abs(ef["full_eye_closure"]["value"] - 58) <= 12
+        assert not ef["lower_lip_eee"]["refused"]
+        labels = [k["label"] for k in guided.analysis.key_frames]
+        assert {"Rest", "Brow raise peak", "Snarl peak", "Tight eye closure peak"} <= set(labels), labels
         rid = guided.id
     username, _, password = DEMO_USERS[0]
     login(client, username, password)
     page = client.get(f"/recordings/{rid}").text
     assert "Per-expression grading" in page and "ESTIMATE" in page
+    # The synthetic synkinetic patient reads as synkinetic (its left eye narrows 50 % with every mouth
+    # movement), the real healthy video does not; no negative ratio is stored or shown.
+    assert "Reads as ocular-oral synkinesis" in page and "yes — above noise" in page
+    with db.session() as s:
+        real, guided = s.scalars(select(Recording).order_by(Recording.id)).all()
+        h_real, h_guided = real.analysis.result["headline"], guided.analysis.result["headline"]
+        assert not h_real["flagged"] and h_guided["flagged"], (h_real, h_guided)
+        assert h_guided["ocular_oral_excess_pct_points"] > h_guided["mdc95_pct_points"] + 10
+        for a in (real.analysis, guided.analysis):
+            for e in a.result["indices"]["ocular_oral"]:
+                assert e["ratio_affected_to_healthy"] is None or e["ratio_affected_to_healthy"] >= 0
+        real_id = real.id
+    real_page = client.get(f"/recordings/{real_id}").text
+    assert "Does not read as ocular-oral synkinesis" in real_page

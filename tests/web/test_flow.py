@@ -57,8 +57,11 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
 
     page = client.get(f"/recordings/{rid}").text
     assert page.count('<img src="/recordings/') >= 3  # rest + smile peak key frames + plot
-    assert "rest — frame" in page and "smile peak — frame" in page
-    assert "Palpebral fissure height" in page and "(affected)" in page and "closer to 1 is better" in page
+    assert "Rest — frame" in page and "Smile peak — frame" in page
+    assert "Palpebral fissure height" in page and "(affected)" in page
+    # The healthy face's finding, in words, with its noise: no ratio "closer to 1" beside a negative number.
+    assert "Does not read as ocular-oral synkinesis" in page and "no — within noise" in page
+    assert "closer to 1 is better" not in page
     for name in ("key-0.png", "key-1.png", "plot.png"):
         f = client.get(f"/recordings/{rid}/files/{name}")
         assert f.status_code == 200 and f.content[:4] == b"\x89PNG"
@@ -74,7 +77,10 @@ def test_clinician_path_from_new_patient_to_analysis(client, world, settings, ap
 
     # Trends: the analysed visit appears with its direction of better.
     t = client.get(f"/api/patients/{pid}/trends").json()
-    assert t["measures"][0]["pfh_mm_left"] > 0 and t["measure_info"][2]["better"] == "closer to 1 is better"
+    assert t["measures"][0]["pfh_mm_left"] > 0 and t["measure_info"][2]["better"].startswith("lower is better")
+    # The trend's synkinesis number is the recording's headline: the healthy face's excess, within noise.
+    m0 = t["measures"][0]
+    assert m0["ocular_oral_flagged"] is False and abs(m0["ocular_oral_excess"]) < m0["ocular_oral_mdc95"]
     # No names or dates of birth in the application's own logs.
     logged = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("synkinesis"))
     assert "Nakamura" not in logged and "1966-07-21" not in logged

@@ -2,9 +2,11 @@
 
 The recording is a synthetic patient (a real face photo, `synthetic.patient`) performing the
 guided protocol with a known pattern: the LEFT eye narrows by 40 % whenever the mouth smiles,
-snarls or puckers. P1's affected side is left, so the app must find that narrowing on the affected
-side in those steps (and no synkinesis in the brow raise or eye closure), grade it, and recompute
-when a clinician moves or drops a step.
+snarls, puckers or shows the bottom teeth ("eee"). P1's affected side is left, so the app must find
+that narrowing on the affected side in those steps (and no synkinesis in the brow raise or eye
+closures), grade it — House–Brackmann and the eFACE closure and lower-lip items included, from the
+guided steps alone — label key frames and the plot by the steps, and recompute (labels too) when a
+clinician moves or drops a step.
 """
 
 from __future__ import annotations
@@ -48,33 +50,68 @@ def test_a_guided_recording_is_graded_per_expression_and_steps_can_be_corrected(
     # The known pattern: the affected (left) eye narrows by 40 % of its fissure during both smiles and
     # the pucker, the healthy eye not at all. The excess narrowing (affected − healthy, %-points) must
     # be 40 within 8 (the mesh + refinement recovers ≥ 0.9 of a one-sided lid change: README).
-    for step in ("small_smile", "big_smile", "snarl", "pucker"):
+    for step in ("small_smile", "big_smile", "snarl", "pucker", "eee"):
         status, excess = _eye_excess(a, step)
         assert status == "ok" and excess is not None and abs(excess - 40) < 8, (step, excess)
+    assert all(e["status"] == "ok" for e in a["expressions"]) and not a["refusals"], a["refusals"]
     assert a["estimates"]["label"].startswith("ESTIMATE")
     sb = {i["item"]: i for i in a["estimates"]["sunnybrook"]["items"]}
     assert sb["syn_open_mouth_smile"]["value"] >= 2 and sb["syn_lip_pucker"]["value"] >= 2
     assert sb["syn_gentle_eye_closure"]["value"] == 0  # no oral-ocular pattern: not flagged
     assert sb["syn_snarl"]["value"] >= 2 and sb["syn_brow_lift"]["value"] == 0  # the pattern spares the brow
     assert a["estimates"]["sunnybrook"]["extra"]["synkinesis"]["value"] >= 6  # all five expressions graded
+    # The tight closure and "eee" steps: eFACE full eye closure (truth 97 % closed) and lower lip
+    # (symmetric: 100) are estimated, and House–Brackmann is graded: complete closure, full movement,
+    # but synkinesis → II.
     ef = {i["item"]: i for i in a["estimates"]["eface"]["items"]}
-    assert "tight eye closure" in ef["full_eye_closure"]["refused"]  # not in this protocol: refused, not guessed
+    assert ef["full_eye_closure"]["value"] >= 85 and ef["full_eye_closure"]["steps"] == ["tight_eye_closure"]
+    assert ef["lower_lip_eee"]["value"] >= 80 and ef["lower_lip_eee"]["steps"] == ["eee"]
+    assert a["estimates"]["hb"]["result"]["total"] == 2
+
+    # Key frames are captioned by the step whose peak they show (not "smile peak" for a snarl), each
+    # inside its step's window; the plot names the steps.
+    with app.state.db.session() as s:
+        analysis = s.scalar(select(Analysis).where(Analysis.recording_id == rid))
+        key_frames, plot = analysis.key_frames, settings.data_dir / analysis.plot_path
+    spans = {e["name"]: e for e in a["expressions"]}
+    fps = 15
+    for name in ("Brow raise", "Small smile", "Big smile", "Gentle eye closure", "Tight eye closure", "Snarl",
+                 "Pucker", 'Bottom teeth ("eee")'):
+        kf = next(k for k in key_frames if k["label"] == f"{name} peak")
+        assert spans[name]["start_s"] - 1 / fps <= kf["time_s"] <= spans[name]["end_s"] + 1 / fps, (name, kf)
+    assert [k["label"] for k in key_frames][0] == "Rest"
+    plot_before = plot.read_bytes()
 
     page = doc.get(f"/recordings/{rid}").text
     assert 'id="expressions"' in page and "ESTIMATE (automated from video" in page
     assert 'name="start_big_smile"' in page and "Needs a clinician" in page
+    # In clinical words: steps, movements and scale items by name, never their code keys.
+    for words in ("Tight eye closure", "Bottom teeth", "Guided steps: Rest",
+                  "lower-lip drop (mm)", "eye closure, share of the resting fissure (%)", "House–Brackmann",
+                  "decision key: eye closes completely", "dynamic: full eye closure", "Tight eye closure peak"):
+        assert words.replace('"', "&#34;") in page or words in page, words
+    for code in ("closure_pct", "lower_lip_level_change", "eye_closes_completely<", ">eface<"):
+        assert code not in page, code
 
     # A clinician drops the big smile (say the patient laughed) and moves the pucker's start: graded again.
-    corrected = [s for s in steps if s["step"] != "big_smile"]
-    corrected[-1] = {**corrected[-1], "start_s": corrected[-1]["start_s"] + 0.5}
+    corrected = [s if s["step"] != "pucker" else {**s, "start_s": s["start_s"] + 0.5}
+                 for s in steps if s["step"] != "big_smile"]
+    moved = next(s for s in corrected if s["step"] == "pucker")
     r = doc.put(f"/api/recordings/{rid}/steps", json={"steps": corrected})
     assert r.status_code == 200, r.text
     a2 = _assessment(app, rid)
     assert _eye_excess(a2, "big_smile")[0] == "missing"
     pucker = next(e for e in a2["expressions"] if e["step"] == "pucker")
-    assert abs(pucker["start_s"] - corrected[-1]["start_s"]) < 0.1
+    assert abs(pucker["start_s"] - moved["start_s"]) < 0.1
     assert abs(_eye_excess(a2, "pucker")[1] - 40) < 8
     assert r.json()["assessment"]["step_times"] == a2["step_times"]
+    # The labels follow the correction: the big smile's key frame is no step's peak any more (it
+    # says what the movement detection saw there), and the plot is redrawn without that step.
+    with app.state.db.session() as s:
+        analysis = s.scalar(select(Analysis).where(Analysis.recording_id == rid))
+        labels = [k["label"] for k in analysis.key_frames]
+    assert "Big smile peak" not in labels and "Snarl peak" in labels and len(labels) == len(key_frames)
+    assert plot.read_bytes() != plot_before
 
     # Invalid times: a clear message, nothing stored.
     bad = [dict(s) for s in steps]
@@ -90,6 +127,8 @@ def test_a_guided_recording_is_graded_per_expression_and_steps_can_be_corrected(
     r = doc.post(f"/recordings/{rid}/steps", data={"csrf_token": doc.headers["X-CSRF-Token"], "reset": "1"})
     assert r.status_code == 303 and r.headers["location"].endswith("#grading")
     assert _assessment(app, rid)["expressions"] == a["expressions"]
+    with app.state.db.session() as s:
+        assert s.scalar(select(Analysis).where(Analysis.recording_id == rid)).key_frames == key_frames
     with app.state.db.session() as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.object_id == rid,
                                                             AuditEvent.object_type == "recording")).all()

@@ -143,7 +143,7 @@ def test_practice_page_offers_the_programme_exercises(as_user, world):
     pat = as_user("pat1")
     r = pat.get(f"/patients/{world.p1}/practice?exercise=pucker_eyes_open")
     assert r.status_code == 200
-    assert "Mirror practice: Pucker" in r.text and "window.PRACTICE" in r.text and "/static/practice.js" in r.text
+    assert "Mirror practice: Pucker" in r.text and 'id="practice-config"' in r.text and "/static/practice.js" in r.text
     assert "scaleX(-1)" in pat.get("/static/practice.css").text  # mirrored display only
     r = pat.post(f"/api/patients/{world.p1}/practice-sessions", json={"exercise": "brow_raise_mouth_still"})
     assert r.status_code == 422 and "not in this patient's programme" in r.json()["detail"]

@@ -17,7 +17,7 @@ from synkinesis.store import Database
 from synkinesis.store.models import AuditEvent, PracticeProgramme, PracticeSession
 
 from .practice_media import real_face_clip, synthetic_clip, write_y4m
-from .test_browser import CHROMIUM, live_url, log_in  # noqa: F401  (live_url is a fixture)
+from .test_browser import CHROMIUM, live_url, log_in, wait_until  # noqa: F401  (live_url is a fixture)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")]
@@ -138,7 +138,7 @@ def _warning_only_when_the_eye_narrows(pages, world, settings):
     for page in pages.values():
         page.click("#start")
     for narrowing, page in pages.items():
-        page.wait_for_function("window.__practice.state === 'done'")
+        wait_until(page, "window.__practice.state === 'done'")
         P = page.evaluate("({log: window.__practice.log, summary: window.__practice.summary, "
                           "warnings: window.__practice.warnings, id: window.__practice.sessionId})")
         seen = page.evaluate("window.__seen")
@@ -169,7 +169,7 @@ def test_a_real_face_video_runs_a_whole_session_and_its_summary_is_stored(camera
 def _real_face_session(page, world, settings):
     open_practice(page, world.p1)
     page.click("#start")
-    page.wait_for_function("window.__practice.state === 'done'")
+    wait_until(page, "window.__practice.state === 'done'")
     summary = page.evaluate("window.__practice.summary")
     assert summary["reps_done"] == 2 and summary["complete"] and summary["frames_without_face"] == 0
     row = stored(settings, page.evaluate("window.__practice.sessionId"), "finished")
@@ -188,17 +188,17 @@ def test_losing_the_connection_then_the_camera_keeps_the_reps_and_the_session_re
 def _lose_and_resume(page, world, settings):
     open_practice(page, world.p1)
     page.click("#start")
-    page.wait_for_function("window.__practice.reps >= 1")
+    wait_until(page, "window.__practice.reps >= 1")
     sid = page.evaluate("window.__practice.sessionId")
 
     page.evaluate("window.__practice.ws.close()")  # the connection drops
-    page.wait_for_function("window.__practice.hellos.length >= 2 && window.__practice.state === 'running'")
+    wait_until(page, "window.__practice.hellos.length >= 2 && window.__practice.state === 'running'")
     hello = page.evaluate("window.__practice.hellos[1]")
     assert hello["resumed"] and hello["calibrated"] and hello["reps_done"] == 1
     banners = page.evaluate("window.__seen.banners")
     assert any("Connection lost. Your 1 repetition so far is saved" in b for b in banners)
 
-    page.wait_for_function("window.__practice.reps >= 2")
+    wait_until(page, "window.__practice.reps >= 2")
     page.evaluate("window.__practice.stream.getVideoTracks()[0].stop()")  # the camera goes away
     page.wait_for_selector("#banner-resume")
     assert "The camera stopped. Your 2 repetitions so far are saved." in page.inner_text("#banner")
@@ -208,7 +208,7 @@ def _lose_and_resume(page, world, settings):
     page.reload()  # even after leaving the page, the practice page offers to carry on
     assert "stopped after 2 of 3 repetitions (camera lost)" in page.inner_text("#resume-note")
     page.click("#resume")
-    page.wait_for_function("window.__practice.state === 'done'")
+    wait_until(page, "window.__practice.state === 'done'")
     summary = page.evaluate("window.__practice.summary")
     assert summary["reps_done"] == 3 and summary["complete"]
     row = stored(settings, sid, "finished")

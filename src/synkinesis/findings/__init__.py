@@ -1,5 +1,5 @@
 """What the measures mean: synkinesis indices (and, later, automated scale estimates)."""
 
-from .indices import INDICES_VERSION, synkinesis_indices
+from .indices import INDICES_VERSION, headline, synkinesis_indices
 
-__all__ = ["INDICES_VERSION", "synkinesis_indices"]
+__all__ = ["INDICES_VERSION", "headline", "synkinesis_indices"]

@@ -423,6 +423,24 @@ HB_RULES = {
 }
 
 
+# ---------------------------------------------------------------------------------------- words
+SCALE_MODULES = {"eface": eface, "sunnybrook": sunnybrook, "hb": house_brackmann}
+
+
+def scale_title(scale: str) -> str:
+    """"hb" → "House–Brackmann": a scale as a clinician names it."""
+    module = SCALE_MODULES.get(scale)
+    return module.TITLE if module else scale
+
+
+def item_words(scale: str, key: str) -> str:
+    """An estimated item as the scale's form reads it: ("sunnybrook", "syn_lip_pucker") → "synkinesis: lip
+    pucker"."""
+    module = SCALE_MODULES.get(scale)
+    item = next((i for i in module.ITEMS if i.key == key), None) if module else None
+    return f"{item.section}: {item.name}" if item else key.replace("_", " ")
+
+
 # ------------------------------------------------------------------------------------------ all
 CLINICIAN_SCALES = {"sunnybrook": sunnybrook}  # scales whose video estimate a clinician can complete
 
@@ -458,4 +476,4 @@ def estimate(results: Sequence[ExpressionResult], protocol: Protocol, affected_s
 
 
 __all__ = ["ESTIMATE_LABEL", "Estimates", "ItemEstimate", "ScaleEstimate", "check_clinician_items", "estimate",
-           "synkinesis_grade", "voluntary_grade"]
+           "item_words", "scale_title", "synkinesis_grade", "voluntary_grade"]

@@ -56,6 +56,17 @@ TARGET: dict[str, tuple[str, int]] = {
     "eee": ("lower_lip_level", -1),
     "snarl": ("upper_lip_level", +1),
 }
+# The voluntary excursion of each movement, in clinical words (what a page or report shows).
+VOLUNTARY_WORDS: dict[str, str] = {
+    "brow_raise": "brow rise",
+    "gentle_eye_closure": "eye closure, share of the resting fissure",
+    "tight_eye_closure": "eye closure, share of the resting fissure",
+    "small_smile": "mouth-corner excursion",
+    "big_smile": "mouth-corner excursion",
+    "pucker": "mouth corner drawn in",
+    "eee": "lower-lip drop",
+    "snarl": "upper-lip rise",
+}
 # Without landmarks (no `movement_signals`): the measures table's nearest column, and the factor on
 # the sign (the lip gap widens as the lower lip drops).
 FALLBACK = {"corner_out": ("commissure_lateral", 1), "lower_lip_level": ("dental_show", -1)}
@@ -103,6 +114,7 @@ class Voluntary:
     affected: float | None  # excursion in the intended direction
     healthy: float | None
     ratio: float | None  # affected / healthy
+    label: str = ""  # the excursion in clinical words (`VOLUNTARY_WORDS`)
 
 
 @dataclass
@@ -240,7 +252,7 @@ def _voluntary(res: ExpressionResult, affected: str, healthy: str) -> Voluntary 
         measure, unit = f"{stem}_change", MEASURES[stem][0]
     a, h = exc[affected], exc[healthy]
     ratio = a / h if np.isfinite(a) and np.isfinite(h) and h > MIN_HEALTHY_MOVEMENT.get(unit, 0.8) else None
-    return Voluntary(measure, unit, _num(a), _num(h), _num(ratio))
+    return Voluntary(measure, unit, _num(a), _num(h), _num(ratio), VOLUNTARY_WORDS.get(res.movement, ""))
 
 
 def _pair(region: str, measure: str, unit: str, values: dict[str, float], affected: str, healthy: str,
@@ -284,5 +296,5 @@ def _synkinesis(res: ExpressionResult, affected: str, healthy: str) -> list[Find
     return out
 
 
-__all__ = ["ExpressionResult", "Finding", "MEASURES", "SideChange", "TARGET", "Voluntary", "per_expression",
-           "rest_frames", "usable_frames"]
+__all__ = ["ExpressionResult", "Finding", "MEASURES", "SideChange", "TARGET", "VOLUNTARY_WORDS", "Voluntary",
+           "per_expression", "rest_frames", "usable_frames"]

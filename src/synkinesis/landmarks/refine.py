@@ -27,6 +27,28 @@ so nothing depends on the image size):
   tie, linear between. The weight is continuous in the image evidence, so a switch between two
   equal steps passes through the mesh instead of jumping; a lid with one clear step (every face of
   the one-sided benchmark) is unchanged.
+- Not the iris, the pupil or the lower lid (lid-edge/3). Inside the eye opening, bright → dark
+  going down is also the sclera over the iris' upper edge (wide eyes, looking up), the iris over
+  the pupil, a catchlight, and the sclera over the lower lid's lashes; one of these used to capture
+  the upper lid of ONE eye (a one-sided "narrowing" of up to 6 mm that was not there). Now: each
+  column's steps count relative to that column's strongest (`column_floor`), so a short, very strong
+  edge in the 1–3 columns crossing the pupil cannot outvote the lash line that spans all 9; steps in
+  the lowest `upper_floor` (30 %) of the mesh's fissure are refused (the lower lid's lash line);
+  steps on the iris' upper arc (the mesh's iris landmarks 468–477) are refused where the mesh's lid
+  is clearly above it (the sclera shows there; where the lid covers the arc, its lashes are on it and
+  are kept). Refusing the whole pupil disc was tried and dropped: a ptotic lid crosses it
+  (the one-sided benchmark's 50 % case fell to 0.78).
+- Confidence (video, `SUPPORT`): the chosen steps' mean strength relative to each column's strongest
+  is the upper lid's image evidence; below 0.5 its correction fades towards the mesh (none at 0.3).
+- One-sided bound (video, `ONE_SIDED`): the refinement exists because the mesh under-reports a
+  ONE-sided change (it reports ~0.2–0.9 of it, never the wrong way: benchmark). So the difference
+  between the two eyes' fissure corrections may be at most 0.015 W (≈ 0.45 mm) + 4 × the mesh's own
+  one-sided change from the reference; beyond it both eyes' corrections are scaled towards the mesh
+  until it holds (the mesh is the fallback; shrinking only the difference would hand half of one
+  eye's false change to the other). A gaze shift, which the mesh sees moving both eyes alike, cannot become a
+  one-sided change; a real one (the mesh sees part of it) is measured in full (benchmark unchanged).
+  `LidRefiner.confidence` (per eye, 0…1: ramp × fade × evidence × the bound's share kept) is the
+  weight the frame's image correction got; `FaceTracker.lid_confidence` exposes it.
 - Each lid's correction is smoothed across the columns by a least-squares quadratic; in video it is
   also smoothed in time (`TEMPORAL`: half this frame's, half the previous).
 - Anchoring: an image step is not the margin itself (the lash line has a thickness, the lower step
@@ -70,7 +92,9 @@ import numpy as np
 from . import points as P
 from . import refine_kernels as kernels
 
-LID_VERSION = "lid-edge/2"  # 2: lower-lid correction weighted by how distinct its step is (video)
+LID_VERSION = "lid-edge/3"  # 2: lower-lid correction weighted by how distinct its step is (video); 3: the upper lid
+# never takes the iris, pupil or lower lid's edges (per-column evidence, refused zones), leans on the mesh when its
+# evidence is weak, and one-sided changes are bounded by the mesh's own (video)
 NONE = "none"
 
 _LUMA3 = np.array([[0.299, 0.587, 0.114]], np.float32) / 3  # RGB → luminance, averaged over 3 sub-columns
@@ -83,6 +107,8 @@ TEMPORAL = 0.5  # video: correction = 0.5 × this frame's + 0.5 × the previous 
 RAMP_S = 0.5  # video: corrections ramp in over the first 0.5 s of reference frames (1 frame is noisy)
 LOWER_DISTINCT = 0.5  # video: lower-lid correction × clip((best − rival) / (0.5 × best), 0, 1) …
 LOWER_RIVAL = 0.03  # … rival: the strongest other maximum of the lower-lid score ≥ this far (W) from the best
+SUPPORT = (0.3, 0.5)  # video: upper-lid correction from none (chosen steps' mean strength ≤ 0.3 of each column's best) to full (≥ 0.5)
+ONE_SIDED = (0.015, 4.0)  # video: eyes' fissure-correction difference within ±0.015 W + 4 × the mesh's own one-sided change
 
 # Speed: the per-frame arithmetic on these tiny arrays is compiled (`refine_kernels`, Numba): as
 # NumPy calls it cost ~0.8 ms a frame in per-call overhead. This module keeps the state (reference
@@ -108,6 +134,12 @@ class LidEdgeConfig:
     temporal: float = 1.0  # exponential smoothing weight of the newest correction (1: none; video: TEMPORAL)
     lower_distinct: float = 0.0  # lower lid: full weight once a rival step ≤ (1 − this) × the best (0: off; video: LOWER_DISTINCT)
     lower_rival: float = LOWER_RIVAL  # rivals: other maxima of the lower-lid score at least this far (W) from the best
+    iris_arc: tuple[float, float] = (0.03, 0.85)  # upper lid: steps within [0] W of the iris' upper arc are refused,
+    # at columns within [1] × r of the iris centre where the mesh's lid is above the arc ([0] = 0: off)
+    column_floor: float = 0.25  # upper lid: each column's steps / its strongest (≥ this × the eye's strongest; 0: the eye's)
+    support: tuple[float, float] = (0.0, 0.0)  # upper lid: correction from none (path strength ≤ [0]) to full (≥ [1]); (0, 0): off
+    one_sided: tuple[float, float] = (0.0, 0.0)  # (a, b) eye widths: the one-sided bound (`refine_kernels.lid_finish`); a = 0: off
+    upper_floor: float = 0.3  # upper-lid steps in the lowest this fraction of the mesh's fissure are refused (0: off)
 
 
 _TRANSITIONS: dict = {}
@@ -173,6 +205,7 @@ class Steps:
     e_v: np.ndarray
     lid_u: np.ndarray | None = None  # (2, 2, 9) u of the mesh's lid points (`_LIDS_U`), px
     distinct: np.ndarray | None = None  # (2,) lower-lid step: (best − strongest other maximum) / best, 0…1
+    support: np.ndarray | None = None  # (2,) upper lid: mean strength of the chosen steps / each column's strongest, 0…1
 
 
 class LidRefiner:
@@ -190,7 +223,7 @@ class LidRefiner:
         cfg = config or LidEdgeConfig()
         if fps and config is None:
             cfg = LidEdgeConfig(memory_frames=max(1, int(round(REFERENCE_MEMORY_S * fps))), temporal=TEMPORAL,
-                                lower_distinct=LOWER_DISTINCT)
+                                lower_distinct=LOWER_DISTINCT, support=SUPPORT, one_sided=ONE_SIDED)
         self.config = cfg
         self.fps = fps
         self._ramp = max(1, int(round(RAMP_S * fps))) if fps else 1
@@ -222,6 +255,9 @@ class LidRefiner:
         self._no_offset = np.zeros((2, K))
         self._no_polarity = np.zeros(2)  # 0: either sign
         self._no_distinct = np.zeros(2)
+        self._iris_arc = np.array(cfg.iris_arc, np.float64)
+        self._one_sided = np.array(cfg.one_sided, np.float64)
+        self._full = np.ones(2)
         self._no_ema = np.zeros((2, 2, K))[:0]  # empty: no previous correction
         if cfg.fit_degree is not None:
             V = np.vander(self._frac / cfg.span, cfg.fit_degree + 1)
@@ -234,6 +270,9 @@ class LidRefiner:
         K = self.config.columns
         self._reference = _Memory(self.config.memory_frames, (2, 2, K))  # (2 eyes, 2 lids, K)
         self._signs = _Memory(self.config.memory_frames, (2,))
+        self._openness = _Memory(self.config.memory_frames, (2,))
+        self._open_ref: list | None = None  # the mesh's fissures (eye widths) in the reference
+        self.confidence = np.zeros(2)  # per eye, the last frame's: how much of the image correction was applied
         self._offset: np.ndarray | None = None  # median of the reference, eye widths
         self._polarity: np.ndarray | None = None
         self._ema: np.ndarray | None = None
@@ -257,12 +296,13 @@ class LidRefiner:
                             borderMode=cv2.BORDER_REPLICATE)
         grey = sampled.ndim == 2
         lum = sampled.astype(np.float32) if grey else cv2.transform(sampled.astype(np.float32), self._luma)
-        step, sign, distinct = kernels.lid_search(
+        step, sign, distinct, support = kernels.lid_search(
             lum.reshape(2, cfg.columns, self._ns, -1), grey, self._n_up, *self._k, self._trans,
             self._no_polarity if polarity is None else polarity, g, origin, e, cfg.iris_columns, u_cols,
-            self._rival, cfg.lower_distinct > 0, base, width, *self._offsets)
+            self._rival, cfg.lower_distinct > 0, base, width, *self._offsets, mesh, self._iris_arc,
+            cfg.upper_floor, cfg.column_floor)
         return Steps(origin, width, u_cols, mesh, step, sign, e[:2], e[2:], lid_u,
-                     distinct if cfg.lower_distinct > 0 else None)
+                     distinct if cfg.lower_distinct > 0 else None, support)
 
     # ----------------------------------------------------------------------------------- main
     def _move(self, pts: np.ndarray, s: Steps, shift: np.ndarray) -> np.ndarray:
@@ -273,6 +313,7 @@ class LidRefiner:
     def __call__(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points)
         if not math.isfinite(float(pts[:, :2].sum())):  # no face: NaN rows pass through
+            self.confidence = np.zeros(2)
             return pts
         cfg = self.config
         s = self.steps(rgb, pts, self._offset, self._polarity if cfg.polarity_lock else None)
@@ -285,20 +326,30 @@ class LidRefiner:
         if all(o >= MIN_REFERENCE_OPEN for o in openness):
             self._reference.append(offsets_now)
             self._signs.append(s.sign)
+            self._openness.append(openness)
             self._since_median += 1
             # the median of a long memory barely moves: refresh it every few frames
             if self._offset is None or len(self._reference) <= 16 or self._since_median >= MEDIAN_EVERY:
                 self._offset = np.median(self._reference.values, axis=0)
+                self._open_ref = np.median(self._openness.values, axis=0).tolist()
                 self._polarity = np.where(self._signs.values.sum(axis=0) >= 0, 1.0, -1.0)
                 self._since_median = 0
         # refined lid = image step + reference offset, as a correction of the mesh lid (eye widths)
         corr = offset - offsets_now  # (= (step − mesh) / W + offset, exactly)
         if self._fit is not None:
             corr = corr @ self._fit
-        out, corr = kernels.lid_finish(
+        # the upper lid leans on the mesh when its step is weak along the path (ambiguous evidence)
+        lo_s, hi_s = cfg.support
+        upper = self._full if hi_s <= 0 else np.clip((s.support - lo_s) / (hi_s - lo_s), 0.0, 1.0)
+        open_ref = self._open_ref if self._open_ref is not None else openness
+        mesh_diff = ((openness[0] - open_ref[0]) - (openness[1] - open_ref[1])) / 2
+        out, corr, kept = kernels.lid_finish(
             pts, _INNER, corr, s.lid_u, s.u, s.mesh, s.width, s.e_v, cfg.span,
             self._no_distinct if s.distinct is None else s.distinct, cfg.lower_distinct if s.distinct is not None else 0.0,
-            np.array(openness), FADE_OPEN, cfg.temporal, self._no_ema if self._ema is None else self._ema, confidence)
+            np.array(openness), FADE_OPEN, cfg.temporal, self._no_ema if self._ema is None else self._ema, confidence,
+            upper, float(mesh_diff), self._one_sided)
+        fade = np.clip((np.array(openness) - FADE_OPEN[0]) / (FADE_OPEN[1] - FADE_OPEN[0]), 0.0, 1.0)
+        self.confidence = fade * upper * (kept * confidence)
         if cfg.temporal < 1.0:
             self._ema = corr
         return out
@@ -311,7 +362,7 @@ class StaticLidRefiner(LidRefiner):
     make-up (±0.03 W between faces), further from human annotation than the mesh."""
 
     name = "lid-edge-static"
-    version = "lid-edge-static/1"
+    version = "lid-edge-static/2"  # 2: the upper-lid steps of lid-edge/3
 
     def __init__(self, c_up: float = 0.05, config: LidEdgeConfig | None = None):
         super().__init__(None, config)
@@ -519,5 +570,5 @@ def make_refiner(name: str = DEFAULT, fps: float | None = None):
 
 
 __all__ = ["CornerEdgeConfig", "CornerRefiner", "Corners", "DEFAULT", "FADE_OPEN", "FaceRefiner", "LID_VERSION",
-           "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE",
-           "REFERENCE_MEMORY_S", "REFINERS", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner", "warm_up"]
+           "LOWER_DISTINCT", "LOWER_RIVAL", "LidEdgeConfig", "LidRefiner", "MIN_REFERENCE_OPEN", "NONE", "ONE_SIDED",
+           "REFERENCE_MEMORY_S", "REFINERS", "SUPPORT", "StaticLidRefiner", "Steps", "TEMPORAL", "VERSION", "make_refiner", "warm_up"]

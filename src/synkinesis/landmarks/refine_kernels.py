@@ -178,7 +178,7 @@ def lid_geometry(g, frac, u_grid, v_grid, n_up, lower_offset):
 
 @njit(**_JIT)
 def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_columns, u_cols, rival,
-               want_distinct, base, width, offsets_up, offsets_lo):
+               want_distinct, base, width, offsets_up, offsets_lo, mesh, iris_arc, floor, column_floor):
     """The lid steps in the sampled luminance lum4 (2, K, ns, N) float32 (luminance / ns per
     sub-column; grey: plain grey levels, divided here).
 
@@ -187,7 +187,20 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
     iris-weighted sum over the columns of the step (of the sign `polarity`, or either sign where
     it is 0). Returns step (2, 2, K) (v, px), sign (2,) of the lower step, distinct (2,) (how
     distinct the lower step is from the strongest rival maximum ≥ `rival` samples away; only if
-    want_distinct, else zeros).
+    want_distinct, else zeros), support (2,) (the upper lid's evidence: the mean over the columns
+    of the chosen step's strength / the column's strongest, 0…1).
+
+    Inside the eye opening, bright → dark going down is also the sclera over the iris, the iris
+    over the pupil, a catchlight, the sclera over the lower lid's lashes. So (lid-edge/3):
+    - each column's steps count relative to the column's strongest (at least `column_floor` × the
+      eye's strongest; 0: the eye's), so a few columns with a very strong short edge (pupil,
+      catchlight) cannot outvote the lash line that spans the eye;
+    - steps in the lowest `floor` of the mesh's fissure (mesh (2, 2, K): its lids at the columns)
+      are refused: the lower lid's lash line;
+    - steps within iris_arc[0] eye widths of the iris' upper arc are refused at columns within
+      iris_arc[1] × r of the iris centre where the mesh's lid is above the arc by more than that
+      (the sclera shows above the iris: wide eyes, looking up). Where the lid covers the arc, its
+      lash line is there and is kept.
     """
     E, K, ns, N = lum4.shape
     lum = np.empty((E, K, N), np.float32)
@@ -207,17 +220,46 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
                 g_up[b, k, m] = lum[b, k, m + 2 * k0] - lum[b, k, m]
             for m in range(M1):
                 g_lo[b, k, m] = lum[b, k, n_up + m + 2 * k1] - lum[b, k, n_up + m]
-    # Upper lids: bright skin above → dark lashes below (g_up < 0), normalised per eye; DP.
+    # Upper lids: bright skin above → dark lashes below (g_up < 0), the other edges refused; DP.
+    ux, uy, vx, vy = e[0], e[1], e[2], e[3]
     cost = np.empty((E, K, M0), np.float32)
     for b in range(E):
+        ix, iy = g[LID_IRIS_ROW + b, 0] - origin[b, 0], g[LID_IRIS_ROW + b, 1] - origin[b, 1]
+        r = _RING_ROW + 2 * b
+        dx, dy = g[r, 0] - g[r + 1, 0], g[r, 1] - g[r + 1, 1]
+        radius = max(math.sqrt(dx * dx + dy * dy) / 2, 1e-6)
+        iu, iv = ix * ux + iy * uy, ix * vx + iy * vy
+        band = iris_arc[0] * width[b]
+        for k in range(K):
+            du = u_cols[b, k] - iu
+            top = iv - math.sqrt(max(radius * radius - du * du, 0.0))  # the iris' upper arc here
+            shows = band > 0.0 and abs(du) < iris_arc[1] * radius and base[b, 0, k] < top - band
+            low = mesh[b, 1, k] - floor * (mesh[b, 1, k] - mesh[b, 0, k])
+            for m in range(M0):
+                cost[b, k, m] = g_up[b, k, m]
+                if g_up[b, k, m] < 0:
+                    v = base[b, 0, k] + offsets_up[m] * width[b]
+                    if (floor > 0.0 and v > low) or (shows and abs(v - top) < band):
+                        cost[b, k, m] = 0.0
         norm = np.float32(1e-6)
         for k in range(K):
             for m in range(M0):
-                norm = max(norm, abs(g_up[b, k, m]))
+                norm = max(norm, abs(cost[b, k, m]))
         for k in range(K):
+            col = norm
+            if column_floor > 0.0:
+                col = np.float32(column_floor) * norm
+                for m in range(M0):
+                    col = max(col, abs(cost[b, k, m]))
             for m in range(M0):
-                cost[b, k, m] = g_up[b, k, m] / norm
+                cost[b, k, m] = cost[b, k, m] / col
     path = dp(cost, trans)
+    support = np.empty(E)
+    chosen = np.empty(K)
+    for b in range(E):
+        for k in range(K):
+            chosen[k] = -np.float64(cost[b, k, path[b, k]])
+        support[b] = _pairwise(chosen) / K
     step = np.empty((E, 2, K))
     for b in range(E):
         for k in range(K):
@@ -225,7 +267,6 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
             x = j + vertex32(-g_up[b, k, j - 1], -g_up[b, k, j], -g_up[b, k, j + 1])  # the step's peak
             step[b, 0, k] = base[b, 0, k] + np.interp(x, np.arange(M0), offsets_up) * width[b]
     # Lower lids: one shift per eye over the columns crossing the iris.
-    ux, uy = e[0], e[1]
     weight = np.empty((E, K))
     sign = np.empty(E)
     distinct = np.zeros(E)
@@ -271,7 +312,7 @@ def lid_search(lum4, grey, n_up, k0, k1, trans, polarity, g, origin, e, iris_col
         shift = np.interp(peak64(total, jb), np.arange(M1), offsets_lo)
         for k in range(K):
             step[b, 1, k] = base[b, 1, k] + shift * width[b]
-    return step, sign, distinct
+    return step, sign, distinct, support
 
 
 @njit(**_JIT)
@@ -410,7 +451,7 @@ def corner_position(g, e, scale):
 
 @njit(**_JIT)
 def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct, lower_distinct, openness,
-               fade_open, temporal, ema, confidence):
+               fade_open, temporal, ema, confidence, upper_weight, mesh_diff, one_sided):
     """`LidRefiner.__call__` after the reference bookkeeping: corr (2, 2, K) (eye widths, fitted
     across the columns) → the moved points (float32) and the (smoothed) correction.
 
@@ -418,6 +459,14 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
     correction fades out as its fissure (openness, eye widths) closes; with temporal < 1 it is
     smoothed with the previous one (`ema`, empty at the start), except in an eye that is
     (re)opening; the lids are never moved across each other.
+    upper_weight (2,): the upper lid's correction × this (its image evidence). One-sided bound
+    (one_sided = a, b eye widths; a ≤ 0: off): the difference between the two eyes' fissure
+    corrections (at the middle column, half of right − left) stays within
+    [−a + min(0, b·mesh_diff), a + max(0, b·mesh_diff)], mesh_diff being half the difference of the
+    mesh's own fissure changes from the reference: the image may add to a one-sided change the mesh
+    sees (it under-reports them), not make one where the mesh sees both eyes change alike (a gaze
+    shift). Beyond it, both eyes' corrections are scaled towards the mesh (× kept) until it holds.
+    Returns also kept (1: untouched).
     """
     E, _, K = corr.shape
     corr = corr.copy()
@@ -426,6 +475,21 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
             w = min(max(distinct[b] / lower_distinct, 0.0), 1.0)
             for k in range(K):
                 corr[b, 1, k] *= w
+    for b in range(E):
+        for k in range(K):
+            corr[b, 0, k] *= upper_weight[b]
+    kept = 1.0
+    if one_sided[0] > 0.0 and E == 2:
+        mid = K // 2
+        diff = ((corr[0, 1, mid] - corr[0, 0, mid]) - (corr[1, 1, K - 1 - mid] - corr[1, 0, K - 1 - mid])) / 2
+        hi = one_sided[0] + one_sided[1] * abs(mesh_diff)
+        lo = -hi
+        if diff > hi or diff < lo:
+            kept = min(max(diff, lo), hi) / diff
+            for b in range(E):
+                for lid in range(2):
+                    for k in range(K):
+                        corr[b, lid, k] *= kept
     fade = np.empty(E)
     for b in range(E):
         fade[b] = min(max((openness[b] - fade_open[0]) / (fade_open[1] - fade_open[0]), 0.0), 1.0)
@@ -451,7 +515,7 @@ def lid_finish(pts, rows, corr, lid_u, u_cols, mesh, width, e_v, span, distinct,
                 fix = min((mesh[b, 1, k] + shift[b, 1, k]) - (mesh[b, 0, k] + shift[b, 0, k]), 0.0) / 2
                 shift[b, 0, k] += fix
                 shift[b, 1, k] -= fix
-    return lid_move(pts, rows, lid_u, u_cols, shift, width, e_v, span), corr
+    return lid_move(pts, rows, lid_u, u_cols, shift, width, e_v, span), corr, kept
 
 
 @njit(**_JIT)

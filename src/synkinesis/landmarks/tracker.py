@@ -37,9 +37,20 @@ class FaceTracker:
         """(engine's points, refined points) of the largest face, or (None, None)."""
         faces = self.engine.detect(rgb)
         if not faces:
+            lids = getattr(self.refiner, "lids", self.refiner)
+            if hasattr(lids, "confidence"):
+                lids.confidence = np.zeros(2)
             return None, None
         raw = faces[0].points
         return raw, raw if self.refiner is None else self.refiner(rgb, raw)
+
+    @property
+    def lid_confidence(self) -> np.ndarray | None:
+        """Per eye (patient's right, left), how much the last frame's lids took from the image rather
+        than the mesh: 0 (the mesh's: no reference yet, eye closed, weak or iris-like evidence, a
+        one-sided change the mesh does not see) … 1. None without lid refinement."""
+        lids = getattr(self.refiner, "lids", self.refiner)
+        return getattr(lids, "confidence", None)
 
     def points(self, rgb: np.ndarray) -> np.ndarray | None:
         return self.track(rgb)[1]

@@ -50,14 +50,16 @@ SIR_CHARLES_BELL = {
 }
 
 # The clinic app's guided webcam recording (web/record page): the five expressions the Sunnybrook
-# grades (brow lift, gentle eye closure, open-mouth smile, snarl, lip pucker) plus a small smile,
-# one 3-s hold each, with on-screen prompts and countdowns. The recorder stores each step's start
-# and end, so its steps are never searched for. The eye step keeps its historical key "eye_closure".
+# grades (brow lift, gentle eye closure, open-mouth smile, snarl, lip pucker), a small smile, and the
+# two House–Brackmann and eFACE need beyond them (tight eye closure; "eee", the lower lip), one 3-s
+# hold each, with on-screen prompts and countdowns. The recorder stores each step's start and end, so
+# its steps are never searched for. Keys are stored with recordings and never change: the gentle
+# closure keeps its historical key "eye_closure"; new steps get new keys at the end of their group.
 GUIDED = {
     "key": "guided",
-    "name": "Guided webcam recording (the Sunnybrook expressions)",
-    "source": "This app's guided recording: rest, then the five Sunnybrook expressions and a small smile, one 3-s "
-              "hold each (a short set for the webcam; MEEI-8 or SCB for full grading).",
+    "name": "Guided webcam recording (Sunnybrook, House–Brackmann and eFACE expressions)",
+    "source": "This app's guided recording: rest, the five Sunnybrook expressions, a small smile, a tight eye "
+              "closure and \"eee\", one 3-s hold each (a short set for the webcam; MEEI-8 or SCB for repetitions).",
     "defaults": {"hold_s": 3.0, "repetitions": 1, "rest_between_s": 0.0},
     "steps": [
         {"key": "rest", "movement": "rest", "name": "Rest", "instruction": "Relax your face and look at the camera."},
@@ -69,9 +71,13 @@ GUIDED = {
          "instruction": "Smile as widely as you can, showing your teeth."},
         {"key": "eye_closure", "movement": "gentle_eye_closure", "name": "Gentle eye closure",
          "instruction": "Close your eyes gently."},
+        {"key": "tight_eye_closure", "movement": "tight_eye_closure", "name": "Tight eye closure",
+         "instruction": "Squeeze your eyes shut as tightly as you can."},
         {"key": "snarl", "movement": "snarl", "name": "Snarl",
          "instruction": "Wrinkle your nose and lift your upper lip."},
         {"key": "pucker", "movement": "pucker", "name": "Pucker", "instruction": "Pucker your lips as if to whistle."},
+        {"key": "eee", "movement": "eee", "name": "Bottom teeth (\"eee\")",
+         "instruction": "Show your bottom teeth, as if saying \"eee\"."},
     ],
 }
 

@@ -8,8 +8,11 @@ Each scale is a `Scale` in `SCALES` with its items (names, allowed values, meani
     >>> SCALES["saq"].score({f"q{n}": 1 for n in range(1, 10)}).total
     20.0
 
-Facts marked (verify) in the modules were not confirmed against the original papers; each sits
-behind one named constant or function so it can be corrected and the formula version bumped.
+Facts checked against the sources are in docs/scales.md (from scales-verified.md). What is still
+unconfirmed is listed per scale in `Scale.notes` (for staff and docs, never in the forms) and sits
+behind one named constant or function, so it can be corrected and the formula version bumped.
+Published detectable / important change values are `Scale.change` (`Scale.mdc`, `Scale.mcid`,
+`Scale.compare(before, after)`); they exist for SAQ and FaCE only.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import eface, face, house_brackmann, saq, sunnybrook
-from .base import (Better, Choice, Item, Number, Ordinal, Scale, ScaleInputError, ScoreResult,
-                   YesNo, check_item, parse_items)
+from .base import (Better, Change, ChangeThresholds, Choice, Item, Number, Ordinal, PublishedChange, Scale,
+                   ScaleInputError, ScoreResult, YesNo, check_item, parse_items)
 
 SCALES: dict[str, Scale] = {
     "sunnybrook": sunnybrook.SCALE,
@@ -43,4 +46,5 @@ def score(scale: str, items: Mapping[str, object]) -> ScoreResult:
 
 
 __all__ = ["SCALES", "get_scale", "score", "Scale", "ScoreResult", "ScaleInputError", "Better",
-           "Item", "Ordinal", "Number", "Choice", "YesNo", "check_item", "parse_items"]
+           "Item", "Ordinal", "Number", "Choice", "YesNo", "check_item", "parse_items",
+           "Change", "ChangeThresholds", "PublishedChange"]

@@ -238,6 +238,11 @@ class YesNo(Item):
 # Validation
 
 
+def where(scale: str, item: Item) -> str:
+    """How messages name an item: "Sunnybrook voluntary movement 'lip pucker'", "SAQ item 3"."""
+    return f"{scale} {item.section} '{item.name}'" if item.section else f"{scale} {item.name}"
+
+
 def check_item(scale: str, item: Item, raw: object) -> Value:
     """One item's validated value, or `ScaleInputError` saying what is allowed (e.g. for a web
     form checking a single field): "Sunnybrook voluntary movement 'lip pucker' must be 1–5
@@ -246,7 +251,7 @@ def check_item(scale: str, item: Item, raw: object) -> Value:
     try:
         return item.parse(raw)
     except (ValueError, TypeError):
-        message = f"{scale} {item.section} '{item.name}' must be {item.allowed()}; got {show(raw)}."
+        message = f"{where(scale, item)} must be {item.allowed()}; got {show(raw)}."
         raise ScaleInputError(message, {item.key: message}) from None
 
 
@@ -270,7 +275,7 @@ def parse_items(scale: str, spec: Sequence[Item], given: object) -> dict[str, Va
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems[str(raw_key)] = f"{scale}: unknown item {show(raw_key)}{hint}."
         elif item.key in values or item.key in problems:
-            problems[item.key] = f"{scale} {item.section} '{item.name}' was given more than once."
+            problems[item.key] = f"{where(scale, item)} was given more than once."
         else:
             try:
                 values[item.key] = check_item(scale, item, raw)
@@ -283,9 +288,9 @@ def parse_items(scale: str, spec: Sequence[Item], given: object) -> dict[str, Va
     if missing:
         # Spell out a few; for many, the keys alone keep the line readable.
         few = len(missing) <= 3
-        listed = ", ".join(f"{i.key} ({i.section} '{i.name}')" if few else i.key for i in missing)
+        listed = ", ".join(f"{i.key} ({where('', i).strip()})" if few else i.key for i in missing)
         messages.append(f"{scale}: missing {len(missing)} item{'s' * (len(missing) > 1)}: {listed}.")
-        problems.update({i.key: f"{scale} {i.section} '{i.name}' is required." for i in missing})
+        problems.update({i.key: f"{where(scale, i)} is required." for i in missing})
     if messages:
         raise ScaleInputError(" ".join(messages), problems)
     return {i.key: values[i.key] for i in spec if i.key in values}
@@ -303,7 +308,7 @@ class ScoreResult:
     """One scored form: the numbers, what they mean, and the inputs that produced them.
 
     `version` names the scale *and* the formula ("sunnybrook-1996/v1") so stored scores can be
-    recomputed when a (verify) formula is corrected. `total` is None only when a scale allows
+    recomputed when an unconfirmed formula (see each scale's `notes`) is corrected. `total` is None only when a scale allows
     partial entry and items are missing (listed in `missing`). `flags` are notes a clinician
     should see (e.g. "composite below 0 …"); they never change the numbers.
     """
@@ -369,6 +374,63 @@ def subscore_fields(parts: Sequence[Subscore]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Published change thresholds (how big a change in the total means something)
+
+
+@dataclass(frozen=True)
+class PublishedChange:
+    """One published change threshold for a scale's total, as printed in its source.
+
+    `kind`: "SDC individual" / "MDC95" (smallest change beyond measurement error for one
+    patient), "SDC group", "MIC improvement", "MIC deterioration". `value` is the size in the
+    total's own points, always positive; `printed` is the number as the source prints it (its
+    sign may follow the source's own change convention)."""
+
+    kind: str
+    value: float
+    source: str
+    printed: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeThresholds:
+    """The change values a trend or before/after view uses, each traceable to `published`.
+
+    mdc: smallest change in the total that exceeds measurement error for ONE patient
+      (smallest detectable change, individual level). A change below it may be noise.
+    mcid_improvement / mcid_deterioration: minimal important change in the better / worse
+      direction (anchor-based). Where it is below `mdc`, a single patient's change of that size
+      cannot be told from noise: both are shown, the detectable change decides the flag.
+    """
+
+    mdc: float
+    mcid_improvement: float | None
+    mcid_deterioration: float | None
+    published: tuple[PublishedChange, ...]
+    note: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"mdc": self.mdc, "mcid_improvement": self.mcid_improvement,
+                "mcid_deterioration": self.mcid_deterioration, "note": self.note,
+                "published": [{"kind": p.kind, "value": p.value, "source": p.source, "printed": p.printed}
+                              for p in self.published]}
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of a scale total between two scorings, read against the scale's thresholds."""
+
+    before: float
+    after: float
+    difference: float  # after − before, in the total's points
+    direction: str  # "better" | "worse" | "no change"
+    detectable: bool | None  # |difference| ≥ mdc; None when the scale has no published mdc
+    important: bool | None  # beyond the minimal important change in its direction; None if unpublished
+    mdc: float | None
+    mcid: float | None  # the threshold used for `important` (improvement or deterioration)
+
+
+# ---------------------------------------------------------------------------------------------
 # Scale description (what the registry holds)
 
 
@@ -386,10 +448,42 @@ class Scale:
     better: Better
     unit: str
     score: Callable[[Mapping[str, object]], ScoreResult]
+    change: ChangeThresholds | None = None  # published detectable / important change, if any
+    notes: tuple[str, ...] = ()  # facts not yet confirmed against the original paper (for staff/docs)
+
+    @property
+    def mdc(self) -> float | None:
+        """Smallest detectable change of the total for one patient (published), or None."""
+        return None if self.change is None else self.change.mdc
+
+    @property
+    def mcid(self) -> float | None:
+        """Minimal clinically important change (improvement direction, published), or None."""
+        return None if self.change is None else self.change.mcid_improvement
+
+    def compare(self, before: float, after: float) -> Change:
+        """How `after` differs from `before` on this scale's total, against its published
+        thresholds. Which way is better comes from the scale (SAQ falling is better).
+
+        >>> from synkinesis.scales import SCALES
+        >>> c = SCALES["face"].compare(40.0, 60.0)
+        >>> c.direction, c.detectable
+        ('better', True)
+        """
+        diff = float(after) - float(before)
+        good = diff if self.better == Better.HIGHER else -diff
+        direction = "no change" if abs(diff) < 1e-9 else ("better" if good > 0 else "worse")
+        t = self.change
+        if t is None:
+            return Change(float(before), float(after), diff, direction, None, None, None, None)
+        mcid = t.mcid_improvement if good >= 0 else t.mcid_deterioration
+        important = None if mcid is None else (direction != "no change" and abs(diff) >= mcid - 1e-9)
+        return Change(float(before), float(after), diff, direction, abs(diff) >= t.mdc - 1e-9, important, t.mdc, mcid)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description: enough to generate a form or a help page."""
         return {"key": self.key, "title": self.title, "version": self.version,
                 "source": self.source, "summary": self.summary,
                 "total_range": list(self.total_range), "better": str(self.better),
-                "unit": self.unit, "items": [i.describe() for i in self.items]}
+                "unit": self.unit, "items": [i.describe() for i in self.items],
+                "change": None if self.change is None else self.change.describe()}

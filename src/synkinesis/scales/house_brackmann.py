@@ -7,7 +7,13 @@ Three ways in, usable together:
 2. decision keys: yes/no answers walked through `suggest_grade`, giving a *suggested* grade;
 3. the measured variant: upward movement of the brow mid-point and lateral movement of the
    oral commissure in cm, 1 point per 0.25 cm up to 1 cm each, total out of 8, mapped to a grade
-   by `HB_MEASURED_GRADE_CUTOFFS` **(verify)**.
+   by `HB_MEASURED_GRADE_CUTOFFS`.
+
+Confirmed (scales-verified.md §4): the measured variant and its point → grade table (Physiopedia's
+House–Brackmann table: I 8/8, II 7/8, III 5–6/8, IV 3–4/8, V 1–2/8, VI 0/8; same table gives the
+function % of each grade, `HB_FUNCTION_PERCENT`), and the decision keys (Medscape's grade table).
+Unconfirmed (named in `SCALE.notes`): that a partial 0.25-cm step earns no point (rounding down
+is our reading of "1 point per 0.25 cm"; no source states the rule).
 
 When more than one is given, the clinician's grade wins over the keys, the keys over the
 measurement, and any disagreement is flagged.
@@ -29,9 +35,15 @@ GRADE_NAMES = {1: "normal", 2: "mild dysfunction", 3: "moderate dysfunction",
                4: "moderately severe dysfunction", 5: "severe dysfunction", 6: "total paralysis"}
 GRADE_RANGE = (1.0, 6.0)
 
-# (verify) Measured variant, House & Brackmann 1985: minimum points out of 8 → grade.
-# I 8/8; II 7/8; III 5–6/8; IV 3–4/8; V 1–2/8; VI 0/8. Not confirmed against the original table.
+# Measured variant, House & Brackmann 1985: minimum points out of 8 → grade.
+# I 8/8; II 7/8; III 5–6/8; IV 3–4/8; V 1–2/8; VI 0/8 (Physiopedia House–Brackmann table).
 HB_MEASURED_GRADE_CUTOFFS: tuple[tuple[int, int], ...] = ((8, 1), (7, 2), (5, 3), (3, 4), (1, 5), (0, 6))
+# The same published table's "function %" column (share of normal movement → grade), for reference.
+HB_FUNCTION_PERCENT: dict[int, tuple[int, int]] = {1: (100, 100), 2: (76, 99), 3: (51, 75), 4: (26, 50),
+                                                   5: (1, 25), 6: (0, 0)}
+HB_SOURCE_TABLE = "Physiopedia, House–Brackmann Scale (https://www.physio-pedia.com/House%E2%80%93Brackmann_Scale)"
+NOTES = ("Unconfirmed: a movement between two 0.25-cm steps is credited the lower step (our reading "
+         "of '1 point per 0.25 cm'; scales-verified.md §4).",)
 
 CM_PER_POINT = 0.25
 MAX_POINTS_PER_SITE = 4  # i.e. movement is credited up to 1 cm
@@ -111,12 +123,12 @@ def suggest_grade(*, any_motion: bool | None, eye_closes_completely: bool | None
 
 def movement_points(cm: float) -> int:
     """1 point per *full* 0.25 cm of movement, at most 4 (1 cm). Rounding down is our reading of
-    "1 point per 0.25 cm" and belongs with the (verify) of the cut-offs."""
+    "1 point per 0.25 cm" (unconfirmed: see `NOTES`)."""
     return min(MAX_POINTS_PER_SITE, math.floor(cm / CM_PER_POINT + 1e-9))  # 1e-9: 0.75/0.25 in floats
 
 
 def measured_grade(brow_cm: float, commissure_cm: float) -> tuple[int, int]:
-    """(points out of 8, grade) from the two movements, via `HB_MEASURED_GRADE_CUTOFFS` (verify).
+    """(points out of 8, grade) from the two movements, via `HB_MEASURED_GRADE_CUTOFFS`.
 
     >>> measured_grade(1.0, 0.6)
     (6, 3)
@@ -194,5 +206,5 @@ SCALE = Scale(
     summary="Grade I (normal) to VI (total paralysis). Enter the clinician's grade, and/or "
             "yes/no decision keys for a suggested grade, and/or brow and commissure movement in cm "
             "for the measured variant.",
-    items=ITEMS, total_range=GRADE_RANGE, better=Better.LOWER, unit="grade", score=score,
+    items=ITEMS, total_range=GRADE_RANGE, better=Better.LOWER, unit="grade", score=score, notes=NOTES,
 )

@@ -124,4 +124,6 @@ SCALE = Scale(
     summary="Clinician-graded: resting symmetry (×5), voluntary movement (×4) and synkinesis (×1) "
             "for five expressions; composite = voluntary − resting − synkinesis.",
     items=ITEMS, total_range=COMPOSITE_RANGE, better=Better.HIGHER, unit="points", score=score,
+    notes=("No published detectable or minimal important change for the Sunnybrook composite "
+           "(reliability only: intra-rater ICC 0.915, inter-rater 0.847).",),
 )

@@ -2,10 +2,22 @@
 
 Inputs are the per-frame measures table (mm) and its frame rate; nothing here knows about video.
 Thresholds are named constants so a clinic can see (and we can test) exactly what counts as what.
+
+- **Rest** is chosen from every still stretch of the recording by how neutral it is on every
+  signal (mouth not widened, narrowed, opened or corners raised compared with the other still
+  stretches; brows down; gaze where it is during the rest of the recording; head frontal; eyes
+  open) — not "the first still stretch", which may sit inside a held smile. A recording without a
+  trustworthy rest gets no rest (`Segmentation.rest_refusal` says why and how to fix it).
+- **Movements** are named from face-frame geometry: mouth width (corner to corner), corner height
+  against the canthal line, lip opening and brow height; each signal's threshold is the larger of
+  a clinical minimum and the MDC95 of its own noise in this recording, so a still (or bearded)
+  face gives no episodes.
+- With protocol **step times** known, each step's frames are one episode of the step's movement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,29 +25,66 @@ import pandas as pd
 from scipy.ndimage import median_filter
 
 from ..landmarks.points import SIDES
+from ..measures.pose import POSE_LIMITS_DEG
+
+# Kinds (shared vocabulary; see docs/architecture.md).
+MOUTH_EXPRESSIONS = frozenset({"smile", "small_smile", "big_smile", "pucker", "snarl", "eee"})
+EYE_CLOSURES = frozenset({"eye_closure", "gentle_eye_closure", "tight_eye_closure"})
+BROW = frozenset({"brow_raise"})
+NOT_EXPRESSIONS = frozenset({"jaw_open", "speech", "other_mouth"})
 
 EYE_OPEN_REFERENCE_PCT = 90  # an eye's "open" size: this percentile of its fissure height in the recording
 CLOSED_FRACTION = 0.4  # both eyes below this share of their open size: closed
+BLINK_DIP_FRACTION = 0.6  # both eyes below this share of their local level, briefly: a (partial) blink
 LID_MOVING_FRACTION = 0.8  # next to a closure, both eyes below this share of their local level: still closing
 BLINK_MAX_S = 0.5  # a closure this short is a blink, longer is a voluntary eye closure
 BLINK_PAD_S = 0.04  # lids are still moving just before and after a blink (≥ 1 frame either side)
-STILL_MM_PER_S = 6.0  # mouth moving slower than this counts as still
+EYE_TRAVEL_S = 0.2  # lids are still closing / opening this long either side of a shut eye: not measured
+WINK_MIN_S = 0.1  # one eye shut this long (the other open) is a wink: a voluntary one-sided closure
+STILL_MM_PER_S = 6.0  # a signal moving slower than this counts as still
+STILL_GAZE_MM_PER_S = 6.0  # iris offset speed (≈ 30 °/s: the fixation/saccade boundary)
+STILL_POSE_DEG_PER_S = 15.0
+REST_OPEN_FRACTION = 0.7  # at rest each eye is at least this share of its open size
 MIN_REST_S = 0.4
-MOUTH_ON_MM = 1.5  # mouth movement threshold (at least; raised to 4 SD of resting noise)
+SHORT_REST_S = 0.25  # a shorter still stretch is used only when no longer one exists (low confidence)
 MIN_EPISODE_S = 0.2
+# A smile or pucker is named when held this long: shorter shapes are mostly talking, a passing
+# grimace or landmark wander (real clips: 10–20-frame "smiles" in speech and still stretches);
+# the expressions a clinician asks for and spontaneous smiles last ≥ 1 s.
+MIN_HELD_EXPRESSION_S = 0.7
 MERGE_GAP_S = 0.15
 HELD_FRACTION = 0.7  # frames within this share of an episode's peak movement are its "held" part
+SPEECH_CYCLES = 3  # the lips open and close this often inside one movement (or in a row): speech
+SPEECH_GAP_S = 0.5  # mouth movements closer than this belong to one stretch of talking
+
+# Smallest movement (mm) that counts, whatever the noise: mouth width (both corners together),
+# corner height, lip opening, brow height. The recording's own MDC95 raises each (`thresholds`).
+# On real video the resting corner height wanders ~±1.5 mm between still moments (head pitch,
+# iris-based gaze correction), so a smile needs 2 mm out per corner or 2.5 mm up.
+MIN_MOVE_MM = {"width": 4.0, "corner_up": 2.5, "opening": 2.0, "brow": 1.5}
+# Rest neutrality: how far from the recording's typical gaze/pose one "unit" of penalty is.
+GAZE_UNIT_MM = 1.0  # iris offset; ≈ 5° of eye rotation
+POSE_UNIT_DEG = 5.0
+REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the earliest wins
+REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
+REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
+Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measurement
+
+REST_FIX = ("Give the resting frames with --rest FIRST:LAST (CLI), correct the rest step in the step "
+            "editor (web), or re-record starting with 2 s of a relaxed face looking at the camera.")
 
 
 @dataclass
 class Episode:
-    kind: str  # "smile" | "pucker" | "eye_closure" | "blink"
+    kind: str  # see MOUTH_EXPRESSIONS, EYE_CLOSURES, BROW, NOT_EXPRESSIONS, and "blink"
     start: int  # first frame
     end: int  # last frame (inclusive)
     peak: int
     start_s: float
     end_s: float
-    peak_value_mm: float | None = None  # mouth movement from rest at the peak (signed: pucker < 0)
+    peak_value_mm: float | None = None  # mouth: mean corner movement from rest at the peak (pucker < 0)
+    side: str | None = None  # "left"/"right" for one-sided events (winks), None for both sides
+    source: str = "detected"  # "detected" | "protocol step" | "given"
 
     def frames(self) -> np.ndarray:
         return np.arange(self.start, self.end + 1)
@@ -48,15 +97,36 @@ class Episode:
 class Segmentation:
     rest: tuple[int, int] | None  # first and last frame of the resting baseline
     rest_source: str  # how the rest was found
-    mouth_movement_mm: np.ndarray  # per frame, mean commissure excursion minus rest (signed)
+    mouth_movement_mm: np.ndarray  # per frame, mean corner movement from rest (signed: outward > 0)
     blink: np.ndarray  # per frame bool
     eye_closed: np.ndarray  # per frame bool (both eyes), blinks included
     episodes: list[Episode] = field(default_factory=list)
+    rest_confidence: str = "none"  # "high" | "medium" | "low" | "given" | "none"
+    rest_refusal: str | None = None  # why no rest could be trusted, and how to fix it
+    rest_notes: list[str] = field(default_factory=list)
+    one_eye_closed: np.ndarray | None = None  # per frame bool: a wink / one-sided closure (either side)
+    eye_shut_padded: np.ndarray | None = None  # blinks and closures of either eye, ± the lids' travel
+    neutral_stretches: list[tuple[int, int]] = field(default_factory=list)  # other still, neutral stretches
+    signals: pd.DataFrame | None = None  # per frame movement from rest (mm) of each geometric signal
+    thresholds_mm: dict[str, float] = field(default_factory=dict)
 
     def of_kind(self, *kinds: str) -> list[Episode]:
         return [e for e in self.episodes if e.kind in kinds]
 
+    def eye_excluded(self) -> np.ndarray:
+        """Frames whose lid heights say nothing about synkinesis: blinks, closures of either eye, and
+        the lids travelling into and out of them."""
+        if self.eye_shut_padded is not None:
+            return self.eye_shut_padded
+        out = self.blink | self.eye_closed
+        return out | self.one_eye_closed if self.one_eye_closed is not None else out
 
+    def rest_dict(self) -> dict:
+        return {"frames": None if self.rest is None else list(self.rest), "found_by": self.rest_source,
+                "confidence": self.rest_confidence, "refusal": self.rest_refusal, "notes": list(self.rest_notes)}
+
+
+# ------------------------------------------------------------------------------------- helpers
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive (start, end) of each run of True."""
     padded = np.concatenate([[False], mask, [False]])
@@ -73,6 +143,32 @@ def _fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
+def _col(table: pd.DataFrame, name: str) -> np.ndarray:
+    return table[name].to_numpy(float) if name in table else np.full(len(table), np.nan)
+
+
+def _mean2(table: pd.DataFrame, stem: str) -> np.ndarray:
+    a, b = _col(table, f"{stem}_left"), _col(table, f"{stem}_right")
+    return (a + b) / 2
+
+
+def _speed(x: np.ndarray, fps: float) -> np.ndarray:
+    """|dx/dt| of the 5-frame running median (landmark jitter is not movement)."""
+    if not np.isfinite(x).any():
+        return np.zeros(len(x))
+    y = pd.Series(x).interpolate(limit_direction="both").rolling(5, center=True, min_periods=1).median().to_numpy()
+    return np.abs(np.gradient(y)) * fps if len(y) > 1 else np.zeros(len(y))
+
+
+def _jitter_sd(x: np.ndarray) -> float:
+    """SD of one frame's value from robust frame-to-frame differences (movement barely affects it)."""
+    d = np.diff(x)
+    d = d[np.isfinite(d)]
+    if len(d) < 5:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
 def eye_openness(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Fissure height as a share of each eye's open size in this recording."""
     out = {}
@@ -83,6 +179,30 @@ def eye_openness(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+def face_signals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per-frame geometry (mm, face frame) that names movements.
+
+    width: corner to corner; corner_up: mean corner height above the canthal line (the iris line
+    moves with the gaze, the canthi do not); opening: gap between the inner lip borders; brow: mean
+    brow height above the canthal line; per side `out_<side>` (corner from midline), `up_<side>`,
+    `brow_<side>`; gaze and pose for the rest's neutrality. Missing columns give NaN (never moves).
+    """
+    gv = {s: np.nan_to_num(_col(table, f"gaze_vertical_mm_{s}")) for s in SIDES}
+    out = {"width": _col(table, "commissure_lateral_mm_left") + _col(table, "commissure_lateral_mm_right")}
+    for s in SIDES:
+        out[f"out_{s}"] = _col(table, f"commissure_lateral_mm_{s}")
+        out[f"up_{s}"] = _col(table, f"commissure_height_mm_{s}") + (gv["left"] + gv["right"]) / 2
+        out[f"brow_{s}"] = _col(table, f"brow_height_mm_{s}") + gv[s]
+    out["corner_up"] = (out["up_left"] + out["up_right"]) / 2
+    out["brow"] = (out["brow_left"] + out["brow_right"]) / 2
+    out["opening"] = _mean2(table, "dental_show_mm")
+    out["gaze_v"] = _mean2(table, "gaze_vertical_mm")
+    out["gaze_h"] = _mean2(table, "gaze_horizontal_mm")
+    out["yaw"], out["pitch"] = _col(table, "yaw_deg"), _col(table, "pitch_deg")
+    return pd.DataFrame(out, index=table.index)
+
+
+# ------------------------------------------------------------------------------------- eyes
 def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(closed, blink) per frame: both eyes shut, and the short shuts that are blinks."""
     op = eye_openness(table)
@@ -92,6 +212,13 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     local = {s: median_filter(np.nan_to_num(op[s], nan=1.0), size=max(3, int(fps)) | 1, mode="nearest")
              for s in SIDES}
     moving = np.all([np.nan_to_num(op[s], nan=1.0) < LID_MOVING_FRACTION * local[s] for s in SIDES], axis=0)
+    # Partial blinks: both lids dip well below their level of the last second and come straight back
+    # (small or low-resolution faces rarely read < 40 % for a 3-frame blink). A held narrowing
+    # (a smile) is not a dip: it lasts longer than a blink and moves the local level with it.
+    dip = np.all([np.nan_to_num(op[s], nan=1.0) < BLINK_DIP_FRACTION * local[s] for s in SIDES], axis=0)
+    for a, b in _runs(dip):
+        if (b - a + 1) / fps <= BLINK_MAX_S / 2:
+            core[a:b + 1] = True
     closed = core.copy()
     for a, b in _runs(core):
         while a > 0 and moving[a - 1]:
@@ -111,61 +238,463 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     return closed, blink
 
 
-def _find_rest(mouth: np.ndarray, closed: np.ndarray, found: np.ndarray, fps: float,
-               rest: tuple[int, int] | None) -> tuple[tuple[int, int] | None, str]:
-    if rest is not None:
-        return rest, "given"
-    speed = np.abs(np.gradient(np.nan_to_num(mouth))) * fps
-    still = found & ~closed & (speed < STILL_MM_PER_S)
-    still = _fill_gaps(still, max(1, int(0.1 * fps)))
-    for a, b in _runs(still):  # protocols start at rest: take the first long-enough still stretch
-        if (b - a + 1) / fps >= MIN_REST_S:
-            return (a, b), "first still stretch with eyes open"
-    return None, "none found"
+def _one_eye_closures(table: pd.DataFrame, closed: np.ndarray, fps: float) -> dict[str, np.ndarray]:
+    """Per side: that eye shut while the other is not (winks), padded by the lids' travel."""
+    op = eye_openness(table)
+    pad = max(1, round(BLINK_PAD_S * fps))
+    out = {}
+    for s in SIDES:
+        shut = (np.nan_to_num(op[s], nan=1.0) < CLOSED_FRACTION) & ~closed
+        grown = np.zeros_like(shut)
+        for a, b in _runs(shut):
+            grown[max(0, a - pad):b + pad + 1] = True
+        out[s] = grown & ~closed
+    return out
 
 
-def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None) -> Segmentation:
-    """Resting baseline, blinks, eye closures and mouth episodes (smile, pucker) of one recording."""
-    fps = fps or 30.0
+# ------------------------------------------------------------------------------------- rest
+@dataclass
+class _Candidate:
+    start: int
+    end: int
+    values: dict[str, float]
+    penalties: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return float(sum(self.penalties.values()))
+
+
+def _still_mask(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray,
+                fps: float) -> np.ndarray:
     found = table["face_found"].to_numpy(bool)
-    mouth_raw = table[["commissure_excursion_mm_left", "commissure_excursion_mm_right"]].mean(axis=1).to_numpy(float)
-    mouth = median_filter(np.nan_to_num(mouth_raw, nan=np.nanmedian(mouth_raw)), size=3, mode="nearest")
-    mouth[~found] = np.nan
-    closed, blink = _closures(table, fps)
-    rest, how = _find_rest(mouth, closed, found, fps, rest)
-    if rest is None:
-        return Segmentation(None, how, np.full(len(table), np.nan), blink, closed)
+    op = eye_openness(table)
+    ok = found & ~closed & ~one_eye
+    for s in SIDES:
+        ok &= np.nan_to_num(op[s], nan=0.0) >= REST_OPEN_FRACTION
+    for name in ("width", "corner_up", "opening", "brow"):
+        ok &= _speed(sig[name].to_numpy(float), fps) < STILL_MM_PER_S
+    ok = _fill_gaps(ok, max(1, int(0.1 * fps)))  # bridge jitter spikes, but never a saccade or a head turn:
+    ok &= np.hypot(_speed(sig["gaze_v"].to_numpy(float), fps), _speed(sig["gaze_h"].to_numpy(float), fps)) \
+        < STILL_GAZE_MM_PER_S  # the lids move with the eyes, so a look elsewhere is another stretch
+    for name in ("yaw", "pitch"):
+        ok &= _speed(sig[name].to_numpy(float), fps) < STILL_POSE_DEG_PER_S
+    return ok
 
-    at_rest = mouth[rest[0]:rest[1] + 1]
-    level = float(np.nanmedian(at_rest))
-    noise = float(np.nanstd(at_rest)) if len(at_rest) > 2 else 0.0
-    move = mouth - level
-    on = max(MOUTH_ON_MM, 4 * noise)
+
+def _medians(sig: pd.DataFrame, table: pd.DataFrame, a: int, b: int) -> dict[str, float]:
+    rows = sig.iloc[a:b + 1]
+    v = {k: float(np.nanmedian(rows[k])) if np.isfinite(rows[k]).any() else np.nan
+         for k in ("width", "corner_up", "opening", "brow", "gaze_v", "gaze_h", "yaw", "pitch")}
+    op = eye_openness(table)
+    v["openness"] = float(min(np.nanmedian(op[s][a:b + 1]) for s in SIDES))
+    return v
+
+
+def _d(x: float, y: float) -> float:
+    return x - y if np.isfinite(x) and np.isfinite(y) else 0.0
+
+
+def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> None:
+    """Penalties (units of one clear movement) for how far a still stretch is from a neutral face.
+
+    The mouth is judged against the other still stretches: wider than one of them is a smile or an
+    "eee" — unless the narrower one is the odd one out (a pucker: narrower with the corners no
+    higher and the lips no more open); narrower than another whose mouth is not raised or open
+    means this one is the pucker. Open lips, raised corners and raised brows against the other
+    stretches; gaze and head pose against where they are over the whole recording.
+    """
+    v, mw, mu, mo, mb = c.values, MIN_MOVE_MM["width"], MIN_MOVE_MM["corner_up"], MIN_MOVE_MM["opening"], \
+        MIN_MOVE_MM["brow"]
+    p = {"mouth widened": 0.0, "mouth narrowed": 0.0, "lips apart": 0.0, "corners raised": 0.0,
+         "brows raised": 0.0}
+    for o in others:
+        w = o.values
+        wider = _d(v["width"], w["width"])
+        raised, opened = _d(v["corner_up"], w["corner_up"]), _d(v["opening"], w["opening"])
+        if wider > mw:  # c wider than o
+            if raised >= mu / 2 or opened >= mo / 2:  # c smiles / shows teeth
+                p["mouth widened"] = max(p["mouth widened"], wider / mw)
+        elif -wider > mw and raised > -mu / 2 and opened > -mo / 2 and v["width"] < ref["width_low"]:
+            # c narrower than o with o not smiling, and narrower than nearly all of the recording: c puckers
+            p["mouth narrowed"] = max(p["mouth narrowed"], -wider / mw)
+        if opened > mo:
+            p["lips apart"] = max(p["lips apart"], opened / mo)
+        if raised > mu and abs(opened) < mo:  # corners higher at a similar opening (jaw drops the corners)
+            p["corners raised"] = max(p["corners raised"], raised / mu)
+        if _d(v["brow"], w["brow"]) > mb:
+            p["brows raised"] = max(p["brows raised"], _d(v["brow"], w["brow"]) / mb)
+    # Against the whole recording too (a recording with one still stretch has nothing to compare it
+    # with): lips at rest are as closed, brows as low, as they get; the head within the frontal limits.
+    for key, name, unit in (("opening", "lips apart", mo), ("brow", "brows raised", mb)):
+        if _d(v[key], ref[f"{key}_low"]) > unit:
+            p[name] = max(p[name], _d(v[key], ref[f"{key}_low"]) / unit)
+    p["head not frontal"] = (max(0.0, abs(v["yaw"]) - POSE_LIMITS_DEG["yaw"]) if np.isfinite(v["yaw"]) else 0.0) \
+        / POSE_UNIT_DEG + (max(0.0, abs(v["pitch"]) - POSE_LIMITS_DEG["pitch"]) if np.isfinite(v["pitch"]) else 0.0) \
+        / POSE_UNIT_DEG
+    p["gaze away"] = float(np.hypot(_d(v["gaze_v"], ref["gaze_v"]), _d(v["gaze_h"], ref["gaze_h"]))) / GAZE_UNIT_MM
+    p["head turned"] = float(np.hypot(_d(v["yaw"], ref["yaw"]), _d(v["pitch"], ref["pitch"]))) / POSE_UNIT_DEG
+    p["eyes narrowed"] = max(0.0, 0.85 - v["openness"]) / 0.15 if np.isfinite(v["openness"]) else 0.0
+    # Small deviations are noise, not evidence: only what exceeds one unit counts.
+    c.penalties = {k: round(x, 2) for k, x in p.items() if x > 1.0 or k in ("gaze away", "head turned")
+                   and x > 0.5}
+
+
+def _describe(c: _Candidate, ref: dict[str, float]) -> str:
+    words = []
+    for k, x in sorted(c.penalties.items(), key=lambda kv: -kv[1]):
+        if k == "gaze away":
+            dv = _d(c.values["gaze_v"], ref["gaze_v"])
+            words.append(f"the eyes looked {'up' if dv > 0 else 'down'} or aside by "
+                         f"{x * GAZE_UNIT_MM:.1f} mm compared with the rest of the recording")
+        elif k == "head turned":
+            words.append(f"the head was turned {x * POSE_UNIT_DEG:.0f}° from its usual pose")
+        elif k == "head not frontal":
+            words.append(f"the head was {x * POSE_UNIT_DEG:.0f}° beyond the frontal limits")
+        else:
+            words.append(k)
+    return "; ".join(words)
+
+
+def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray, fps: float,
+                 given: tuple[int, int] | None, given_how: str | None, hint: dict | None = None
+                 ) -> tuple[tuple[int, int] | None, str, str, str | None, list[str]]:
+    """(rest, how it was found, confidence, refusal, notes); `hint["provisional"]`: the most neutral
+    still stretch even when it is not trusted as rest."""
+    hint = {} if hint is None else hint
+    found = table["face_found"].to_numpy(bool)
+    usable = found & ~closed & ~one_eye
+    ref = {k: float(np.nanmedian(sig[k].to_numpy(float)[usable])) if np.isfinite(sig[k].to_numpy(float)[usable]).any()
+           else np.nan for k in ("gaze_v", "gaze_h", "yaw", "pitch")}
+    for k in ("opening", "brow", "width"):
+        x = sig[k].to_numpy(float)[usable]
+        ref[f"{k}_low"] = float(np.nanpercentile(x, 10)) if np.isfinite(x).any() else np.nan
+    still = _still_mask(sig, table, closed, one_eye, fps)
+    runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= MIN_REST_S]
+    short = not runs
+    if short:
+        runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
+    cands = [_Candidate(a, b, _medians(sig, table, a, b)) for a, b in runs]
+    for c in cands:
+        _score(c, [o for o in cands if o is not c], ref)
+    notes: list[str] = []
+
+    if given is not None:
+        g = _Candidate(given[0], given[1], _medians(sig, table, *given))
+        _score(g, cands, ref)
+        desc = _describe(g, ref)
+        if given_how == "given":  # a person chose it: use it, say what looks odd
+            if g.penalties and g.score > 1.0:
+                notes.append(f"The rest you gave (frames {given[0]}–{given[1]}) does not look neutral: {desc}.")
+            return given, "given", "given", None, notes
+        if g.score <= REST_REFUSE_SCORE and g.penalties.get("gaze away", 0) * GAZE_UNIT_MM < REST_GAZE_REFUSE_MM:
+            conf = "high" if g.score <= REST_TIE_SCORE else "medium"
+            if g.penalties and g.score > REST_TIE_SCORE:
+                notes.append(f"The rest step is not fully neutral: {desc}.")
+            return given, given_how or "rest step", conf, None, notes
+        notes.append(f"The rest step (frames {given[0]}–{given[1]}) is not at rest: {desc}.")
+
+    floor = min((c.score for c in cands), default=0.0)
+    hint["neutral"] = [(c.start, c.end) for c in cands if c.score <= max(1.0, floor + 1.0)]
+    if cands:  # movements are still named against the most neutral stretch, even if it cannot be trusted
+        hint["provisional"] = min(cands, key=lambda c: (c.score, c.start))
+    if not cands:
+        return None, "none found", "none", ("No resting stretch was found: no ≥ 0.4 s with a face, both eyes "
+                                            "open, and mouth, brows, gaze and head still. " + REST_FIX), notes
+    best = min(c.score for c in cands)
+    chosen = min((c for c in cands if c.score <= best + REST_TIE_SCORE), key=lambda c: c.start)
+    gaze_off = chosen.penalties.get("gaze away", 0.0) * GAZE_UNIT_MM
+    if chosen.score > REST_REFUSE_SCORE or gaze_off >= REST_GAZE_REFUSE_MM:
+        return None, "none trustworthy", "none", (
+            f"No neutral resting stretch was found: the most neutral still stretch (frames {chosen.start}–"
+            f"{chosen.end}) is not at rest ({_describe(chosen, ref)}). " + REST_FIX), notes
+    dur = (chosen.end - chosen.start + 1) / fps
+    conf = "high" if chosen.score <= REST_TIE_SCORE and dur >= 2 * MIN_REST_S else \
+        "low" if short or chosen.score > 1.5 else "medium"
+    how = (f"most neutral of {len(cands)} still stretch{'es' if len(cands) != 1 else ''} "
+           "(mouth, brows, gaze, head, eyes open)")
+    if chosen.penalties and chosen.score > REST_TIE_SCORE:
+        notes.append(f"The rest (frames {chosen.start}–{chosen.end}) is not fully neutral: {_describe(chosen, ref)}.")
+    if given is not None:
+        how = "most neutral still stretch (the rest step was not at rest)"
+        conf = "low" if conf != "high" else "medium"
+    if short:
+        notes.append("The rest is shorter than 0.4 s: its noise estimate is rough.")
+    return (chosen.start, chosen.end), how, conf, None, notes
+
+
+# ------------------------------------------------------------------------------------- movements
+def thresholds(sig: pd.DataFrame, rest: tuple[int, int]) -> dict[str, float]:
+    """Per signal: max(clinical minimum, MDC95 of its noise), noise SD = larger of the rest's SD and the
+    recording's frame-to-frame jitter (a short rest can look quieter than the face is)."""
+    out = {}
+    for name, floor in MIN_MOVE_MM.items():
+        x = sig[name].to_numpy(float)
+        at_rest = x[rest[0]:rest[1] + 1]
+        sd_rest = float(np.nanstd(at_rest, ddof=1)) if np.isfinite(at_rest).sum() > 2 else 0.0
+        out[name] = max(floor, Z95_SQRT2 * max(sd_rest, _jitter_sd(x)))
+    return out
+
+
+def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[str, float]) -> np.ndarray:
+    """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
+    widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
+    lab = np.full(len(dw), "", dtype=object)
+    # Corners up (zygomaticus) without the mouth narrowing is a smile too: seen from a slight angle,
+    # or in a closed-mouth smile, the width may barely change.
+    # With the lips apart, widening alone is also talking ("eee"): a smile then lifts the corners too.
+    smile = ((widen >= 1) & (((open_ < 1) & (raise_ > -0.5)) | (raise_ >= 0.5))) | ((raise_ >= 1) & (widen >= 0))
+    pucker = (widen <= -1) & (open_ < 1)
+    jaw = (open_ >= 1) | (raise_ <= -1)
+    lab[jaw] = "jaw_open"
+    lab[pucker & ~jaw] = "pucker"
+    lab[smile] = "smile"  # wide with corners up is a smile even with the lips apart (a laugh)
+    moving = np.maximum.reduce([np.abs(widen), np.abs(raise_), open_]) >= 1
+    lab[moving & (lab == "")] = "other_mouth"
+    return lab
+
+
+def _cycles(x: np.ndarray) -> int:
+    """Times a signal (in threshold units) rises through 1 after having fallen below 0.5."""
+    n, armed = 0, True
+    for v in x:
+        if armed and v >= 1:
+            n, armed = n + 1, False
+        elif v < 0.5:
+            armed = True
+    return n
+
+
+def _blocks(lab: np.ndarray, strong: np.ndarray, kind: str, gap: int) -> list[tuple[int, int]]:
+    """Runs of strong frames labelled `kind`, bridged over short gaps."""
+    mask = np.zeros(len(lab), bool)
+    mask[strong] = lab[strong] == kind
+    return _runs(_fill_gaps(mask, gap))
+
+
+def _mouth_episodes(z: np.ndarray, lab: np.ndarray, open_z: np.ndarray, fps: float) -> list[tuple[str, int, int]]:
+    """Mouth movements: held smiles and puckers (≥ `MIN_HELD_EXPRESSION_S`) are named wherever they are,
+    even inside talking; the rest of a movement is speech (lips opening and closing again and
+    again), a held jaw opening, or other mouth movement."""
+    active = _fill_gaps(z >= 0.5, int(MERGE_GAP_S * fps))
+    gap = int(MERGE_GAP_S * fps)
+    held = MIN_HELD_EXPRESSION_S * fps
+    out = []
+    for a, b in _runs(active):
+        if z[a:b + 1].max() < 1 or (b - a + 1) / fps < MIN_EPISODE_S:
+            continue
+        strong = np.flatnonzero(z[a:b + 1] >= 1) + a
+        talking = _cycles(open_z[a:b + 1]) >= SPEECH_CYCLES
+        named = []
+        # Rounded lips are part of talking ("oo"): a pucker is named only outside speech.
+        for kind in ("smile",) if talking else ("smile", "pucker"):
+            named += [(kind, s0, s1) for s0, s1 in _blocks(lab, strong, kind, gap) if s1 - s0 + 1 >= held]
+        whole = len(named) == 1 and (named[0][2] - named[0][1] + 1) >= 0.6 * len(strong)
+        if whole:  # one held expression with its ramps: the whole movement
+            out.append((named[0][0], a, b))
+            continue
+        out += named
+        rest = np.ones(b - a + 1, bool)
+        for _, s0, s1 in named:
+            rest[s0 - a:s1 - a + 1] = False
+        left = strong[rest[strong - a]]
+        if len(left) == 0:
+            continue
+        if talking:
+            out.append(("speech", a, b))
+            continue
+        vals, counts = np.unique(lab[left], return_counts=True)
+        kind = str(vals[np.argmax(counts)])
+        if kind in ("smile", "pucker"):  # brief: not held, not an expression
+            kind = "other_mouth"
+        if (left[-1] - left[0] + 1) / fps >= MIN_EPISODE_S:
+            out.append((kind, int(left[0]), int(left[-1])))
+    return _speech(sorted(out, key=lambda e: e[1]), fps)
+
+
+def _speech(eps: list[tuple[str, int, int]], fps: float) -> list[tuple[str, int, int]]:
+    """Runs of ≥ `SPEECH_CYCLES` lip openings / other mouth movements with short pauses are speech."""
+    out, group = [], []
+
+    def flush():
+        talk = [g for g in group if g[0] in ("jaw_open", "other_mouth", "speech")]
+        if len(talk) >= SPEECH_CYCLES:  # expressions inside the talking stay named
+            out.append(("speech", talk[0][1], talk[-1][2]))
+            out.extend(g for g in group if g not in talk)
+        else:
+            out.extend(group)
+
+    for e in eps:
+        if group and (e[1] - group[-1][2]) / fps > SPEECH_GAP_S:
+            flush()
+            group = []
+        group.append(e)
+    if group:
+        flush()
+    return out
+
+
+def _steps_frames(steps: Sequence[Mapping], times: np.ndarray) -> list[tuple[str, int, int]]:
+    out = []
+    for st in steps:
+        kind = st.get("movement") or st.get("kind") or st.get("step")
+        a = int(np.searchsorted(times, float(st["start_s"]) - 1e-6))
+        b = int(np.searchsorted(times, float(st["end_s"]) + 1e-6)) - 1
+        a, b = min(a, len(times) - 1), min(b, len(times) - 1)
+        if b >= a:
+            out.append((str(kind), a, b))
+    return out
+
+
+def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None,
+            steps: Sequence[Mapping] | None = None, rest_how: str = "given") -> Segmentation:
+    """Resting baseline, blinks, eye closures (both eyes, and winks per side), and movement episodes.
+
+    rest: frames chosen by a person (`rest_how="given"`, used as is, with a note if it does not look
+    neutral) or by a protocol step (`rest_how="rest step"`: used if neutral, else the most neutral
+    still stretch). steps: `[{"movement"|"step", "start_s", "end_s"}]` — each step's frames become one
+    episode of that movement (source "protocol step"); a "rest" step gives the rest.
+    """
+    fps = fps or 30.0
+    n = len(table)
+    found = table["face_found"].to_numpy(bool)
+    times = table["time_s"].to_numpy(float) if "time_s" in table else np.arange(n) / fps
+    closed, blink = _closures(table, fps)
+    winks = _one_eye_closures(table, closed, fps)
+    one_eye = winks["left"] | winks["right"]
+    raw = face_signals(table)
+    sig = raw.copy()
+    for k in sig.columns:  # landmark jitter alternates frame to frame
+        x = sig[k].to_numpy(float)
+        fill = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
+        sm = median_filter(np.nan_to_num(x, nan=fill), size=3, mode="nearest")
+        sm[~np.isfinite(x) | ~found] = np.nan
+        sig[k] = sm
+
+    step_eps = _steps_frames(steps, times) if steps else []
+    how = rest_how
+    if rest is None:
+        rest_steps = [(a, b) for k, a, b in step_eps if k == "rest" and (b - a + 1) >= max(3, int(MIN_REST_S * fps))]
+        if rest_steps:
+            rest, how = rest_steps[0], "rest step"
+    hint: dict = {}
+    rest, how, conf, refusal, notes = _choose_rest(sig, table, closed, one_eye, fps, rest, how, hint)
+    empty = np.full(n, np.nan)
+    base = Segmentation(rest, how, empty, blink, closed, [], conf, refusal, notes, one_eye)
+    pad = max(1, round(EYE_TRAVEL_S * fps))
+    shut = np.zeros(n, bool)
+    for a, b in _runs(blink | closed | one_eye):
+        shut[max(0, a - pad):b + pad + 1] = True
+    base.eye_shut_padded = shut
+    base.neutral_stretches = [r for r in hint.get("neutral", []) if rest is None or r != tuple(rest)]
     episodes: list[Episode] = []
-    for kind, sign in (("smile", 1), ("pucker", -1)):
-        active = np.nan_to_num(sign * move) > on / 2  # hysteresis: keep runs above half the threshold...
-        active = _fill_gaps(active, int(MERGE_GAP_S * fps))
-        for a, b in _runs(active):
-            seg = sign * move[a:b + 1]
-            if np.nanmax(seg) < on or (b - a + 1) / fps < MIN_EPISODE_S:  # ...that reach the threshold
-                continue
-            peak = a + int(np.nanargmax(seg))
-            episodes.append(_episode(kind, a, b, peak, table, float(move[peak])))
     for a, b in _runs(closed):
         kind = "blink" if blink[a:b + 1].all() else "eye_closure"
-        episodes.append(_episode(kind, a, b, (a + b) // 2, table, None))
-    episodes.sort(key=lambda e: e.start)
-    return Segmentation(rest, how, move, blink, closed, episodes)
+        episodes.append(_episode(kind, a, b, (a + b) // 2, times, None))
+    for s in SIDES:
+        for a, b in _runs(winks[s]):
+            if (b - a + 1) / fps >= WINK_MIN_S:
+                kind = "blink" if (b - a + 1) / fps <= BLINK_MAX_S else "eye_closure"
+                episodes.append(_episode(kind, a, b, (a + b) // 2, times, None, side=s))
+    usable = found & ~closed & ~one_eye
+    if rest is not None:
+        ref = rest
+        level = {k: _level(sig[k].to_numpy(float)[rest[0]:rest[1] + 1]) for k in sig.columns}
+    else:
+        # No trusted rest: no indices, but movements are still named (a clinician sees what the face
+        # did) against the most neutral still stretch, with lips and brows at their low level.
+        prov = hint.get("provisional")
+        if prov is None or not usable.any():
+            base.episodes = sorted(episodes, key=lambda e: e.start)
+            return base
+        ref = (prov.start, prov.end)
+        level = {k: _level(sig[k].to_numpy(float)[prov.start:prov.end + 1]) for k in sig.columns}
+        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25),
+                       ("corner_up", 50), ("up_left", 50), ("up_right", 50)):
+            x = sig[k].to_numpy(float)[usable]
+            if np.isfinite(x).any():
+                level[k] = min(level[k], float(np.nanpercentile(x, pct)))
+    move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
+    thr = thresholds(raw, ref)
+    dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
+    mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
+    mouth_mm[~found] = np.nan
+    z_mouth = np.maximum.reduce([np.abs(dw) / thr["width"], np.abs(du) / thr["corner_up"], do / thr["opening"]])
+    base.mouth_movement_mm, base.signals, base.thresholds_mm = mouth_mm, move, {k: round(v, 3) for k, v in thr.items()}
+
+    in_steps = np.zeros(n, bool)
+    for kind, a, b in step_eps:
+        in_steps[a:b + 1] = True
+        if kind == "rest":
+            continue
+        prim = _primary(kind, move, thr, z_mouth)[a:b + 1]
+        peak = (a + b) // 2  # eye closures, and a window without the movement: its middle
+        if kind not in EYE_CLOSURES and np.isfinite(prim).any() and np.nanmax(prim) > 0:
+            peak = a + int(np.nanargmax(prim))
+        val = float(mouth_mm[peak]) if kind in MOUTH_EXPRESSIONS and np.isfinite(mouth_mm[peak]) else None
+        episodes.append(_episode(kind, a, b, peak, times, val, source="protocol step"))
+    if step_eps:  # eye closures inside a closure step are that step
+        episodes = [e for e in episodes if not (e.kind == "eye_closure" and in_steps[e.start:e.end + 1].all())]
+
+    lab = _mouth_labels(dw, du, do, thr)
+    for kind, a, b in _mouth_episodes(np.where(found, z_mouth, 0.0), lab, do / thr["opening"], fps):
+        if in_steps[a:b + 1].mean() > 0.5:
+            continue
+        if closed[a:b + 1].mean() > 0.5:  # the face squeezing with shut eyes: not an expression of its own
+            kind = "other_mouth"
+        peak = a + int(np.argmax(z_mouth[a:b + 1]))
+        episodes.append(_episode(kind, a, b, peak, times, float(mouth_mm[peak])))
+    zb = {s: np.nan_to_num(move[f"brow_{s}"].to_numpy(float)) / thr["brow"] for s in SIDES}
+    zbrow = np.nan_to_num(move["brow"].to_numpy(float)) / thr["brow"]
+    both_up = np.minimum(zb["left"], zb["right"]) >= 0.5
+    brow_active = _fill_gaps((zbrow >= 0.5) & both_up & ~closed, int(MERGE_GAP_S * fps))
+    for a, b in _runs(brow_active):
+        if zbrow[a:b + 1].max() >= 1 and (b - a + 1) / fps >= MIN_EPISODE_S and in_steps[a:b + 1].mean() <= 0.5:
+            episodes.append(_episode("brow_raise", a, b, a + int(np.argmax(zbrow[a:b + 1])), times, None))
+    base.episodes = sorted(episodes, key=lambda e: (e.start, e.end))
+    # Neutral stretches (for how the resting baseline wanders) are those where nothing moved.
+    moved = np.zeros(n, bool)
+    for e in base.episodes:
+        if e.kind != "blink":
+            moved[e.start:e.end + 1] = True
+    base.neutral_stretches = [(a, b) for a, b in base.neutral_stretches if not moved[a:b + 1].any()]
+    return base
 
 
-def _episode(kind: str, a: int, b: int, peak: int, table: pd.DataFrame, value: float | None) -> Episode:
-    t = table["time_s"].to_numpy(float)
-    return Episode(kind, a, b, peak, float(t[a]), float(t[b]), None if value is None else round(value, 2))
+def _level(x: np.ndarray) -> float:
+    """Median of a signal over the reference frames (NaN: the signal is not measured, e.g. no gaze)."""
+    return float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan
+
+
+def _primary(kind: str, move: pd.DataFrame, thr: Mapping[str, float], z_mouth: np.ndarray) -> np.ndarray:
+    """The movement that defines a step's peak (larger = more)."""
+    if kind in BROW:
+        return move["brow"].to_numpy(float)
+    if kind == "pucker":
+        return -move["width"].to_numpy(float)
+    return z_mouth
+
+
+def _episode(kind: str, a: int, b: int, peak: int, times: np.ndarray, value: float | None,
+             side: str | None = None, source: str = "detected") -> Episode:
+    return Episode(kind, a, b, peak, float(times[a]), float(times[b]),
+                   None if value is None or not np.isfinite(value) else round(value, 2), side, source)
 
 
 def held_frames(ep: Episode, seg: Segmentation) -> np.ndarray:
-    """The frames of a mouth episode near its peak, without blinks."""
+    """The frames of an episode near its peak movement, without blinks or closed eyes."""
     f = ep.frames()
-    move = np.abs(seg.mouth_movement_mm[f])
-    keep = (move >= HELD_FRACTION * np.nanmax(move)) & ~seg.blink[f]
-    return f[keep]
+    excluded = seg.eye_excluded()[f]
+    if ep.kind in MOUTH_EXPRESSIONS and np.isfinite(seg.mouth_movement_mm[f]).any():
+        move = np.abs(np.nan_to_num(seg.mouth_movement_mm[f]))
+        top = move.max()
+        keep = move >= HELD_FRACTION * top if top > 0 else np.ones(len(f), bool)
+        if ep.source == "protocol step" and top <= 0:
+            keep = np.zeros(len(f), bool)
+            keep[len(f) // 4:len(f) - len(f) // 4] = True
+        return f[keep & ~excluded]
+    if ep.kind in BROW and seg.signals is not None:
+        b = np.nan_to_num(seg.signals["brow"].to_numpy(float)[f])
+        keep = b >= HELD_FRACTION * b.max() if b.max() > 0 else np.ones(len(f), bool)
+        return f[keep & ~seg.blink[f]]
+    return f[~seg.blink[f]]

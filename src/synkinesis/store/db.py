@@ -16,7 +16,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # check_same_thread: the worker thread and the request threads share the pool.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Pool as on PostgreSQL (10 + 20): SQLite connections are cheap, and page views, uploads and
+        # the worker thread share it (WAL lets the readers run together).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=10, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):

@@ -21,11 +21,17 @@ class Base(DeclarativeBase):
     pass
 
 
+# A deleted row's id is never given to a new row (SQLite reuses the largest rowid without AUTOINCREMENT;
+# PostgreSQL sequences never go back): an id in the audit trail, a URL or a live practice session
+# always means one record (revision 0006).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
 ROLES = ("admin", "clinician", "patient")
 
 
 class Clinic(Base):
     __tablename__ = "clinics"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     # Privacy: False keeps only landmarks, measures and key frames once the analysis has run.
@@ -35,6 +41,7 @@ class Clinic(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -63,6 +70,7 @@ class WebSession(Base):
 class LoginAttempt(Base):
     """Failed and successful log-ins, for rate limiting across processes (added in revision 0002)."""
     __tablename__ = "login_attempts"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
@@ -72,7 +80,7 @@ class LoginAttempt(Base):
 
 class Patient(Base):
     __tablename__ = "patients"
-    __table_args__ = (UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"),)
+    __table_args__ = (UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
     mrn: Mapped[str] = mapped_column(String(50))  # medical record number, unique per clinic
@@ -92,6 +100,7 @@ class Patient(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     visit_date: Mapped[date] = mapped_column(Date)
@@ -107,6 +116,7 @@ class Visit(Base):
 
 class Recording(Base):
     __tablename__ = "recordings"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "video" | "photo"
@@ -135,6 +145,7 @@ JOB_STATES = ("queued", "running", "done", "failed")
 class Job(Base):
     """One analysis to run. Workers (threads or processes) claim queued rows with a conditional UPDATE."""
     __tablename__ = "jobs"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
@@ -152,6 +163,7 @@ class Job(Base):
 
 class Analysis(Base):
     __tablename__ = "analyses"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), unique=True)
     affected_side: Mapped[str] = mapped_column(String(5))
@@ -172,6 +184,7 @@ class Analysis(Base):
 
 class ScaleScore(Base):
     __tablename__ = "scale_scores"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     scale: Mapped[str] = mapped_column(String(30))  # key in synkinesis.scales.SCALES
@@ -190,6 +203,7 @@ class ScaleScore(Base):
 class AuditEvent(Base):
     """Who did what to which record, when. No foreign keys: the trail outlives deleted rows."""
     __tablename__ = "audit_events"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer)
@@ -209,6 +223,7 @@ class PracticeProgramme(Base):
     """A clinician's home-practice prescription for one patient. Every change is a new row (the
     history shows which thresholds applied when); the newest row is the current programme."""
     __tablename__ = "practice_programmes"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     # [{"exercise": key, "reps", "hold_s", "rest_s", "threshold", "target", "sessions_per_day"}, ...]
@@ -226,6 +241,7 @@ class PracticeSession(Base):
     """One live practice of one exercise. Only numbers are kept (LiveSession.summary()), never video.
     Saved while it runs, so a lost camera or connection keeps what was done; a reconnect resumes it."""
     __tablename__ = "practice_sessions"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("practice_programmes.id", ondelete="SET NULL"))

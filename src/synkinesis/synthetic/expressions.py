@@ -1,7 +1,8 @@
 """Whole-face expressions as known-truth warps of a real face photo.
 
 Built on the one-sided warps of `warps.py` (upper lid sliding down, mouth corner moved) plus a
-smooth "push" field for the brow (raise), the upper lip (snarl) and the lower lip ("eee"). Each
+smooth "push" field for the brow (raise), the cheek (tight closure), the upper lip (snarl) and the
+lower lip ("eee"). Each
 warp acts on ONE anatomical side by an exact amount in mm (photo calibration: 11.77 mm iris), so a
 synthetic patient can be built from them: a smile is both corners up and out, a pucker both corners
 in, an eye closure both upper lids down, and a synkinesis rides along on one side.
@@ -32,6 +33,10 @@ BROW_SIGMA_U = 0.6
 # margin), full movement from this share below the brow's upper border, fading out up the forehead.
 BROW_RAMP_FROM = 0.12
 BROW_RAMP_TO = 0.12
+# Cheek push (tight eye closure: orbicularis and the cheek lift the lower lid and the skin below it):
+# Gaussian across the face, sigma = `BROW_SIGMA_U` × eye width, centred on the pupil; full movement
+# at and below the lower-lid margin, fading down the cheek with sigma = this × eye width.
+CHEEK_FADE = 0.6
 # Lip pushes: Gaussian across the mouth with sigma = this × mouth width, centred half way between the
 # midline and the corner (where lip heights are measured).
 LIP_SIGMA_U = 0.2
@@ -45,6 +50,7 @@ class SideState:
     """What one side of the face does, in mm (photo calibration) or as a fraction. All 0 = rest."""
 
     brow_up_mm: float = 0.0
+    cheek_up_mm: float = 0.0  # lower lid and cheek below it raised (tight eye closure)
     lid_fraction: float = 0.0  # upper lid lowered by this share of the fissure height (0 open … 0.97 shut)
     corner_up_mm: float = 0.0  # mouth corner up (negative: down)
     corner_out_mm: float = 0.0  # mouth corner outward (negative: inward, pucker)
@@ -158,6 +164,34 @@ def raise_brow(rgb: np.ndarray, points: np.ndarray, side: str, mm: float, px_per
     return push(rgb, points, pupil, (0.0, -px), weight, extent)
 
 
+# ----------------------------------------------------------------------------------------- cheek
+def raise_cheek(rgb: np.ndarray, points: np.ndarray, side: str, mm: float, px_per_mm: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Raise one lower lid and the cheek below it by `mm` (the squeeze of a tight eye closure).
+
+    The lower-lid margin and the skin below move up rigidly, fading down the cheek; above the margin
+    the eyeball stretches over `LIP_MIN_STRETCH` × the displacement (no fold), the upper lid stays.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    e_u, e_v = _frame_axes(points)
+    pupil = points[P.IRIS_CENTRE[side], :2]
+    lu, lv = _to_uv(points[list(P.LOWER_LID[side])], pupil, e_u, e_v)
+    o = np.argsort(lu)
+    margin_v = float(np.interp(0.0, lu[o], lv[o]))  # below the pupil (positive: down)
+    eye_w = float(np.linalg.norm(points[P.LATERAL_CANTHUS[side], :2] - points[P.MEDIAL_CANTHUS[side], :2]))
+    sigma_u, fade = BROW_SIGMA_U * eye_w, CHEEK_FADE * eye_w
+    px = mm * (px_per_mm or mm_to_px(points, 1.0))
+    zero_at = margin_v - LIP_MIN_STRETCH * abs(px)
+    _check_fold(px, margin_v - zero_at, min(sigma_u, fade), "cheek raise")
+
+    def weight(u, v):
+        down = np.where(v > margin_v, np.exp(-0.5 * ((v - margin_v) / fade) ** 2), 1.0)
+        return np.exp(-0.5 * (u / sigma_u) ** 2) * _ramp(v, zero_at, margin_v) * down
+
+    extent = (-3.5 * sigma_u, 3.5 * sigma_u, zero_at - 1, margin_v + 3.5 * fade)
+    return push(rgb, points, pupil, (0.0, -px), weight, extent)
+
+
 # ------------------------------------------------------------------------------------------ lips
 def _lip_geometry(points: np.ndarray, side: str):
     """Half-way point between midline and corner (origin), mouth width, and the heights (v, down) there
@@ -247,7 +281,7 @@ def close_lid(rgb: np.ndarray, points: np.ndarray, side: str, fraction: float) -
 def render(rgb: np.ndarray, points: np.ndarray, state: FaceState) -> tuple[np.ndarray, np.ndarray]:
     """Apply a whole `FaceState` to a resting face: (image, points_after (478, 3) px).
 
-    Order: brows, lids, lips, corners; each warp sees the landmarks as the previous one left them.
+    Order: brows, cheeks, lids, lips, corners; each warp sees the landmarks as the previous one left them.
     rgb: (H, W, 3) uint8 at rest; points: (478, ≥2) px landmarks of that image (refined mesh).
     """
     img, pts = rgb, np.asarray(points, dtype=np.float64)
@@ -256,6 +290,8 @@ def render(rgb: np.ndarray, points: np.ndarray, state: FaceState) -> tuple[np.nd
         s = state.side(side)
         if s.brow_up_mm:
             img, pts = raise_brow(img, pts, side, s.brow_up_mm, k)
+        if s.cheek_up_mm:
+            img, pts = raise_cheek(img, pts, side, s.cheek_up_mm, k)
     for side in SIDES:
         img, pts = close_lid(img, pts, side, state.side(side).lid_fraction)
     for side in SIDES:
@@ -271,4 +307,4 @@ def render(rgb: np.ndarray, points: np.ndarray, state: FaceState) -> tuple[np.nd
 
 
 __all__ = ["FaceState", "MAX_LID_FRACTION", "SideState", "close_lid", "lift_upper_lip", "lower_lip", "move_corner",
-           "push", "raise_brow", "render"]
+           "push", "raise_brow", "raise_cheek", "render"]

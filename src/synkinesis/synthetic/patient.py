@@ -37,11 +37,14 @@ MOVEMENT_STATES: dict[str, SideState] = {
     "rest": SideState(),
     "brow_raise": SideState(brow_up_mm=4.0),
     "gentle_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION),
-    "tight_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION, brow_up_mm=-1.0),
+    # squeezed shut: lids closed, brow pulled down, lower lid and cheek pushed up. The cheek is kept small:
+    # the mesh moves the mouth corners 1–2 mm when the eyes shut (truth: 0), and with a 1-mm cheek that
+    # artefact became 1.2 mm one-sided on a healthy face (0.6 mm at 0.5 mm; tests/test_assess.py).
+    "tight_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION, brow_up_mm=-1.0, cheek_up_mm=0.5),
     "small_smile": SideState(corner_up_mm=1.5, corner_out_mm=2.5),
     "big_smile": SideState(corner_up_mm=3.0, corner_out_mm=4.5),
     "pucker": SideState(corner_out_mm=-4.0),
-    "eee": SideState(lower_lip_down_mm=3.0, corner_out_mm=2.0),
+    "eee": SideState(lower_lip_down_mm=3.0, corner_out_mm=2.0, corner_up_mm=-1.0),  # lip down, corners down-out
     "snarl": SideState(upper_lip_up_mm=3.0, corner_up_mm=1.0),
 }
 MOUTH_MOVEMENTS = ("small_smile", "big_smile", "pucker", "eee", "snarl")
@@ -335,8 +338,11 @@ class _Renderer:
 
 
 def intended_measures(points_before: np.ndarray, points_after: np.ndarray) -> dict[str, list[float]]:
-    """Per-frame measures (mm, the resting photo's calibration) of where every landmark was moved."""
+    """Per-frame measures (mm, the resting photo's calibration) of where every landmark was moved:
+    the per-side columns of the measures table and the protocol's movement signals
+    (`segments.protocol.movement_signals`: lip levels, corner position from the subnasale, chin)."""
     from ..measures import measure_points, measure_px, units
+    from ..segments.protocol import movement_signals
 
     table = measure_px(np.asarray(points_after))
     scale = float(measure_points(np.asarray(points_before)[None])["mm_per_px"].iloc[0])
@@ -345,6 +351,9 @@ def intended_measures(points_before: np.ndarray, points_after: np.ndarray) -> di
         if unit in ("mm", "mm2", "deg") and name.endswith(SIDES):
             k = scale if unit == "mm" else scale**2 if unit == "mm2" else 1.0
             out[name] = [round(float(v) * k, 3) for v in table[name]]
+    signals = movement_signals(table.assign(mm_per_px=scale), np.asarray(points_after))
+    for name in signals:
+        out[name] = [round(float(v), 3) for v in signals[name]]
     return out
 
 

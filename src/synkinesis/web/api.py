@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,10 +101,12 @@ def get_visit(request: Request, visit_id: int, user: User = Depends(current_user
 async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
+    db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
-    audit(db, request, user, "create", "recording", rec.id, v.patient_id)
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
+                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
+                                                 commit=False))
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
 
@@ -126,7 +128,7 @@ def recording_status(request: Request, recording_id: int, user: User = Depends(c
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF, summary="Queue a failed analysis again")
-def retry(request: Request, recording_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)):
+def retry(request: Request, recording_id: int, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     sv.retry_recording(db, rec)
     audit(db, request, user, "retry", "recording", rec.id, rec.visit.patient_id)
@@ -167,9 +169,10 @@ def scales(user: User = Depends(current_user)):
 
 
 @router.get("/audit", summary="Audit trail of this clinic (admin only)")
-def audit_log(limit: int = 500, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+def audit_log(limit: int = Query(500, ge=1, le=5000, description="newest events, 1–5000"),
+              user: User = Depends(admin_user), db: Session = Depends(get_db)):
     events = db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-                        .order_by(AuditEvent.id.desc()).limit(min(limit, 5000))).all()
+                        .order_by(AuditEvent.id.desc()).limit(limit)).all()
     return {"events": [{"id": e.id, "at": e.at.isoformat(), "user_id": e.user_id, "username": e.username,
                         "role": e.role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
                         "patient_id": e.patient_id, "ip": e.ip} for e in events]}

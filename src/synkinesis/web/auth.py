@@ -1,20 +1,19 @@
-"""Log in and out. Failed attempts are counted per user name and per address (rate limit)."""
+"""Log in and out. Failed attempts are counted per user name and address (security.login_wait_s) and audited."""
 
 from __future__ import annotations
-
-import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.models import User
+from ..store.models import AuditEvent, User
 from .deps import audit, client_ip, current_user, get_db, optional_user
 from .pages import render
-from .security import (CSRF_COOKIE, SESSION_COOKIE, check_csrf, end_session, login_blocked, new_session,
-                       record_login, set_cookie, verify_password)
-from .services import MIN_PASSWORD, FormError, reset_password
+from .passwords import MAX_PASSWORD, MIN_PASSWORD
+from .security import (CSRF_COOKIE, SESSION_COOKIE, check_csrf, end_session, login_wait_s, new_session,
+                       normalise_username, record_login, session_csrf, set_cookie, verify_password, wait_text)
+from .services import FormError, reset_password
 
 router = APIRouter(tags=["auth"])
 
@@ -36,27 +35,41 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     settings = request.app.state.settings
     ip = client_ip(request)
     templates = request.app.state.templates
+    name = normalise_username(username)  # one normalisation for the look-up, the limit and the record
 
     def refuse(status: int, message: str):
         return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": message,
                                                                   "user": None, "csrf": request.state.csrf},
                                           status_code=status)
 
-    if login_blocked(db, username, ip, settings.login_max_failures, settings.login_window_s):
-        return refuse(429, f"Too many failed log-ins. Wait {settings.login_window_s // 60} minutes and try again.")
-    user = db.scalar(select(User).where(User.username == username.strip()))
-    ok = verify_password(user, password) and user.active
-    record_login(db, username.strip(), ip, ok)
+    user = db.scalar(select(User).where(User.username == name))
+    if wait := login_wait_s(db, name, ip, settings):
+        _audit_failure(db, request, user, "login_blocked")
+        return refuse(429, f"Too many failed log-ins. Wait {wait_text(wait)} and try again, or ask an "
+                           "administrator to reset the password.")
+    ok = verify_password(user, password[:MAX_PASSWORD]) and user.active
+    record_login(db, name, ip, ok)
     if not ok:
-        audit(db, request, None, "login_failed", "user", username=username.strip()[:100])
+        _audit_failure(db, request, user, "login_failed")
         return refuse(401, "Wrong user name or password.")
     token = new_session(db, user, settings.session_hours)
     audit(db, request, user, "login", "user", user.id)
     response = RedirectResponse(_safe_next(next) if next != "/" else "/", status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600))
-    # A new CSRF token with the new session, so one planted before log-in is useless after it.
-    set_cookie(response, request, CSRF_COOKIE, secrets.token_urlsafe(32))
+    # The CSRF token is now derived from the session (a token planted before log-in is useless);
+    # the cookie carries it too, for API clients that read it.
+    set_cookie(response, request, CSRF_COOKIE, session_csrf(token))
     return response
+
+
+def _audit_failure(db: Session, request: Request, account: User | None, action: str) -> None:
+    """A failed or blocked log-in in the audit trail. For an account: its name and clinic (its
+    administrators see it). For a name that is no account: nothing of what was typed (often a
+    password typed into the wrong field, or someone else's name), only the address."""
+    db.add(AuditEvent(user_id=None, username=account.username if account else "(not an account)", role="-",
+                      clinic_id=account.clinic_id if account else None, action=action, object_type="user",
+                      object_id=account.id if account else None, ip=client_ip(request)))
+    db.commit()
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)], summary="Log out (ends the session)")
@@ -85,10 +98,9 @@ def change_own_password(request: Request, current_password: str = Form(""), new_
     """Needs the current password (counted like a log-in, so it cannot be guessed here either);
     every other session of the account ends."""
     settings, ip = request.app.state.settings, client_ip(request)
-    if login_blocked(db, user.username, ip, settings.login_max_failures, settings.login_window_s):
-        return _account_page(request, 429, error="Too many wrong passwords. Wait "
-                             f"{settings.login_window_s // 60} minutes and try again.")
-    if not verify_password(user, current_password):
+    if wait := login_wait_s(db, user.username, ip, settings):
+        return _account_page(request, 429, error=f"Too many wrong passwords. Wait {wait_text(wait)} and try again.")
+    if not verify_password(user, current_password[:MAX_PASSWORD]):
         record_login(db, user.username, ip, False)
         db.commit()
         return _account_page(request, 403, error="The current password is wrong.",

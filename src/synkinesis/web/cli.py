@@ -14,9 +14,12 @@ web_app = typer.Typer(add_completion=False)
 
 
 def _settings(data_dir: Path, database_url: Optional[str], **kw):
+    from .privacy import make_private
     from .settings import Settings
 
-    return Settings(data_dir=data_dir, database_url=database_url, **kw)
+    settings = Settings(data_dir=data_dir, database_url=database_url, **kw)
+    make_private(settings.data_dir, settings.database_url)  # before the database file is created
+    return settings
 
 
 @web_app.command()
@@ -29,6 +32,11 @@ def serve(
     demo: bool = typer.Option(False, help="Seed a demo clinic, log-ins and an analysed recording."),
     worker: bool = typer.Option(True, help="Run the analysis worker in this process."),
     max_upload_mb: float = typer.Option(200.0, help="Largest upload accepted."),
+    secure_cookies: bool = typer.Option(False, help="Mark cookies Secure (HTTPS only) even though this server "
+                                                    "speaks plain HTTP: use it behind a TLS reverse proxy."),
+    trusted_proxy: list[str] = typer.Option([], help="Address of a reverse proxy whose X-Forwarded-For/-Proto "
+                                                     "headers are believed (repeatable). Without it they are "
+                                                     "ignored, so nobody can fake their address."),
 ):
     """Start the clinic web app (pages at /, JSON API at /api, docs at /docs)."""
     import uvicorn
@@ -36,7 +44,9 @@ def serve(
     from ..store import Database, migrate
     from .app import create_app
 
-    settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb)
+    settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb,
+                         **({"cookie_secure": True} if secure_cookies else {}),
+                         **({"trusted_proxies": list(trusted_proxy)} if trusted_proxy else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     if demo:
@@ -55,7 +65,9 @@ def serve(
             typer.echo(f"  {role:<9} user {username!r:<12} password {password!r}")
     typer.echo(f"Data folder: {settings.data_dir}  (Ctrl+C stops)")
     # No access log: URLs carry search text (names, dates of birth). Errors still go to stderr.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback client; the app
+    # reads them only from --trusted-proxy addresses (create_app).
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 
 @web_app.command("create-clinic")
@@ -120,6 +132,50 @@ def worker(
     except KeyboardInterrupt:
         w.stop()
     w.join()
+
+
+@web_app.command("backup")
+def backup(
+    out: Optional[Path] = typer.Argument(None, help="Backup file to write (default: "
+                                                   "backups/synkinesis-backup-<UTC time>.tar here)."),
+    data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
+    database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
+):
+    """Back up the database and the media folder to one file, consistently, while the app runs."""
+    from .backup import backup as run_backup
+    from .backup import default_name
+
+    from .backup import BackupError
+
+    settings = _settings(data_dir, database_url)
+    out = out or Path("backups") / default_name()
+    try:
+        m = run_backup(settings.data_dir, settings.database_url, out)
+    except OSError as e:
+        raise BackupError(f"The backup could not be written ({e.strerror or e}: {e.filename}). Nothing was kept; "
+                          "check the target disk's free space and permissions and run it again.") from None
+    typer.echo(f"Backup written to {out.resolve()}: {m['rows'].get('patients', 0)} patients, "
+               f"{m['rows'].get('analyses', 0)} analyses, {m['rows'].get('audit_events', 0)} audit events, "
+               f"{len(m['files'])} media files. Keep a copy on another disk or site.")
+    if m["missing_at_backup"]:
+        typer.echo(f"Note: {len(m['missing_at_backup'])} file(s) changed during every try and are not in the backup; "
+                   "run it again at a quieter time.", err=True)
+
+
+@web_app.command("restore")
+def restore(
+    archive: Path = typer.Argument(..., help="A file written by `synkinesis backup`."),
+    data_dir: Path = typer.Option(Path("data"), help="Data folder to restore into."),
+    database_url: Optional[str] = typer.Option(None, help="Database to restore into (default: SQLite in --data-dir)."),
+    replace: bool = typer.Option(False, help="Overwrite a database and media folder that already hold records."),
+):
+    """Restore a backup (database and media). Stop the app and its workers first."""
+    from .backup import restore as run_restore
+
+    settings = _settings(data_dir, database_url)
+    m = run_restore(archive, settings.data_dir, settings.database_url, replace=replace)
+    typer.echo(f"Restored the backup of {m['created_at']}: {m['rows'].get('patients', 0)} patients, "
+               f"{len(m['files'])} media files, into {settings.data_dir}. Start the app with `synkinesis serve`.")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m synkinesis.web.cli serve`

@@ -14,17 +14,14 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from ..store.models import Analysis, AuditEvent, Patient, Recording, User, Visit
-from .security import SESSION_COOKIE, session_user
+from .security import SESSION_COOKIE, LoginRequired, session_user  # noqa: F401  (LoginRequired: re-exported)
 
 STAFF = ("admin", "clinician")
 
 
-class LoginRequired(Exception):
-    """Raised when no valid session: pages redirect to /login, the API answers 401."""
-
-
 def get_db(request: Request) -> Iterator[Session]:
     with request.app.state.db.session() as s:  # commits on success, rolls back on any error
+        s.info["ip"] = client_ip(request)  # for audit rows written below the route (refused reads)
         yield s
 
 
@@ -64,10 +61,18 @@ def can_see(user: User, patient: Patient) -> bool:
     return user.role in STAFF and user.clinic_id == patient.clinic_id
 
 
+MAX_ID = 2**63 - 1  # the databases' BIGINT: a larger number in a URL is no id (404, not an overflow)
+
+
 def _visible(db: Session, user: User, model, object_id: int, patient_of, what: str):
-    """The row if `user` may see the patient it belongs to; else 404 (its existence is not revealed)."""
-    obj = db.get(model, object_id)
-    if obj is None or not can_see(user, patient_of(obj)):
+    """The row if `user` may see the patient it belongs to; else 404 (its existence is not revealed).
+    A refusal is audited (with the patient's id when the row exists), so probing shows in the trail."""
+    obj = db.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if obj is None or not can_see(user, patient := patient_of(obj)):
+        db.add(AuditEvent(user_id=user.id, username=user.username, role=user.role, clinic_id=user.clinic_id,
+                          action="refused", object_type=what, object_id=object_id if 0 < object_id <= MAX_ID else None,
+                          patient_id=patient.id if obj is not None else None, ip=db.info.get("ip")))
+        db.commit()
         raise _not_found(what)
     return obj
 
@@ -90,7 +95,7 @@ def analysis_for(db: Session, user: User, analysis_id: int) -> Analysis:
 
 def account_for(db: Session, admin: User, user_id: int) -> User:
     """An account of the admin's own clinic; 404 for any other."""
-    account = db.get(User, user_id)
+    account = db.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if account is None or account.clinic_id != admin.clinic_id:
         raise _not_found("account")
     return account
@@ -101,9 +106,12 @@ def client_ip(request: Request) -> str:
 
 
 def audit(db: Session, request: Request, user: User | None, action: str, object_type: str,
-          object_id: int | None = None, patient_id: int | None = None, username: str | None = None) -> None:
-    """One audit row, committed now so the trail survives a later error in the same request."""
+          object_id: int | None = None, patient_id: int | None = None, username: str | None = None,
+          commit: bool = True) -> None:
+    """One audit row, committed now so the trail survives a later error in the same request
+    (commit=False: part of the caller's transaction, stored with the change it records or not at all)."""
     db.add(AuditEvent(user_id=user.id if user else None, username=user.username if user else (username or "?"),
                       role=user.role if user else "-", clinic_id=user.clinic_id if user else None, action=action,
                       object_type=object_type, object_id=object_id, patient_id=patient_id, ip=client_ip(request)))
-    db.commit()
+    if commit:
+        db.commit()

@@ -16,6 +16,7 @@ from . import services as sv
 from .deps import (account_for, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
                    visit_for)
 from .grading import grading_view
+from .indices_view import indices_view
 from .protocol import protocol
 from .security import check_csrf
 
@@ -118,10 +119,12 @@ def visit_page(request: Request, visit_id: int, user: User = Depends(current_use
 async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
+    db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
     rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"))
-    audit(db, request, user, "create", "recording", rec.id, v.patient_id)
+                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
+                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
+                                                 commit=False))
     return redirect(f"/recordings/{rec.id}")
 
 
@@ -131,7 +134,8 @@ def guided_record(request: Request, visit_id: int, user: User = Depends(current_
     v = visit_for(db, user, visit_id)
     audit(db, request, user, "open_recorder", "visit", v.id, v.patient_id)
     steps = protocol(request.app.state.settings.protocol_speed)
-    return render(request, "record.html", visit=v, patient=v.patient, steps_json=json.dumps(steps), steps=steps)
+    return render(request, "record.html", visit=v, patient=v.patient, steps=steps,
+                  steps_json=json.dumps(steps).replace("</", "<\\/"))  # data in a <script type=json>
 
 
 @router.get("/visits/{visit_id}/scales/{key}")
@@ -179,6 +183,7 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
         ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
                            for stem, (unit, *_) in PER_SIDE.items()]
         ctx["grading"] = grading_view(a.result.get("assessment"))
+        ctx["indices"] = indices_view(a.result.get("indices"))
     return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
                   patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
                   steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)
@@ -208,7 +213,7 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
 
 
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF)
-def recording_retry(request: Request, recording_id: int, user: User = Depends(current_user),
+def recording_retry(request: Request, recording_id: int, user: User = Depends(staff_user),
                     db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     sv.retry_recording(db, rec)

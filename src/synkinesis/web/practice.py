@@ -49,7 +49,7 @@ from ..live import EXERCISES, Exercise, LiveSession, Prescription
 from ..live.session import HOLD_FRACTION, Rep
 from ..store.models import AuditEvent, Patient, PracticeProgramme, PracticeSession, User, utcnow
 from .charts import Series, line_chart
-from .deps import audit, can_see, current_user, get_db, patient_for, staff_user
+from .deps import MAX_ID, audit, can_see, current_user, get_db, patient_for, staff_user
 from .security import SESSION_COOKIE, check_csrf, session_user
 from .services import FormError
 
@@ -381,6 +381,9 @@ class LiveEntry:
     """A practice session's live state in this process, kept across reconnects."""
 
     live: LiveSession
+    # Whose session this is: checked on every resume, so live state can never pass to another
+    # patient's or another session's row that happens to carry the same id.
+    identity: tuple = ()
     lock: threading.Lock = field(default_factory=threading.Lock)  # one thread at a time updates `live`
     owner: object | None = None  # the connection feeding it now
     t_last: float = 0.0  # session time of the last frame
@@ -625,22 +628,24 @@ def _authorise(app, token: str | None, session_id: int, ip: str) -> dict | None:
         user = session_user(db, token)
         if user is None:
             return None
-        s = db.get(PracticeSession, session_id)
+        s = db.get(PracticeSession, session_id) if 0 < session_id <= MAX_ID else None
         patient = db.get(Patient, s.patient_id) if s else None
         if s is None or patient is None or not can_see(user, patient):
             return None
         u = {"id": user.id, "username": user.username, "role": user.role, "clinic_id": user.clinic_id}
         _ws_audit(db, u, "practice_connect", s.id, patient.id, ip)
         return {"user": u, "patient_id": patient.id, "affected_side": patient.affected_side, "status": s.status,
-                "settings": s.settings, "resume_state": s.resume_state}
+                "settings": s.settings, "resume_state": s.resume_state,
+                "identity": (patient.id, s.id, _aware(s.started_at).isoformat())}
 
 
 def _persist(app, session_id: int, summary: dict, state: dict, status: str, reason: str | None,
-             engine_version: str, audit_user: dict | None = None, ip: str = "?") -> None:
+             engine_version: str, audit_user: dict | None = None, ip: str = "?", identity: tuple = ()) -> None:
     with app.state.db.session() as db:
         s = db.get(PracticeSession, session_id)
-        if s is None or s.status == "finished":
-            return
+        if s is None or s.status == "finished" or (
+                identity and identity != (s.patient_id, s.id, _aware(s.started_at).isoformat())):
+            return  # gone, finished, or (ids reused by an old database) not the session this state is of
         s.summary, s.resume_state, s.reps_done = summary, state, summary["reps_done"]
         s.status, s.interrupted = status, reason
         s.engine_version, s.formula_version = engine_version, summary.get("formula_version", "")
@@ -681,10 +686,14 @@ async def practice_socket(websocket: WebSocket, session_id: int):
 
     engine = await _run(lambda: FaceTracker(static=False, fps=30.0))  # one tracker per connection
     entry = hub.entries.get(session_id)
+    if entry is not None and entry.identity != info["identity"]:  # not this session's state: never inherited
+        log.warning("practice session %s: live state of another session dropped", session_id)
+        entry = None
     resumed = entry is not None or bool(info["resume_state"])
     if entry is None:
         entry = hub.entries[session_id] = restore_live(info["settings"], info["affected_side"], engine.version,
                                                        info["resume_state"])
+        entry.identity = info["identity"]
     entry.live.engine_version = engine.version
     entry.live.refinement = engine.refinement
     me = object()
@@ -701,7 +710,7 @@ async def practice_socket(websocket: WebSocket, session_id: int):
     async def save(st: str, why: str | None, audit_it: bool = False):
         summary, state = await _run(session_summary, entry, why)
         await asyncio.to_thread(_persist, app, session_id, summary, state, st, why, engine.version,
-                                user if audit_it else None, ip)
+                                user if audit_it else None, ip, entry.identity)
         return summary
 
     try:
@@ -794,7 +803,7 @@ def _close_out(app, session_id: int, entry: LiveEntry, reason: str | None, engin
     try:
         if reason is not None:
             summary, state = session_summary(entry, reason)
-            _persist(app, session_id, summary, state, "interrupted", reason, engine.version, user, ip)
+            _persist(app, session_id, summary, state, "interrupted", reason, engine.version, user, ip, entry.identity)
     except Exception:  # the database is unreachable: the in-memory session can still resume
         log.exception("could not save practice session %s", session_id)
     finally:

@@ -9,5 +9,5 @@ COUNTDOWN_S = 3.0
 
 
 def protocol(speed: float = 1.0) -> list[dict]:
-    return [{"step": s.key, "prompt": s.instruction, "seconds": round(s.hold_s * speed, 2),
+    return [{"step": s.key, "name": s.name, "prompt": s.instruction, "seconds": round(s.hold_s * speed, 2),
              "countdown": round(COUNTDOWN_S * speed, 2)} for s in load_protocol(GUIDED).steps]

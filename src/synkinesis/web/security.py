@@ -1,16 +1,20 @@
-"""Passwords (Argon2), sessions (random token in an HttpOnly cookie, hash in the DB), CSRF, log-in limits."""
+"""Passwords (Argon2), sessions (random token in an HttpOnly cookie, hash in the DB), CSRF bound to the
+session, log-in limits."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..store.models import LoginAttempt, User, WebSession
@@ -83,48 +87,103 @@ def set_cookie(response, request: Request, name: str, value: str, max_age: int |
                         secure=cookie_secure(request), path="/")
 
 
-# --- CSRF: double-submit. A random token lives in an HttpOnly cookie; every unsafe request must echo
-# it in the X-CSRF-Token header (JSON API, fetch) or the csrf_token form field. Pages embed it.
+# --- CSRF. Signed in: the token is derived from the session token (HMAC), so it is bound to the
+# session and a token planted in the cookie by someone else is worthless. Before log-in (the log-in
+# form only): a random token in an HttpOnly cookie, echoed back (double submit). Every unsafe request
+# sends it in the X-CSRF-Token header (JSON API, fetch) or the csrf_token form field. Pages embed it.
+
+class LoginRequired(Exception):
+    """Raised when no valid session: pages redirect to /login, the API answers 401."""
+
+
+def session_csrf(session_token: str) -> str:
+    return hmac.new(session_token.encode(), b"synkinesis csrf v1", hashlib.sha256).hexdigest()
+
+
+def expected_csrf(request: Request) -> str | None:
+    session = request.cookies.get(SESSION_COOKIE)
+    return session_csrf(session) if session else request.cookies.get(CSRF_COOKIE)
+
 
 def csrf_token(request: Request) -> str:
     return request.state.csrf
 
 
+def _signed_in(app, token: str | None) -> bool:
+    if not token:
+        return False
+    with app.state.db.session() as s:
+        return session_user(s, token) is not None
+
+
 async def check_csrf(request: Request) -> None:
-    """FastAPI dependency for every POST/PUT/PATCH/DELETE route."""
-    expected = request.cookies.get(CSRF_COOKIE)
+    """FastAPI dependency for every POST/PUT/PATCH/DELETE route. The body size limit has already been
+    enforced (limits.RequestGuard); a form is read for its token only from a signed-in visitor (or
+    on the log-in form), so a stranger cannot make the server parse a large upload."""
+    expected = expected_csrf(request)
     sent = request.headers.get(CSRF_HEADER)
-    if _too_big(request):
-        raise HTTPException(413, _size_message(request))
     if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
+        if request.url.path != "/login" and not await anyio.to_thread.run_sync(
+                _signed_in, request.app, request.cookies.get(SESSION_COOKIE)):
+            raise LoginRequired()
         sent = (await request.form()).get(CSRF_FIELD)
     if not expected or not sent or not hmac.compare_digest(str(sent), expected):
         raise HTTPException(403, "The form was missing its security token or it has expired. "
                                  "Reload the page and try again.")
 
 
-def _too_big(request: Request) -> bool:
-    # Refuse oversized bodies before parsing them (multipart would spool the whole upload first).
-    length = request.headers.get("content-length")
-    limit = request.app.state.settings.max_upload_bytes + 64 * 1024  # room for the other form fields
-    return length is not None and length.isdigit() and int(length) > limit
+# --- Log-in limits, stored in the DB so every process shares them.
+#
+# Counted per (user name, address): after `login_max_failures` failures of one name from one address,
+# that pair waits `login_delay_s`, doubling with each further failure (at most `login_delay_max_s`),
+# until a success. Someone guessing elsewhere therefore cannot lock the real user out: only their own
+# address waits. An address that fails `login_address_max_failures` times in `login_window_s`, across
+# any names (password spraying), waits out the window. User names are counted as `login_key` gives
+# them and stored only as a hash: a mistyped password in the name field is never kept.
+
+def normalise_username(username: str | None) -> str:
+    """The user name as accounts store it (NFKC, no surrounding spaces): for look-up."""
+    return unicodedata.normalize("NFKC", username or "").strip()[:200]
 
 
-def _size_message(request: Request) -> str:
-    mb = request.app.state.settings.max_upload_mb
-    return f"The file is larger than the {mb:g} MB limit. Record a shorter clip or lower the resolution."
+def login_key(username: str | None) -> str:
+    """One key per person for counting failures, whatever the spacing or case typed."""
+    digest = hashlib.sha256(normalise_username(username).casefold().encode()).hexdigest()
+    return f"sha256:{digest[:40]}"
 
 
-# --- Log-in rate limiting, stored in the DB so every process shares it.
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
-def login_blocked(db: Session, username: str, ip: str, max_failures: int, window_s: int) -> bool:
-    since = datetime.now(timezone.utc) - timedelta(seconds=window_s)
-    fails = db.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.success.is_(False), LoginAttempt.at >= since,
-        or_(LoginAttempt.username == username, LoginAttempt.ip == ip)))
-    return fails >= max_failures
+
+def login_wait_s(db: Session, username: str, ip: str, settings) -> int:
+    """Seconds this name must wait from this address before trying again (0: may try now)."""
+    now = datetime.now(timezone.utc)
+    key, ip = login_key(username), ip[:64]
+    spray = db.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.success.is_(False), LoginAttempt.ip == ip,
+        LoginAttempt.at >= now - timedelta(seconds=settings.login_window_s)))
+    if spray >= settings.login_address_max_failures:
+        return settings.login_window_s
+    pair = (LoginAttempt.username == key, LoginAttempt.ip == ip)
+    last_ok = db.scalar(select(func.max(LoginAttempt.at)).where(*pair, LoginAttempt.success.is_(True)))
+    since = now - timedelta(days=1)
+    if last_ok is not None and _aware(last_ok) > since:
+        since = _aware(last_ok)
+    fails = db.execute(select(func.count(), func.max(LoginAttempt.at)).where(
+        *pair, LoginAttempt.success.is_(False), LoginAttempt.at > since)).one()
+    extra = fails[0] - settings.login_max_failures
+    if extra < 0:
+        return 0
+    delay = min(settings.login_delay_s * 2 ** min(extra, 30), settings.login_delay_max_s)
+    return max(0, math.ceil((_aware(fails[1]) + timedelta(seconds=delay) - now).total_seconds()))
+
+
+def wait_text(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def record_login(db: Session, username: str, ip: str, success: bool) -> None:
-    db.add(LoginAttempt(username=username[:100], ip=ip[:64], success=success))
+    db.add(LoginAttempt(username=login_key(username), ip=ip[:64], success=success))

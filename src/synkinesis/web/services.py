@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +15,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import SynkinesisError
+from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
 from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .media import check_media, display_name, move_into_place, patient_dir, recording_dir, spool_upload
+from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
+                    spool_upload)
 from .protocol import GUIDED
-from .security import end_other_sessions, hash_password
+from .limits import finite_problems, non_finite_fields
+from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
+from .security import end_other_sessions, hash_password, normalise_username
 from .settings import Settings
 
+log = logging.getLogger("synkinesis.web")
 CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
 PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
 SIDES = ("left", "right")
@@ -55,6 +62,9 @@ def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> l
     return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
 
 
+EARLIEST_DATE = date(1900, 1, 1)  # a typo'd year (0001, 1024) is refused, not stored
+
+
 def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
     try:
         d = date.fromisoformat((value or "").strip())
@@ -63,6 +73,8 @@ def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
         return None
     if d > date.today():
         problems[field] = "The date cannot be in the future."
+    elif d < EARLIEST_DATE:
+        problems[field] = f"The date cannot be before {EARLIEST_DATE.isoformat()}: check the year."
     return d
 
 
@@ -101,17 +113,14 @@ def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-MIN_PASSWORD = 10
-
-
-def _password_problem(password: str | None) -> dict[str, str]:
-    return {"password": f"At least {MIN_PASSWORD} characters."} if len(password or "") < MIN_PASSWORD else {}
+def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
+    return {"password": problem} if (problem := password_problem(password, *known)) else {}
 
 
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
-    username = (username or "").strip()
-    problems = _password_problem(password)
+    username = normalise_username(username)
+    problems = _password_problem(password, username, fields.get("display_name"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
         problems["username"] = "3–100 letters, digits or . _ @ -"
     if problems:
@@ -157,7 +166,7 @@ def set_account_active(db: Session, admin: User, account: User, active: bool) ->
 
 def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
     """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
-    if problems := _password_problem(password):
+    if problems := _password_problem(password, account.username, account.display_name):
         raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)
     end_other_sessions(db, account.id, keep_token)
@@ -170,6 +179,8 @@ def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
     problems: dict[str, str] = {}
     raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
     d = _parse_date(raw, "visit_date", problems)
+    if d is not None and not problems and d < patient.birth_date:
+        problems["visit_date"] = f"The visit cannot be before the patient's birth ({patient.birth_date.isoformat()})."
     note = str(data.get("note") or "")[:2000]
     if problems:
         raise FormError("Please correct the marked fields.", problems)
@@ -187,11 +198,15 @@ def parse_step_times(raw: str | None) -> list | None:
     try:
         steps = json.loads(raw)
         assert isinstance(steps, list) and len(steps) <= 50
-        return [{"step": str(s["step"])[:40], "start_s": float(s["start_s"]), "end_s": float(s["end_s"])}
-                for s in steps]
-    except (ValueError, AssertionError, KeyError, TypeError):
+        out = [{"step": str(s["step"])[:40], "start_s": float(s["start_s"]), "end_s": float(s["end_s"])}
+               for s in steps]
+    except (ValueError, AssertionError, KeyError, TypeError, RecursionError):
         raise FormError("The step times sent with the recording are not valid; record again.",
                         {"step_times": "a JSON list of {step, start_s, end_s}"}) from None
+    if bad := non_finite_fields(out, "step_times"):
+        raise FormError("The step times sent with the recording are not valid numbers; record again.",
+                        finite_problems(bad))
+    return out
 
 
 def upload_protocols() -> list[tuple[str, str]]:
@@ -215,49 +230,75 @@ def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
 
 
 async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
-                        step_times: list | None = None, protocol: str | None = None) -> Recording:
+                        step_times: list | None = None, protocol: str | None = None,
+                        audit_row: Callable[[Recording], None] | None = None) -> Recording:
     """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails.
-    `protocol`: the recording protocol a video follows (its expressions are graded), or None."""
+    `protocol`: the recording protocol a video follows (its expressions are graded), or None.
+    `audit_row(rec)` adds the upload's audit row, committed with the recording or not at all.
+
+    No database connection is held while the file is spooled and checked (seconds, for a video):
+    the read transaction is ended first and the rows are written in one short one afterwards."""
     protocol = _protocol_choice(protocol, step_times)
     if upload is None or not hasattr(upload, "read"):
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
-    tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    patient_id, visit_id = visit.patient_id, visit.id
+    db.commit()  # ends the read transaction: its connection goes back to the pool during the media work
+    try:
+        tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
+    except OSError as e:
+        raise _storage_error(e) from None
     final = None
     try:
-        import anyio
+        import asyncio
 
         name = display_name(upload.filename)
-        kind = await anyio.to_thread.run_sync(check_media, tmp, name, settings.face_check_frames)
+        kind = await asyncio.get_running_loop().run_in_executor(media_checks(), check_media, tmp, name,
+                                                                settings.face_check_frames)
         if protocol and kind != "video":
             raise FormError("A photo has no movements to grade: upload it with no protocol, or upload a video of "
                             "the protocol.", {"protocol": "only for videos"})
-        rec = Recording(visit_id=visit.id, kind=kind, original_name=name, media_path=None,
+        rec = Recording(visit_id=visit_id, kind=kind, original_name=name, media_path=None,
                         size_bytes=tmp.stat().st_size, step_times=step_times, protocol=protocol,
                         created_by=user.id)
         db.add(rec)
         db.flush()
-        final = recording_dir(settings.media_dir, visit.patient_id, rec.id) / f"original{tmp.suffix}"
+        final = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{tmp.suffix}"
         move_into_place(tmp, final)
         rec.media_path = str(final.relative_to(settings.data_dir))
         db.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
+        if audit_row is not None:
+            audit_row(rec)
         db.commit()
         return rec
-    except BaseException:
+    except BaseException as e:
         db.rollback()
         if final is not None:
             shutil.rmtree(final.parent, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _storage_error(e) from None
         raise
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _storage_error(e: OSError) -> FormError:
+    """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
+    log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
+    return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
+                     "stored. Tell the clinic's administrator, then upload again.", status=503)
+
+
 def retry_recording(db: Session, rec: Recording) -> Job:
+    """Queue a failed analysis again. Only what failed: a finished analysis is never redone by a
+    click (the original may be gone, and the stored result is what the clinic relies on)."""
     job = rec.job
     if job is None:
         job = Job(recording_id=rec.id)
         db.add(job)
     elif job.status in ("queued", "running"):
         raise FormError("This analysis is already queued or running.", status=409)
+    elif job.status != "failed":
+        raise FormError("This analysis has finished; only a failed analysis can be retried.", status=409)
     job.status, job.progress, job.error, job.finished_at = "queued", 0.0, None, None
     db.commit()
     return job
@@ -273,6 +314,8 @@ def step_times_from_form(form, keys: list[str]) -> list[dict]:
             continue
         try:
             start, end = (float(x) for x in raw)
+            if non_finite_fields([start, end]):
+                raise ValueError  # float() reads "nan" and "inf"
         except ValueError:
             problems[f"start_{key}"] = "start and end must both be numbers of seconds"
             continue
@@ -306,7 +349,18 @@ def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: li
     except OSError:
         raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
                         "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
-    a.result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
+    known = assessment.get("step_times") if not assessment.get("refused") else None
+    if known:  # the corrected steps also name the movements the synkinesis indices are measured in
+        from ..pipeline import analyze_measured
+
+        ana = analyze_measured(grading.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
+                               protocol=rec.protocol)
+        fresh = jsonable(ana.to_dict())
+        result.update(indices=fresh["indices"], headline=fresh["headline"], episodes=fresh["episodes"],
+                      rest=fresh["rest"])
+        a.indices_version = str(fresh["indices"].get("version", ""))
+    a.result = result
     db.commit()
     return assessment
 
@@ -362,13 +416,17 @@ def trends(patient: Patient) -> dict:
             if not a:
                 continue
             rest = a.result.get("rest_measures") or {}
-            oo = [e.get("ratio_affected_to_healthy") for e in a.result["indices"].get("ocular_oral") or []]
-            oo = [x for x in oo if x is not None]
+            head = headline(a.result.get("indices") or {})
             sd = a.result.get("rest_sd") or {}
             measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(), "recording_id": rec.id,
                              **{f"{m}_{s}": rest.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
                              "sd": {f"{m}_{s}": sd.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
-                             "ocular_oral_ratio": max(oo) if oo else None})
+                             # The same headline number as the recording page (indices/2 only; an older
+                             # analysis has no noise estimate, so it is not plotted).
+                             "ocular_oral_excess": head["ocular_oral_excess_pct_points"]
+                             if head["mdc95_pct_points"] is not None else None,
+                             "ocular_oral_mdc95": head["mdc95_pct_points"], "ocular_oral_flagged": head["flagged"],
+                             "ocular_oral_reason": head["reason"]})
         for sc in v.scores:
             scores.setdefault(sc.scale, []).append({"visit_id": v.id, "date": v.visit_date.isoformat(),
                                                     "total": sc.total, "label": sc.label, "unit": sc.unit,
@@ -376,8 +434,9 @@ def trends(patient: Patient) -> dict:
     _add_changes(measures)
     return {"affected_side": patient.affected_side, "measures": measures,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
-                            [{"key": "ocular_oral_ratio", "name": "Ocular-oral ratio (affected ÷ healthy eye "
-                              "narrowing while smiling)", "unit": "ratio", "better": "closer to 1 is better"}],
+                            [{"key": "ocular_oral_excess", "name": "Ocular-oral synkinesis: excess narrowing of the "
+                              "affected eye over the healthy eye during mouth movements", "unit": "percentage points",
+                              "better": "lower is better; 0 = both eyes alike"}],
             "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
                            "better_text": better_text(SCALES[k].better), "points": pts}
                        for k, pts in scores.items()}}
@@ -395,10 +454,15 @@ def trend_charts(trends: dict) -> list[str]:
                              colour="#c33" if side == affected_side else "#246", dashed=side != affected_side)
                       for side in SIDES]
             charts.append(line_chart(labels, series, title=name, unit=unit, better=better))
-        oo = [m.get("ocular_oral_ratio") for m in measures]
+        oo = [m.get("ocular_oral_excess") for m in measures]
         if any(v is not None for v in oo):
-            charts.append(line_chart(labels, [Series("ratio", oo)], title="Ocular-oral ratio", unit="ratio",
-                                     better="closer to 1 is better", ref=1.0, ref_label="symmetric"))
+            tips = [f"{m['date']}: {m['ocular_oral_excess']:+.1f} points (MDC95 {m['ocular_oral_mdc95']:.1f}); "
+                    f"{m['ocular_oral_reason']}" if m.get("ocular_oral_excess") is not None
+                    else f"{m['date']}: {m.get('ocular_oral_reason') or 'not measured'}" for m in measures]
+            colours = ["#c33" if m.get("ocular_oral_flagged") else "#246" for m in measures]
+            charts.append(line_chart(labels, [Series("excess narrowing", oo, tips=tips, point_colours=colours)],
+                                     title="Ocular-oral synkinesis (excess eye narrowing)", unit="points",
+                                     better="lower is better", ref=0.0, ref_label="both eyes alike"))
     for t in trends["scores"].values():
         pts = t["points"]
         if len(pts) > 1:

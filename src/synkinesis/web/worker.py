@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -20,6 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from ..errors import SynkinesisError
 from ..store import Database
@@ -31,6 +34,8 @@ PROGRESS_EVERY_S = 0.5
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 120.0  # far above any gap between beats (one frame, one plot)
 MAX_ATTEMPTS = 3
+STORAGE_MESSAGE = ("The analysis could not be saved: the server's media folder is full or not writable. Any earlier "
+                   "analysis of this recording is kept. Ask the administrator to free space, then retry.")
 STOPPED_MESSAGE = ("The analysis was interrupted {n} times because the analysis worker stopped (restart, crash "
                    "or out of memory). Retry; if it happens again, report it with the recording's id.")
 
@@ -71,19 +76,18 @@ def claim_next(db: Database, worker_id: str) -> int | None:
 
 
 def run_job(db: Database, data_dir: Path, job_id: int) -> None:
-    """Analyse one claimed job's recording and store the result, or mark the job failed with why."""
-    with db.session() as s:
-        job = s.get(Job, job_id)
-        rec = job.recording
-        visit = rec.visit
-        patient = visit.patient
-        media_path = data_dir / rec.media_path if rec.media_path else None
-        side, pid, rid, step_times, protocol = patient.affected_side, patient.id, rec.id, rec.step_times, rec.protocol
-        keep_original = _keep_original(s, patient.clinic_id)
-        owner = job.worker  # if this worker stalls and the job is re-claimed, it must not write
-    # Outputs go to their own folder beside the original, so a failed run can be wiped without touching it.
-    out_dir = recording_dir(data_dir / "media", pid, rid) / "analysis"
-    shutil.rmtree(out_dir, ignore_errors=True)
+    """Analyse one claimed job's recording and store the result, or mark the job failed with why.
+
+    The new analysis is written to a folder of its own beside the current one; the current one is
+    replaced only when the new one is complete and its row committed, so a failed or interrupted
+    run never loses a stored analysis."""
+    info = _with_retry(_load, db, data_dir, job_id)
+    if info is None:  # the recording was deleted meanwhile (its patient was deleted)
+        return
+    media_path, side, pid, rid, step_times, protocol, keep_original, current, owner = info
+    rec_dir = recording_dir(data_dir / "media", pid, rid)
+    _remove_leftovers(rec_dir, keep=current)
+    out_dir = rec_dir / ("analysis" if not (rec_dir / "analysis").exists() else f"analysis-{secrets.token_hex(4)}")
     last = [0.0]
 
     def progress(done: int, total: int | None) -> None:
@@ -93,43 +97,124 @@ def run_job(db: Database, data_dir: Path, job_id: int) -> None:
             values = dict(heartbeat_at=datetime.now(timezone.utc))
             if total:
                 values["progress"] = min(done / total, 0.99)
-            with db.session() as s2:
-                s2.execute(update(Job).where(Job.id == job_id, Job.worker == owner).values(**values))
+            try:
+                with db.session() as s2:
+                    s2.execute(update(Job).where(Job.id == job_id, Job.worker == owner).values(**values))
+            except SQLAlchemyError:  # a busy pool or database: a missed beat is not worth failing the job
+                log.warning("job %s: progress not saved (database busy)", job_id)
 
     try:
         if media_path is None or not media_path.exists():
             raise SynkinesisError("The original recording is no longer stored (the clinic keeps only landmarks, "
                                   "measures and key frames), so it cannot be analysed again. Upload it again.")
         files = analyse_to_files(media_path, side, out_dir, data_dir, progress, protocol, step_times)
-    except SynkinesisError as e:
+    except Exception as e:
         shutil.rmtree(out_dir, ignore_errors=True)
-        _finish(db, job_id, owner, "failed", str(e))
-        log.info("job %s failed (user-caused)", job_id)
+        if _with_retry(_gone, db, job_id):
+            _remove_deleted(rec_dir)
+            log.info("job %s: its recording was deleted while it ran", job_id)
+        elif isinstance(e, SynkinesisError):
+            _with_retry(_finish, db, job_id, owner, "failed", str(e))
+            log.info("job %s failed (user-caused)", job_id)
+        elif isinstance(e, OSError):  # disk full, media folder read-only: a stored analysis is kept
+            log.error("job %s could not write its results: %s", job_id, type(e).__name__)
+            _with_retry(_finish, db, job_id, owner, "failed", STORAGE_MESSAGE)
+        else:  # a bug: keep the worker alive, tell the user it was not their fault
+            log.exception("job %s crashed", job_id)
+            _with_retry(_finish, db, job_id, owner, "failed",
+                        f"The analysis stopped because of an internal error ({type(e).__name__}). Retry; if it "
+                        "fails again, report it with the recording's id.")
         return
-    except Exception as e:  # a bug: keep the worker alive, tell the user it was not their fault
-        log.exception("job %s crashed", job_id)
+    try:
+        stored = _with_retry(_store, db, data_dir, job_id, owner, rid, side, files, keep_original)
+    except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
-        _finish(db, job_id, owner, "failed", f"The analysis stopped because of an internal error ({type(e).__name__}). "
-                                      "Retry; if it fails again, report it with the recording's id.")
+        raise
+    if stored is None:  # taken over by another worker
+        shutil.rmtree(out_dir, ignore_errors=True)
         return
+    if stored == "gone":  # the patient was deleted meanwhile: leave no folder behind
+        _remove_deleted(rec_dir)
+        return
+    replaced, original = stored
+    if replaced is not None and replaced != out_dir:
+        shutil.rmtree(replaced, ignore_errors=True)
+    if original is not None:
+        original.unlink(missing_ok=True)
+    log.info("job %s done", job_id)
+
+
+def _store(db: Database, data_dir: Path, job_id: int, owner: str | None, rid: int, side: str, files: dict,
+           keep_original: bool):
+    """Swap the new Analysis row in, in one transaction. Returns (folder of the replaced analysis,
+    original to delete for privacy) for removal after the commit; None if another worker took the
+    job over, "gone" if the recording was deleted meanwhile."""
     with db.session() as s:
         job = s.get(Job, job_id)
-        if job is None or job.status != "running" or job.worker != owner:
+        if job is None or s.get(Recording, rid) is None:
+            return "gone"
+        if job.status != "running" or job.worker != owner:
             log.warning("job %s was taken over by another worker: result dropped", job_id)
-            return
+            return None
         rec = s.get(Recording, rid)
-        if rec is None:  # patient deleted meanwhile
-            shutil.rmtree(out_dir, ignore_errors=True)
-            return
+        replaced = original = None
         if rec.analysis is not None:
+            replaced = (data_dir / rec.analysis.table_path).parent
             s.delete(rec.analysis)
             s.flush()
         s.add(Analysis(recording_id=rid, affected_side=side, **files["columns"]))
         if not keep_original and rec.media_path:
-            (data_dir / rec.media_path).unlink(missing_ok=True)
+            original = data_dir / rec.media_path  # deleted once the analysis is committed
             rec.media_path = None
         job.status, job.progress, job.error, job.finished_at = "done", 1.0, None, datetime.now(timezone.utc)
-    log.info("job %s done", job_id)
+    return replaced, original
+
+
+def _gone(db: Database, job_id: int) -> bool:
+    with db.session() as s:
+        return s.get(Job, job_id) is None
+
+
+def _remove_deleted(rec_dir: Path) -> None:
+    """A deleted recording's folder (re-created by the run), and its patient's if now empty."""
+    shutil.rmtree(rec_dir, ignore_errors=True)
+    try:
+        rec_dir.parent.rmdir()
+    except OSError:  # the patient still has other recordings
+        pass
+
+
+def _remove_leftovers(rec_dir: Path, keep: Path | None) -> None:
+    """Unfinished analysis folders of runs that were killed: never the stored analysis `keep`."""
+    for d in rec_dir.glob("analysis*"):
+        if d.is_dir() and (keep is None or d.resolve() != keep.resolve()):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _load(db: Database, data_dir: Path, job_id: int) -> tuple | None:
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        rec = job.recording
+        patient = rec.visit.patient
+        return (data_dir / rec.media_path if rec.media_path else None, patient.affected_side, patient.id, rec.id,
+                rec.step_times, rec.protocol, _keep_original(s, patient.clinic_id),
+                (data_dir / rec.analysis.table_path).parent if rec.analysis else None,
+                job.worker)  # if this worker stalls and the job is re-claimed, it must not write
+
+
+def _with_retry(fn, *args, tries: int = 4, wait_s: float = 2.0):
+    """`fn(*args)`, again when the pool or database is briefly busy (pool TimeoutError, SQLite
+    "database is locked"), instead of failing an analysis that took minutes."""
+    for i in range(tries):
+        try:
+            return fn(*args)
+        except (SATimeoutError, OperationalError):
+            if i == tries - 1:
+                raise
+            log.warning("database busy, trying again")
+            time.sleep(wait_s * (i + 1))
 
 
 def _keep_original(s, clinic_id: int) -> bool:
@@ -150,7 +235,8 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     """Run the core and write: per-frame table (Parquet), landmarks (.npy), plot and key-frame PNGs.
     Paths in the returned columns are relative to `rel` (the data folder).
 
-    Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn.
+    Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn;
+    when the steps are known (a protocol), each step's peak, captioned and shaded by the step.
     A video that follows a `protocol` is also graded per expression (`grading`), from the guided
     recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
@@ -160,6 +246,7 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     from ..frames import open_media
     from ..per_recording import analyse_recording
     from ..plots import plot_time_series
+    from . import grading
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
@@ -168,16 +255,14 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
                               step_times=step_times)
         table, landmarks, result, a = r.table, r.landmarks, r.result, r.analysis
         if a is None:  # a photo: measured only
-            plot_path, wanted = None, {0: "photo"}
+            plot_path, wanted, detected = None, {0: "Photo"}, {}
         else:
-            plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png")
-            wanted: dict[int, str] = {}
-            if a.segmentation.rest:
-                wanted[(a.segmentation.rest[0] + a.segmentation.rest[1]) // 2] = "rest"
-            for e in a.segmentation.episodes:
-                if e.kind != "blink":
-                    wanted.setdefault(e.peak, f"{e.kind.replace('_', ' ')} peak")
-            wanted = wanted or {0: "first frame"}
+            # Known steps (guided, or found for a protocol) name the shading and the key frames.
+            plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png",
+                                         steps=grading.step_spans(result.get("assessment")))
+            labels = grading.key_frame_labels(a.segmentation, result.get("assessment"))
+            wanted = {f: label for f, (label, _) in labels.items()} or {0: "First frame"}
+            detected = {f: d for f, (_, d) in labels.items()}
         table_path = out_dir / "frames.parquet"
         table.to_parquet(table_path, index=False)
         landmarks_path = out_dir / "landmarks.npy"
@@ -189,7 +274,8 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
                     p = out_dir / f"key_{frame.index:05d}.png"
                     cv2.imwrite(str(p), draw_landmarks(frame.image, np.asarray(landmarks[frame.index])))
                     key_frames.append({"label": wanted[frame.index], "frame": frame.index,
-                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel))})
+                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel)),
+                                       "detected": detected.get(frame.index, wanted[frame.index])})
                 if frame.index >= max(wanted):
                     break
         prov = result["provenance"]

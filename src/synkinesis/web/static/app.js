@@ -18,3 +18,14 @@ function pollJob() {
   };
   setTimeout(tick, 700);
 }
+
+// Wired here, not in the pages: the Content-Security-Policy allows no inline script or handler.
+document.addEventListener("submit", (e) => {
+  const msg = e.target.dataset && e.target.dataset.confirm;
+  if (msg && !confirm(msg)) e.preventDefault();
+});
+document.addEventListener("DOMContentLoaded", pollJob);
+document.addEventListener("click", (e) => {
+  const back = e.target.closest && e.target.closest("a[data-back]");
+  if (back && history.length > 1) { e.preventDefault(); history.back(); }
+});

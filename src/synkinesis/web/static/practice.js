@@ -5,7 +5,7 @@
 // was done (the server saves it) and the session resumes where it stopped.
 (function () {
   "use strict";
-  const cfg = window.PRACTICE;
+  const cfg = JSON.parse(document.getElementById("practice-config").textContent);
   const ex = cfg.exercise;
   const $ = (id) => document.getElementById(id);
   const video = $("cam"), overlay = $("overlay"), stage = $("stage"), banner = $("banner");

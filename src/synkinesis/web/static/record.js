@@ -1,7 +1,7 @@
 // Guided recording: camera preview, a basic light/face-size check, then each protocol step as a
 // prompt + countdown while MediaRecorder records one continuous clip; uploads it with step times.
 (async function () {
-  const steps = window.PROTOCOL;
+  const steps = JSON.parse(document.getElementById("protocol-steps").textContent);
   const video = document.getElementById("preview");
   const promptEl = document.getElementById("prompt");
   const checks = document.getElementById("checks");
@@ -47,12 +47,12 @@
     let t0;
     for (const [i, s] of steps.entries()) {
       for (let c = Math.ceil(s.countdown); c > 0; c--) {
-        promptEl.textContent = `${s.prompt} — starting in ${c}`;
+        promptEl.textContent = `${s.name}: ${s.prompt} — starting in ${c}`;
         await sleep(s.countdown / Math.ceil(s.countdown));
       }
       if (i === 0) { recorder.start(250); t0 = performance.now(); }
       const start = (performance.now() - t0) / 1000;
-      promptEl.textContent = `${s.prompt} — hold`;
+      promptEl.textContent = `${s.name}: ${s.prompt} — hold`;
       await sleep(s.seconds);
       times.push({ step: s.step, start_s: start, end_s: (performance.now() - t0) / 1000 });
     }
@@ -63,7 +63,7 @@
     const form = new FormData();
     form.append("file", new Blob(chunks, { type: "video/webm" }), "guided-recording.webm");
     form.append("step_times", JSON.stringify(times));
-    const r = await fetch(window.UPLOAD_URL, { method: "POST", body: form, headers: { "X-CSRF-Token": csrfToken(), Accept: "application/json" } });
+    const r = await fetch(startBtn.dataset.uploadUrl, { method: "POST", body: form, headers: { "X-CSRF-Token": csrfToken(), Accept: "application/json" } });
     const body = await r.json().catch(() => ({}));
     if (!r.ok) {
       promptEl.textContent = "Upload refused: " + (body.detail || r.status);
