@@ -36,8 +36,10 @@ def frames_dataset(out: str):
 def label(column: str) -> str:
     """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
     stem = re.sub(r"^(headline|rest)_", "", column)
-    if stem == "flagged":  # findings.indices.headline's yes/no answer
-        return "reads as synkinetic"
+    words = {"flagged": "reads as synkinetic", "episodes": "mouth movements measured",
+             "mdc95_pct_points": "minimal detectable change, MDC95 (percentage points)"}
+    if stem in words:  # findings.indices.headline's own names
+        return words[stem]
     unit = ""
     for code, word in (("_pct_points", "percentage points"), ("_pct", "%"), ("_mm2", "mm²"), ("_mm", "mm"),
                        ("_deg", "°")):
@@ -72,10 +74,12 @@ def summarise(out: str) -> Cohort:
         counts[s] = int((status["status"] == s).sum())
     dist = []
     cols = [c for c in rec.columns if c.startswith("headline_")]
+    videos = rec[rec["kind"] == "video"] if len(rec) else rec  # a photo has no movement: no headline
     for side in ("left", "right"):
-        part = rec[rec["affected_side"] == side] if len(rec) else rec
+        part = videos[videos["affected_side"] == side] if len(videos) else videos
         for c in cols:
-            if part[c].dtype == bool or part[c].dropna().map(type).eq(bool).all() and part[c].notna().any():
+            vals = part[c].dropna().tolist()
+            if vals and all(isinstance(v, bool | np.bool_) for v in vals):
                 flagged = int(part[c].fillna(False).astype(bool).sum())
                 counts[f"{label(c)}: yes, {side} side affected"] = flagged  # a yes/no finding: counted
                 continue
