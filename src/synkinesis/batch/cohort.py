@@ -36,6 +36,14 @@ def frames_dataset(out: str):
 def label(column: str) -> str:
     """A column name in words: headline_ocular_oral_narrowing_pct_affected → ocular oral narrowing, affected (%)."""
     stem = re.sub(r"^(headline|rest)_", "", column)
+    try:  # the project's one vocabulary, where it knows the key
+        from .. import vocabulary
+
+        if vocabulary.known(stem):
+            unit = vocabulary.unit_text(stem)
+            return f"{vocabulary.label(stem)} ({unit})" if unit else vocabulary.label(stem)
+    except ImportError:
+        pass
     words = {"flagged": "reads as synkinetic", "episodes": "mouth movements measured",
              "mdc95_pct_points": "minimal detectable change, MDC95 (percentage points)"}
     if stem in words:  # findings.indices.headline's own names
