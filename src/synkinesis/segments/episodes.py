@@ -37,7 +37,11 @@ EYE_OPEN_REFERENCE_PCT = 90  # an eye's "open" size: this percentile of its fiss
 CLOSED_FRACTION = 0.4  # both eyes below this share of their open size: closed
 BLINK_DIP_FRACTION = 0.6  # both eyes below this share of their local level, briefly: a (partial) blink
 LID_MOVING_FRACTION = 0.8  # next to a closure, both eyes below this share of their local level: still closing
-BLINK_MAX_S = 0.5  # a closure this short is a blink, longer is a voluntary eye closure
+HALF_CLOSED_FRACTION = 0.5  # both eyes' mean below this share of their open size: at least half shut
+# A closure shut (at least half way) this long or less is a blink, longer a voluntary eye closure.
+# Physiological blinks last ~0.1–0.4 s from first lid movement to full re-opening, so their
+# half-closure time is shorter still; measured at half closure, without the lids' travel or padding.
+BLINK_MAX_S = 0.5
 BLINK_PAD_S = 0.04  # lids are still moving just before and after a blink (≥ 1 frame either side)
 EYE_TRAVEL_S = 0.2  # lids are still closing / opening this long either side of a shut eye: not measured
 WINK_MIN_S = 0.1  # one eye shut this long (the other open) is a wink: a voluntary one-sided closure
@@ -204,10 +208,18 @@ def face_signals(table: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------- eyes
 def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """(closed, blink) per frame: both eyes shut, and the short shuts that are blinks."""
+    """(closed, blink) per frame: both eyes shut, and the short shuts that are blinks.
+
+    A closure starts where both eyes are shut (below `CLOSED_FRACTION`, or a brief partial-blink dip)
+    and lasts, with hysteresis, while the two eyes together stay at least half shut: a gently closed
+    eye on a small face often reads 0.3–0.5 of its open size, and must not split one closure into
+    "blinks". Blink or closure is decided by that half-closure duration alone.
+    """
     op = eye_openness(table)
     both = np.fmax(op["left"], op["right"])  # the more open eye must be shut too
     core = np.nan_to_num(both, nan=1.0) < CLOSED_FRACTION
+    mean = np.nan_to_num((op["left"] + op["right"]) / 2, nan=1.0)
+    half = mean < HALF_CLOSED_FRACTION
     # Grow each closure over the frames where the lids are still on their way.
     local = {s: median_filter(np.nan_to_num(op[s], nan=1.0), size=max(3, int(fps)) | 1, mode="nearest")
              for s in SIDES}
@@ -219,8 +231,15 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     for a, b in _runs(dip):
         if (b - a + 1) / fps <= BLINK_MAX_S / 2:
             core[a:b + 1] = True
-    closed = core.copy()
+    shut = core.copy()  # at least half shut, from a shut core outwards (hysteresis)
     for a, b in _runs(core):
+        while a > 0 and half[a - 1]:
+            a -= 1
+        while b < len(core) - 1 and half[b + 1]:
+            b += 1
+        shut[a:b + 1] = True
+    closed = shut.copy()
+    for a, b in _runs(shut):
         while a > 0 and moving[a - 1]:
             a -= 1
         while b < len(core) - 1 and moving[b + 1]:
@@ -229,11 +248,11 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     blink = np.zeros_like(closed)
     pad = max(1, round(BLINK_PAD_S * fps))
     for a, b in _runs(closed):
-        if (b - a + 1) / fps <= BLINK_MAX_S:
+        if shut[a:b + 1].sum() / fps <= BLINK_MAX_S:
             blink[max(0, a - pad):b + pad + 1] = True
     closed |= blink
     for a, b in _runs(closed):  # a blink padded into a voluntary closure is part of that closure
-        if (b - a + 1 - 2 * pad) / fps > BLINK_MAX_S:
+        if shut[a:b + 1].sum() / fps > BLINK_MAX_S:
             blink[a:b + 1] = False
     return closed, blink
 
