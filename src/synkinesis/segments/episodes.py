@@ -52,10 +52,9 @@ REST_OPEN_FRACTION = 0.7  # at rest each eye is at least this share of its open 
 MIN_REST_S = 0.4
 SHORT_REST_S = 0.25  # a shorter still stretch is used only when no longer one exists (low confidence)
 MIN_EPISODE_S = 0.2
-# A smile or pucker is named when held this long: shorter shapes are mostly talking, a passing
-# grimace or landmark wander (real clips: 10–20-frame "smiles" in speech and still stretches);
-# the expressions a clinician asks for and spontaneous smiles last ≥ 1 s.
-MIN_HELD_EXPRESSION_S = 0.7
+# A smile or pucker is named when held this long: felt smiles last ~0.5–4 s (Ekman & Friesen),
+# posed ones longer; the shapes lips pass through in talking last one syllable (~0.1–0.3 s).
+MIN_HELD_EXPRESSION_S = 0.5
 MERGE_GAP_S = 0.15
 HELD_FRACTION = 0.7  # frames within this share of an episode's peak movement are its "held" part
 SPEECH_CYCLES = 3  # the lips open and close this often inside one movement (or in a row): speech
@@ -73,6 +72,7 @@ REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the 
 REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
 REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
 Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measurement
+MIN_NEUTRAL_STRETCHES = 2  # other neutral still stretches needed to measure how the resting face wanders
 
 REST_FIX = ("Give the resting frames with --rest FIRST:LAST (CLI), correct the rest step in the step "
             "editor (web), or re-record starting with 2 s of a relaxed face looking at the camera.")
@@ -443,15 +443,28 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
 
 
 # ------------------------------------------------------------------------------------- movements
-def thresholds(sig: pd.DataFrame, rest: tuple[int, int]) -> dict[str, float]:
-    """Per signal: max(clinical minimum, MDC95 of its noise), noise SD = larger of the rest's SD and the
-    recording's frame-to-frame jitter (a short rest can look quieter than the face is)."""
+def thresholds(sig: pd.DataFrame, rest: tuple[int, int],
+               neutral: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
+    """Per signal: the larger of its clinical minimum and its MDC95 in this recording.
+
+    Noise is the larger of the rest's SD and the recording's frame-to-frame jitter (a short rest can
+    look quieter than the face is) and, with ≥ `MIN_NEUTRAL_STRETCHES` other neutral still
+    stretches, how far their levels sit from the rest's (head pose and light move a resting face's
+    corners and brows by millimetres between still moments; a movement must exceed that too).
+    """
     out = {}
     for name, floor in MIN_MOVE_MM.items():
         x = sig[name].to_numpy(float)
         at_rest = x[rest[0]:rest[1] + 1]
         sd_rest = float(np.nanstd(at_rest, ddof=1)) if np.isfinite(at_rest).sum() > 2 else 0.0
-        out[name] = max(floor, Z95_SQRT2 * max(sd_rest, _jitter_sd(x)))
+        thr = max(floor, Z95_SQRT2 * max(sd_rest, _jitter_sd(x)))
+        level = _level(at_rest)
+        d = [_level(x[a:b + 1]) - level for a, b in neutral if (a, b) != tuple(rest)]
+        d = [v for v in d if np.isfinite(v)]
+        if len(d) >= MIN_NEUTRAL_STRETCHES and np.isfinite(level):
+            # RMS of rest-to-rest differences: the SD of a difference already, so MDC95 = 1.96 × it.
+            thr = max(thr, 1.959963984540054 * float(np.sqrt(np.mean(np.square(d)))))
+        out[name] = thr
     return out
 
 
@@ -459,10 +472,12 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
     widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
     lab = np.full(len(dw), "", dtype=object)
-    # Corners up (zygomaticus) without the mouth narrowing is a smile too: seen from a slight angle,
-    # or in a closed-mouth smile, the width may barely change.
-    # With the lips apart, widening alone is also talking ("eee"): a smile then lifts the corners too.
-    smile = ((widen >= 1) & (((open_ < 1) & (raise_ > -0.5)) | (raise_ >= 0.5))) | ((raise_ >= 1) & (widen >= 0))
+    # Corners up (zygomaticus) without the mouth clearly narrowing (a pucker narrows by a whole
+    # threshold) is a smile too: seen from a slight angle, or in a closed-mouth smile, the width may
+    # barely change or even read a little narrower.
+    # Widening alone is not a smile: with the lips apart it is talking ("eee"), with them closed a lip
+    # press or stretch; zygomaticus lifts the corners as it pulls them out.
+    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ >= 1) & (widen > -1))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
@@ -634,7 +649,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             if np.isfinite(x).any():
                 level[k] = min(level[k], float(np.nanpercentile(x, pct)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
-    thr = thresholds(raw, ref)
+    thr = thresholds(raw, ref, hint.get("neutral", []))
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
     mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
     mouth_mm[~found] = np.nan
