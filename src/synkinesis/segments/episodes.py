@@ -72,7 +72,6 @@ REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the 
 REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
 REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
 Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measurement
-MIN_NEUTRAL_STRETCHES = 2  # other neutral still stretches needed to measure how the resting face wanders
 
 REST_FIX = ("Give the resting frames with --rest FIRST:LAST (CLI), correct the rest step in the step "
             "editor (web), or re-record starting with 2 s of a relaxed face looking at the camera.")
@@ -183,7 +182,7 @@ def eye_openness(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def face_signals(table: pd.DataFrame) -> pd.DataFrame:
+def face_signals(table: pd.DataFrame, shut: np.ndarray | None = None) -> pd.DataFrame:
     """Per-frame geometry (mm, face frame) that names movements.
 
     width: corner to corner; corner_up: mean corner height above the canthal line (the iris line
@@ -191,7 +190,14 @@ def face_signals(table: pd.DataFrame) -> pd.DataFrame:
     brow height above the canthal line; per side `out_<side>` (corner from midline), `up_<side>`,
     `brow_<side>`; gaze and pose for the rest's neutrality. Missing columns give NaN (never moves).
     """
-    gv = {s: np.nan_to_num(_col(table, f"gaze_vertical_mm_{s}")) for s in SIDES}
+    # The iris cannot be seen through shut lids: over `shut` frames (blinks, closures) the gaze is
+    # carried over from the open frames either side, so a blink does not jolt the corners and brows.
+    def gaze(name: str) -> np.ndarray:
+        x = _col(table, name)
+        if shut is not None and np.isfinite(x).any() and (~shut).any():
+            x = pd.Series(np.where(shut, np.nan, x)).interpolate(limit_direction="both").to_numpy()
+        return x
+    gv = {s: np.nan_to_num(gaze(f"gaze_vertical_mm_{s}")) for s in SIDES}
     out = {"width": _col(table, "commissure_lateral_mm_left") + _col(table, "commissure_lateral_mm_right")}
     for s in SIDES:
         out[f"out_{s}"] = _col(table, f"commissure_lateral_mm_{s}")
@@ -200,8 +206,8 @@ def face_signals(table: pd.DataFrame) -> pd.DataFrame:
     out["corner_up"] = (out["up_left"] + out["up_right"]) / 2
     out["brow"] = (out["brow_left"] + out["brow_right"]) / 2
     out["opening"] = _mean2(table, "dental_show_mm")
-    out["gaze_v"] = _mean2(table, "gaze_vertical_mm")
-    out["gaze_h"] = _mean2(table, "gaze_horizontal_mm")
+    out["gaze_v"] = (gaze("gaze_vertical_mm_left") + gaze("gaze_vertical_mm_right")) / 2
+    out["gaze_h"] = (gaze("gaze_horizontal_mm_left") + gaze("gaze_horizontal_mm_right")) / 2
     out["yaw"], out["pitch"] = _col(table, "yaw_deg"), _col(table, "pitch_deg")
     return pd.DataFrame(out, index=table.index)
 
@@ -443,28 +449,15 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
 
 
 # ------------------------------------------------------------------------------------- movements
-def thresholds(sig: pd.DataFrame, rest: tuple[int, int],
-               neutral: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
-    """Per signal: the larger of its clinical minimum and its MDC95 in this recording.
-
-    Noise is the larger of the rest's SD and the recording's frame-to-frame jitter (a short rest can
-    look quieter than the face is) and, with ≥ `MIN_NEUTRAL_STRETCHES` other neutral still
-    stretches, how far their levels sit from the rest's (head pose and light move a resting face's
-    corners and brows by millimetres between still moments; a movement must exceed that too).
-    """
+def thresholds(sig: pd.DataFrame, rest: tuple[int, int]) -> dict[str, float]:
+    """Per signal: max(clinical minimum, MDC95 of its noise), noise SD = larger of the rest's SD and the
+    recording's frame-to-frame jitter (a short rest can look quieter than the face is)."""
     out = {}
     for name, floor in MIN_MOVE_MM.items():
         x = sig[name].to_numpy(float)
         at_rest = x[rest[0]:rest[1] + 1]
         sd_rest = float(np.nanstd(at_rest, ddof=1)) if np.isfinite(at_rest).sum() > 2 else 0.0
-        thr = max(floor, Z95_SQRT2 * max(sd_rest, _jitter_sd(x)))
-        level = _level(at_rest)
-        d = [_level(x[a:b + 1]) - level for a, b in neutral if (a, b) != tuple(rest)]
-        d = [v for v in d if np.isfinite(v)]
-        if len(d) >= MIN_NEUTRAL_STRETCHES and np.isfinite(level):
-            # RMS of rest-to-rest differences: the SD of a difference already, so MDC95 = 1.96 × it.
-            thr = max(thr, 1.959963984540054 * float(np.sqrt(np.mean(np.square(d)))))
-        out[name] = thr
+        out[name] = max(floor, Z95_SQRT2 * max(sd_rest, _jitter_sd(x)))
     return out
 
 
@@ -596,7 +589,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     closed, blink = _closures(table, fps)
     winks = _one_eye_closures(table, closed, fps)
     one_eye = winks["left"] | winks["right"]
-    raw = face_signals(table)
+    raw = face_signals(table, closed | blink | one_eye)
     sig = raw.copy()
     for k in sig.columns:  # landmark jitter alternates frame to frame
         x = sig[k].to_numpy(float)
@@ -649,7 +642,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             if np.isfinite(x).any():
                 level[k] = min(level[k], float(np.nanpercentile(x, pct)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
-    thr = thresholds(raw, ref, hint.get("neutral", []))
+    thr = thresholds(raw, ref)
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
     mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
     mouth_mm[~found] = np.nan
