@@ -636,11 +636,18 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             return base
         ref = (prov.start, prov.end)
         level = {k: _level(sig[k].to_numpy(float)[prov.start:prov.end + 1]) for k in sig.columns}
-        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25),
-                       ("corner_up", 50), ("up_left", 50), ("up_right", 50)):
+        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25)):
             x = sig[k].to_numpy(float)[usable]
             if np.isfinite(x).any():
                 level[k] = min(level[k], float(np.nanpercentile(x, pct)))
+        # Relaxed corners: low among the closed-lip frames (an open jaw drags the corners down, so
+        # frames with the lips apart say nothing about where the relaxed corners sit).
+        op = sig["opening"].to_numpy(float)
+        closed_lips = usable & (np.nan_to_num(op, nan=np.inf) < level["opening"] + MIN_MOVE_MM["opening"])
+        for k in ("corner_up", "up_left", "up_right"):
+            x = sig[k].to_numpy(float)[closed_lips if closed_lips.sum() >= fps else usable]
+            if np.isfinite(x).any():
+                level[k] = min(level[k], float(np.nanpercentile(x, 25)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
     thr = thresholds(raw, ref)
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
