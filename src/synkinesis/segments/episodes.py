@@ -467,10 +467,11 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     lab = np.full(len(dw), "", dtype=object)
     # Corners up (zygomaticus) without the mouth clearly narrowing (a pucker narrows by a whole
     # threshold) is a smile too: seen from a slight angle, or in a closed-mouth smile, the width may
-    # barely change or even read a little narrower.
+    # barely change or even read a little narrower — but a smile pulls the corners out as well as up,
+    # so any narrowing counts against the lift (a head tipping back raises and narrows the mouth).
     # Widening alone is not a smile: with the lips apart it is talking ("eee"), with them closed a lip
     # press or stretch; zygomaticus lifts the corners as it pulls them out.
-    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ >= 1) & (widen > -1))
+    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= 1) & (widen > -1))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
