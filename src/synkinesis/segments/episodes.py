@@ -182,7 +182,8 @@ def eye_openness(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def face_signals(table: pd.DataFrame, shut: np.ndarray | None = None) -> pd.DataFrame:
+def face_signals(table: pd.DataFrame, shut: np.ndarray | None = None,
+                 blink: np.ndarray | None = None) -> pd.DataFrame:
     """Per-frame geometry (mm, face frame) that names movements.
 
     width: corner to corner; corner_up: mean corner height above the canthal line (the iris line
@@ -190,19 +191,29 @@ def face_signals(table: pd.DataFrame, shut: np.ndarray | None = None) -> pd.Data
     brow height above the canthal line; per side `out_<side>` (corner from midline), `up_<side>`,
     `brow_<side>`; gaze and pose for the rest's neutrality. Missing columns give NaN (never moves).
     """
-    # The iris cannot be seen through shut lids: over `shut` frames (blinks, closures) the gaze is
-    # carried over from the open frames either side, so a blink does not jolt the corners and brows.
-    def gaze(name: str) -> np.ndarray:
-        x = _col(table, name)
-        if shut is not None and np.isfinite(x).any() and (~shut).any():
-            x = pd.Series(np.where(shut, np.nan, x)).interpolate(limit_direction="both").to_numpy()
+    # The iris cannot be seen through shut lids: over `shut` frames (blinks, closures) the gaze
+    # signals are carried over from the open frames either side, so a blink is not a saccade.
+    def carried(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        if mask is not None and np.isfinite(x).any() and (~mask).any() and mask.any():
+            x = pd.Series(np.where(mask, np.nan, x)).interpolate(limit_direction="both").to_numpy()
         return x
-    gv = {s: np.nan_to_num(gaze(f"gaze_vertical_mm_{s}")) for s in SIDES}
+
+    def gaze(name: str) -> np.ndarray:
+        return carried(_col(table, name), shut)
+    # Heights use the frame's own iris offset (corner and brow heights are measured from the iris
+    # line, so adding it gives heights above the canthal line exactly).
+    gv = {s: np.nan_to_num(_col(table, f"gaze_vertical_mm_{s}")) for s in SIDES}
     out = {"width": _col(table, "commissure_lateral_mm_left") + _col(table, "commissure_lateral_mm_right")}
     for s in SIDES:
         out[f"out_{s}"] = _col(table, f"commissure_lateral_mm_{s}")
         out[f"up_{s}"] = _col(table, f"commissure_height_mm_{s}") + (gv["left"] + gv["right"]) / 2
         out[f"brow_{s}"] = _col(table, f"brow_height_mm_{s}") + gv[s]
+    # During a blink the mesh's eye points (iris, canthi) move with the lids, so heights measured from
+    # the eyes jump by millimetres (real clips: a "smile" starting on a blink): carried over a blink
+    # (≤ 0.5 s) from the frames either side. Not over voluntary closures: what the mouth does while
+    # the eyes are shut is a finding (oral-ocular synkinesis).
+    for k in ("up_left", "up_right", "brow_left", "brow_right"):
+        out[k] = carried(out[k], blink)
     out["corner_up"] = (out["up_left"] + out["up_right"]) / 2
     out["brow"] = (out["brow_left"] + out["brow_right"]) / 2
     out["opening"] = _mean2(table, "dental_show_mm")
@@ -590,7 +601,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     closed, blink = _closures(table, fps)
     winks = _one_eye_closures(table, closed, fps)
     one_eye = winks["left"] | winks["right"]
-    raw = face_signals(table, closed | blink | one_eye)
+    raw = face_signals(table, closed | blink | one_eye, blink)
     sig = raw.copy()
     for k in sig.columns:  # landmark jitter alternates frame to frame
         x = sig[k].to_numpy(float)
