@@ -378,7 +378,13 @@ def vocabulary(user: User = Depends(current_user)):
 
 @router.get("/api/face-map/suggest", summary="Muscles nearest a point of the face map (approximate), or off "
                                              "the face")
-def suggest(u: float = Query(..., ge=-1, le=2), v: float = Query(..., ge=-1, le=2), user: User = Depends(staff_user)):
+def suggest(u: float | None = Query(None, ge=-1, le=2, description="across the face map, 0–1 (patient's right "
+                                                                    "on the left)"),
+            v: float | None = Query(None, ge=-1, le=2, description="down the face map, 0–1"),
+            user: User = Depends(staff_user)):
+    if u is None or v is None:
+        return {"on_face": False, "neck": False, "side": None, "suggestions": [],
+                "message": "Give the point's position on the face map as u and v (0–1)."}
     on_face = core.locate(u, v) is not None
     neck = not on_face and core.locate(u, v, below_jaw=True) is not None
     rows = [s | {"label": core.MUSCLES[s["muscle"]].clinical} for s in core.suggest_muscle(u, v)]
