@@ -107,6 +107,8 @@ ROUTES = {
     ("GET", "/treatments/{treatment_id}/before-after"): (OWNER, None),
     ("GET", "/patients/{patient_id}/toxin-effect"): (OWNER, None),
     ("GET", "/due"): (STAFF, None),
+    ("GET", "/api/treatment-settings"): (STAFF, None),
+    ("PUT", "/api/treatment-settings"): (ADMIN, "treatment_settings_json"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -206,6 +208,8 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["json"] = {"steps": [{"step": "rest", "start_s": 0, "end_s": 1}]}
     elif body == "treatment_json":
         kw["json"] = {"kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left", "surgeon": "X"}
+    elif body == "treatment_settings_json":
+        kw["json"] = {"botox_interval_days": 30}
     elif body == "treatment_form":
         kw["data"] = {**form, "kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left",
                       "surgeon": "X"}

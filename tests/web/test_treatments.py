@@ -305,3 +305,27 @@ def test_before_after_of_a_botox_session_from_two_analysed_synthetic_recordings(
     # The treatment page draws the map on the patient's own (newest) key frame.
     assert doc.get(f"/treatments/{tid}").text.count('class="pt pt-frame"') == len(POINTS)
     print("before/after eye narrowing rows:", [(r["key"], r["before"], r["after"], r["mdc95"]) for r in smile])
+
+
+def test_clinic_settings_change_the_due_list_and_the_dose_limits(app, world, as_user):
+    admin, doc = as_user("admin_a"), as_user("doc_a")
+    assert doc.get("/api/treatment-settings").json()["botox_interval_days"] == 84
+    assert doc.put("/api/treatment-settings", json={"botox_interval_days": 90}).status_code == 403
+    r = admin.put("/api/treatment-settings", json={"botox_interval_days": 5, "follow_up_from_days": 30,
+                                                   "follow_up_to_days": 20})
+    assert r.status_code == 422 and {"botox_interval_days", "follow_up_to_days"} <= set(r.json()["problems"])
+    r = admin.put("/api/treatment-settings", json={"botox_interval_days": 98, "dose_limits": {
+        "onabotulinumtoxinA": {"site_ceiling": 3}}})
+    # The default warning (5 U per site) would lie above the new ceiling: refused, say why.
+    assert r.status_code == 422 and "above the ceiling" in r.json()["problems"]["dose_limits.onabotulinumtoxinA.site_warn"]
+    r = admin.put("/api/treatment-settings", json={"botox_interval_days": 98, "dose_limits": {
+        "onabotulinumtoxinA": {"site_ceiling": 3, "site_warn": 2.5}}})
+    assert r.status_code == 200, r.text
+    # 80 days ago with a 14-week interval: due in 18 days, not yet listed (listed 14 days ahead).
+    r = doc.post(f"/api/patients/{world.p1}/treatments", json=botox())
+    assert r.status_code == 422 and "ceiling of 3" in r.json()["problems"]["points[3].units"]
+    assert count(app, Treatment) == 0
+    r = doc.post(f"/api/patients/{world.p1}/treatments", json=botox(points=[dict(p) for p in POINTS if p["units"] <= 3]))
+    assert r.status_code == 201
+    assert doc.get("/api/due").json()["botox_due"] == []
+    assert doc.get("/api/due").json()["settings"]["botox_interval_days"] == 98

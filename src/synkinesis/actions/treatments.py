@@ -98,3 +98,67 @@ def delete_treatment(db: Session, actor: Actor, t: Treatment) -> None:
     db.delete(t)
     db.flush()
     audit(db, actor, Action.DELETE, OBJECT, tid, pid)
+
+
+SETTINGS_RANGES = {"botox_interval_days": (14, 365), "follow_up_from_days": (1, 180), "follow_up_to_days": (1, 365)}
+LIMIT_KEYS = ("site_warn", "session_warn", "site_ceiling", "session_ceiling")
+
+
+def update_settings(db: Session, actor: Actor, clinic_id: int, data: Mapping) -> TreatmentSettings:
+    """A clinic's Botox interval, follow-up window and dose limits (per product, its own units);
+    TreatmentInvalid with every problem, nothing changed."""
+    from ..treatments import PRODUCTS, PURPOSES, limits_for
+
+    row = clinic_settings(db, clinic_id)
+    problems, values = [], {}
+    for key, (lo, hi) in SETTINGS_RANGES.items():
+        v = data.get(key, getattr(row, key))
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            problems.append(Problem(key, f"a whole number of days from {lo} to {hi}"))
+        else:
+            values[key] = v
+    if {"follow_up_from_days", "follow_up_to_days"} <= set(values) and \
+            values["follow_up_to_days"] < values["follow_up_from_days"]:
+        problems.append(Problem("follow_up_to_days", "the window must end on or after the day it starts"))
+    limits = data.get("dose_limits", row.dose_limits or {})
+    if not isinstance(limits, Mapping):
+        problems.append(Problem("dose_limits", "an object {product: {site_warn, session_warn, ...}}"))
+        limits = {}
+    for product, cfg in limits.items():
+        f = f"dose_limits.{product}"
+        if product not in PRODUCTS:
+            problems.append(Problem(f, f"unknown product; choose one of: {', '.join(PRODUCTS)}"))
+            continue
+        if not isinstance(cfg, Mapping):
+            problems.append(Problem(f, "an object of limits in the product's own units"))
+            continue
+        nums = [(k, cfg.get(k)) for k in LIMIT_KEYS] + [(f"side_warn.{p}", u) for p, u in
+                                                        (cfg.get("side_warn") or {}).items()]
+        for k, u in nums:
+            if u is not None and (isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 < u <= 10000):
+                problems.append(Problem(f"{f}.{k}", "a number of units more than 0"))
+        for p in cfg.get("side_warn") or {}:
+            if p not in PURPOSES:
+                problems.append(Problem(f"{f}.side_warn.{p}", f"unknown purpose; choose one of: {', '.join(PURPOSES)}"))
+        if not problems:
+            lim = limits_for(product, dict(limits))
+            if lim.site_warn and lim.site_ceiling and lim.site_warn.units > lim.site_ceiling.units:
+                problems.append(Problem(f"{f}.site_warn", "the warning must not be above the ceiling"))
+            if lim.session_warn and lim.session_ceiling and lim.session_warn.units > lim.session_ceiling.units:
+                problems.append(Problem(f"{f}.session_warn", "the warning must not be above the ceiling"))
+    if problems:
+        raise TreatmentInvalid(problems)
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.dose_limits = dict(limits)
+    row.updated_at = utcnow()
+    if row.id is None:
+        db.add(row)
+    db.flush()
+    audit(db, actor, Action.UPDATE, "treatment_settings", row.id)
+    return row
+
+
+def settings_dict(row: TreatmentSettings) -> dict:
+    return {"botox_interval_days": row.botox_interval_days, "follow_up_from_days": row.follow_up_from_days,
+            "follow_up_to_days": row.follow_up_to_days, "dose_limits": row.dose_limits or {}}

@@ -27,7 +27,7 @@ from ..scales import SCALES
 from ..store.models import (Analysis, Patient, PracticeProgramme, PracticeSession, Recording, Treatment, User,
                             Visit)
 from ..treatments.face_map import Anchor
-from .deps import _visible, audit, client_ip, current_user, get_db, patient_for, staff_user
+from .deps import _visible, admin_user, audit, client_ip, current_user, get_db, patient_for, staff_user
 from .security import check_csrf
 from .services import FormError
 
@@ -479,6 +479,35 @@ def get_toxin_effect(request: Request, patient_id: int, user: User = Depends(cur
     out = toxin_effect(db, p)
     audit(db, request, user, "read_trends", "patient", p.id, p.id)
     return out
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    botox_interval_days: Any = Field(None, description="days between Botox sessions (default 84 = 12 weeks)")
+    follow_up_from_days: Any = Field(None, description="follow-up window start, days after (default 10)")
+    follow_up_to_days: Any = Field(None, description="follow-up window end, days after (default 28)")
+    dose_limits: Any = Field(None, description="{product: {site_warn, session_warn, side_warn: {purpose: U}, "
+                                               "site_ceiling, session_ceiling, window_days}} in its own units")
+
+
+@router.get("/api/treatment-settings", summary="The clinic's Botox interval, follow-up window and dose limits")
+def get_settings(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
+    out = act.settings_dict(act.clinic_settings(db, user.clinic_id))
+    out["limits_in_force"] = {k: core.limits_for(k, out["dose_limits"] or None).to_dict() for k in core.PRODUCTS}
+    audit(db, request, user, "read", "treatment_settings")
+    return out
+
+
+@router.put("/api/treatment-settings", dependencies=CSRF, summary="Change the clinic's treatment settings (admin)")
+def put_settings(request: Request, body: SettingsIn = Body(...), user: User = Depends(admin_user),
+                 db: Session = Depends(get_db)):
+    try:
+        with committed(db):
+            row = act.update_settings(db, actor(request, user), user.clinic_id,
+                                      {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None})
+    except core.TreatmentInvalid as e:
+        raise _invalid(e) from None
+    return act.settings_dict(row)
 
 
 @router.get("/api/due", response_model=DueList, summary="Patients whose next Botox is due; treatments "
