@@ -302,6 +302,9 @@ def test_before_after_of_a_botox_session_from_two_analysed_synthetic_recordings(
         assert all(0 <= p["x"] < f["width"] and 0 <= p["y"] < f["height"] for p in f["points"])
     page = doc.get(f"/treatments/{tid}/before-after").text
     assert "beyond noise" in page and page.count('class="pt pt-frame"') == 2 * len(POINTS)
+    # The timeline charts the headline across the two recordings with the session marked.
+    tl = doc.get(f"/patients/{world.p1}/treatments").text
+    assert 'id="timeline-chart"' in tl and tl.count('class="treatment-marker"') == 1
     # The treatment page draws the map on the patient's own (newest) key frame.
     assert doc.get(f"/treatments/{tid}").text.count('class="pt pt-frame"') == len(POINTS)
     print("before/after eye narrowing rows:", [(r["key"], r["before"], r["after"], r["mdc95"]) for r in smile])

@@ -235,6 +235,54 @@ def timeline(db: Session, patient: Patient, kinds: list[str] | None = None) -> d
     return {"patient_id": patient.id, "kinds": kinds, "items": items}
 
 
+def timeline_chart(db: Session, patient: Patient) -> str | None:
+    """SVG: each analysed recording's ocular-oral excess narrowing (the headline, with its noise bar)
+    against the date, with a marker line at every treatment. None with fewer than two points."""
+    from html import escape
+
+    pts = []
+    for v, r, a in _analysed(db, patient.id):
+        h = headline(a.result.get("indices") or {})
+        if h["ocular_oral_excess_pct_points"] is not None and h["mdc95_pct_points"] is not None:
+            pts.append((v.visit_date, h["ocular_oral_excess_pct_points"], h["mdc95_pct_points"], r.original_name))
+    if len(pts) < 2:
+        return None
+    marks = [(t.date, title(t)) for t in patient_treatments(db, patient.id)]
+    d0 = min([p[0] for p in pts] + [m[0] for m in marks])
+    d1 = max([p[0] for p in pts] + [m[0] for m in marks])
+    span = max((d1 - d0).days, 1)
+    top = max(max(p[1] + p[2] for p in pts), 5.0) * 1.15
+    bottom = min(0.0, min(p[1] - p[2] for p in pts)) * 1.15
+    w, h, left, right, y0, y1 = 640, 200, 44, 12, 24, 170
+
+    def x(d):
+        return left + (w - left - right) * (d - d0).days / span
+
+    def y(val):
+        return y0 + (y1 - y0) * (top - val) / (top - bottom)
+
+    out = [f'<svg class="trend-chart" id="timeline-chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+           'aria-label="Ocular-oral synkinesis across recordings, with treatments marked">',
+           f'<text x="{left}" y="14" font-size="12" font-weight="600">Ocular-oral synkinesis: excess narrowing of the '
+           'affected eye (percentage points; lower is better; bars: noise MDC95)</text>',
+           f'<line x1="{left}" y1="{y(0):.1f}" x2="{w - right}" y2="{y(0):.1f}" stroke="#99a"/>',
+           f'<text x="{left - 4}" y="{y(top) + 10:.1f}" font-size="10" text-anchor="end">{top:.0f}</text>',
+           f'<text x="{left - 4}" y="{y(0) + 3:.1f}" font-size="10" text-anchor="end">0</text>',
+           f'<text x="{left}" y="{h - 8}" font-size="10">{d0.isoformat()}</text>',
+           f'<text x="{w - right}" y="{h - 8}" font-size="10" text-anchor="end">{d1.isoformat()}</text>']
+    for d, label in marks:
+        out.append(f'<line class="treatment-marker" x1="{x(d):.1f}" y1="{y0}" x2="{x(d):.1f}" y2="{y1}" stroke="#a60" '
+                   f'stroke-dasharray="4 3"><title>{escape(d.isoformat() + ": " + label)}</title></line>')
+    out.append('<polyline fill="none" stroke="#246" stroke-width="1.5" points="'
+               + " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v, _, _ in pts) + '"/>')
+    for d, v, mdc, name in pts:
+        out.append(f'<line x1="{x(d):.1f}" y1="{y(v - mdc):.1f}" x2="{x(d):.1f}" y2="{y(v + mdc):.1f}" stroke="#89a"/>'
+                   f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3.5" fill="#246"><title>'
+                   f'{escape(f"{d.isoformat()} {name}: {v:+.1f} points (noise ±{mdc:.1f})")}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
 def due(db: Session, user: User, today: date | None = None) -> dict:
     today = today or date.today()
     cfg = act.clinic_settings(db, user.clinic_id)
@@ -568,7 +616,8 @@ def timeline_page(request: Request, patient_id: int, kind: list[str] = Query(def
     p = patient_for(db, user, patient_id)
     tl = timeline(db, p, kind)
     audit(db, request, user, "read_trends", "patient", p.id, p.id)
-    return render(request, "treatment_timeline.html", patient=p, timeline=tl, kinds=TIMELINE_KINDS)
+    return render(request, "treatment_timeline.html", patient=p, timeline=tl, kinds=TIMELINE_KINDS,
+                  chart=timeline_chart(db, p))
 
 
 @router.get("/patients/{patient_id}/treatments/new", include_in_schema=False)
