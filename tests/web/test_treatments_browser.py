@@ -41,10 +41,10 @@ def _upload(page, patient_id, when, video, steps):
 
 
 def _click_map(page, u, v):
-    """Click the editor's face at template position (u, v) (viewBox 0 −20 1000 900)."""
+    """Click the editor's face at template position (u, v) (viewBox 0 −20 1000 1100)."""
     page.locator("#map-editor").scroll_into_view_if_needed()
     box = page.locator("#map-editor").bounding_box()
-    page.mouse.click(box["x"] + u * box["width"], box["y"] + (v * 1000 + 20) / 900 * box["height"])
+    page.mouse.click(box["x"] + u * box["width"], box["y"] + (v * 1000 + 20) / 1100 * box["height"])
 
 
 def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings, world, guided_patient,
@@ -71,7 +71,10 @@ def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings,
     rows = page.locator("#points tbody tr")
     for i, p in enumerate(POINTS[:6]):
         _click_map(page, p["position"]["u"], p["position"]["v"])
-        wait_until(page, "n => document.querySelectorAll('#points tbody tr').length === n", i + 1, timeout_ms=15_000)
+        try:
+            wait_until(page, "n => document.querySelectorAll('#points tbody tr').length === n", i + 1, timeout_ms=15_000)
+        except TimeoutError:
+            raise AssertionError(f"point {i} not placed: {page.inner_text('#map-status')!r}") from None
     # One more by keyboard: focus the map, move the cross to the right forehead, press Enter.
     page.focus("#map-editor")
     for key in ["ArrowLeft"] * 2 + ["ArrowUp"] * 3:  # from (0.5, 0.45) to about (0.40, 0.30) with Shift

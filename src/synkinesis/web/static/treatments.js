@@ -25,9 +25,9 @@
   }
   // --- the face
   const t = cfg.template;
-  const svg = el("svg", { viewBox: "0 -20 1000 900", class: "face-map", id: "map-editor", tabindex: "0", role: "application",
+  const svg = el("svg", { viewBox: "0 -20 1000 1100", class: "face-map", id: "map-editor", tabindex: "0", role: "application",
     "aria-label": "Face map: click or use the arrow keys and Enter to place an injection point. The patient's right is on the left." });
-  el("rect", { x: 0, y: -20, width: 1000, height: 900, class: "face-bg" }, svg);
+  el("rect", { x: 0, y: -20, width: 1000, height: 1100, class: "face-bg" }, svg);
   for (const e of t.outline_edges) {
     const a = t.points[e[0]], b = t.points[e[1]];
     el("line", { x1: a[0] * S, y1: a[1] * S, x2: b[0] * S, y2: b[1] * S, class: "face-line" }, svg);
@@ -35,8 +35,8 @@
   for (const name in t.features) {
     el("polyline", { points: t.features[name].map(p => `${p[0] * S},${p[1] * S}`).join(" "), class: "face-feature" }, svg);
   }
-  const lr = el("text", { x: 20, y: 870, class: "face-label" }, svg); lr.textContent = "patient's right";
-  const ll = el("text", { x: 980, y: 870, class: "face-label", "text-anchor": "end" }, svg); ll.textContent = "patient's left";
+  const lr = el("text", { x: 20, y: 1060, class: "face-label" }, svg); lr.textContent = "patient's right";
+  const ll = el("text", { x: 980, y: 1060, class: "face-label", "text-anchor": "end" }, svg); ll.textContent = "patient's left";
   const dots = el("g", { class: "face-points" }, svg);
   const cur = el("g", { class: "cursor" }, svg);
   el("line", { x1: -15, y1: 0, x2: 15, y2: 0 }, cur); el("line", { x1: 0, y1: -15, x2: 0, y2: 15 }, cur);
