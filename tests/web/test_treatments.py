@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from synkinesis.store.models import (AuditEvent, InjectionPointRow, Patient, PracticeSession, Treatment)
+from synkinesis.store.models import AuditEvent, InjectionPointRow, PracticeSession, Treatment
 from synkinesis.treatments.face_map import mesh
 from synkinesis.treatments.regions import muscle_regions
 

@@ -47,6 +47,14 @@ def _click_map(page, u, v):
     page.mouse.click(box["x"] + u * box["width"], box["y"] + (v * 1000 + 20) / 1100 * box["height"])
 
 
+def _save(page):
+    with page.expect_navigation():
+        page.click("#save")
+    if not re.search(r"/treatments/\d+$", page.url):
+        problems = page.locator(".problems").inner_text() if page.locator(".problems").count() else page.content()[:2000]
+        raise AssertionError(f"not saved ({page.url}): {problems}")
+
+
 def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings, world, guided_patient,
                                                         guided_10pct, backend):
     if backend != "sqlite":
@@ -75,9 +83,10 @@ def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings,
             wait_until(page, "n => document.querySelectorAll('#points tbody tr').length === n", i + 1, timeout_ms=15_000)
         except TimeoutError:
             raise AssertionError(f"point {i} not placed: {page.inner_text('#map-status')!r}") from None
-    # One more by keyboard: focus the map, move the cross to the right forehead, press Enter.
+    # One more by keyboard: focus the map, move the cross from the last click up and to the patient's
+    # right (the picture's left), press Enter.
     page.focus("#map-editor")
-    for key in ["ArrowLeft"] * 2 + ["ArrowUp"] * 3:  # from (0.5, 0.45) to about (0.40, 0.30) with Shift
+    for key in ["ArrowLeft"] * 2 + ["ArrowUp"] * 3:  # 0.05 of the face per Shift+arrow
         page.keyboard.press(f"Shift+{key}")
     page.keyboard.press("Enter")
     wait_until(page, "() => document.querySelectorAll('#points tbody tr').length === 7")
@@ -90,8 +99,7 @@ def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings,
     rows.nth(6).locator("select[name=points-6-muscle]").select_option("corrugator")
     wait_until(page, "() => document.querySelector('#total-session').textContent.startsWith('18 ')")
     assert page.inner_text("#total-left") == "11" and page.inner_text("#total-right") == "7"
-    page.click("#save")
-    page.wait_for_url(re.compile(r"/treatments/\d+$"))
+    _save(page)
     assert "Botox: 18 U onabotulinumtoxinA, 7 points" in page.inner_text("h1")
     assert "18" in page.inner_text("#totals")
     # The map on the patient's own face: the newest recording's key frame, 7 points drawn.
@@ -110,11 +118,11 @@ def test_a_botox_cycle_and_a_neurectomy_in_the_browser(page, live_url, settings,
     page.select_option("select[name=type]", "selective_neurectomy")
     page.fill("input[name=date]", (injected - timedelta(days=400)).isoformat())
     page.fill("input[name=surgeon]", "Dr Roe")
-    page.click("#save")
+    with page.expect_navigation():
+        page.click("#save")
     assert "choose the side" in page.inner_text("#err-side")
     page.select_option("select[name=side]", "left")
-    page.click("#save")
-    page.wait_for_url(re.compile(r"/treatments/\d+$"))
+    _save(page)
     assert "Selective neurectomy" in page.inner_text("h1")
 
     # --- before/after: 40 % → 10 % narrowing, beyond noise, the map on both key frames

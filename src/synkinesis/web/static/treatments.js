@@ -103,7 +103,9 @@
       };
       const num = document.createElement("td"); num.textContent = i + 1; tr.appendChild(num);
       const m = cell(select(`points-${i}-muscle`, V.muscles.map(x => [x.key, x.label]), p.muscle), "muscle");
-      const mo = input(`points-${i}-muscle_other`, p.muscle_other, 10); mo.placeholder = "name, if other"; m.appendChild(mo);
+      const mo = input(`points-${i}-muscle_other`, p.muscle_other, 10); mo.placeholder = "muscle's name"; mo.inputMode = "text";
+      mo.hidden = p.muscle !== "other"; m.appendChild(mo);
+      m.querySelector("select").addEventListener("change", ev => { mo.hidden = ev.target.value !== "other"; });
       cell(select(`points-${i}-side`, Object.entries(V.point_sides), p.side), "side");
       cell(select(`points-${i}-purpose`, Object.entries(V.purposes), p.purpose), "purpose");
       cell(input(`points-${i}-units`, p.units), "units");
@@ -127,9 +129,9 @@
     dots.textContent = "";
     points.forEach((p, i) => {
       if (p.u == null || p.u === "") return;
-      const c = el("circle", { cx: p.u * S, cy: p.v * S, r: 12, class: `pt pt-${p.purpose}` }, dots);
+      const c = el("circle", { cx: p.u * S, cy: p.v * S, r: 18, class: `pt pt-${p.purpose}` }, dots);
       el("title", {}, c).textContent = `${i + 1}: ${muscleLabel[p.muscle] || p.muscle}, ${p.side}, ${p.units} U`;
-      const n = el("text", { x: p.u * S, y: p.v * S + 5, class: "pt-num", "text-anchor": "middle" }, dots); n.textContent = i + 1;
+      const n = el("text", { x: p.u * S, y: p.v * S + 7, class: "pt-num", "text-anchor": "middle" }, dots); n.textContent = i + 1;
     });
     const product = productSel ? productSel.value : cfg.product;
     const lim = cfg.limits[product] || {};
