@@ -229,7 +229,8 @@ def timeline(db: Session, patient: Patient, kinds: list[str] | None = None) -> d
         for monday, ss in weeks.items():
             done = sum(1 for s in ss if (s.summary or {}).get("complete"))
             items.append({"kind": "practice", "date": monday.isoformat(), "id": None,
-                          "text": f"Practice, week of {monday.isoformat()}: {len(ss)} sessions ({done} complete)",
+                          "text": f"Practice, week of {monday.isoformat()}: {len(ss)} session{'s' if len(ss) != 1 else ''} "
+                                  f"({done} complete)",
                           "url": f"/patients/{patient.id}/practice"})
     items.sort(key=lambda i: (i["date"], i["kind"]), reverse=True)
     return {"patient_id": patient.id, "kinds": kinds, "items": items}
@@ -263,8 +264,9 @@ def timeline_chart(db: Session, patient: Patient) -> str | None:
 
     out = [f'<svg class="trend-chart" id="timeline-chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
            'aria-label="Ocular-oral synkinesis across recordings, with treatments marked">',
-           f'<text x="{left}" y="14" font-size="12" font-weight="600">Ocular-oral synkinesis: excess narrowing of the '
-           'affected eye (percentage points; lower is better; bars: noise MDC95)</text>',
+           f'<text x="{left}" y="14" font-size="12" font-weight="600">Ocular-oral synkinesis: excess eye narrowing, '
+           'points <tspan font-weight="400" font-style="italic" fill="#356">(lower is better; bars: noise; dashed: '
+           'treatments)</tspan></text>',
            f'<line x1="{left}" y1="{y(0):.1f}" x2="{w - right}" y2="{y(0):.1f}" stroke="#99a"/>',
            f'<text x="{left - 4}" y="{y(top) + 10:.1f}" font-size="10" text-anchor="end">{top:.0f}</text>',
            f'<text x="{left - 4}" y="{y(0) + 3:.1f}" font-size="10" text-anchor="end">0</text>',
@@ -359,6 +361,12 @@ def before_after_view(db: Session, settings, t: Treatment) -> dict:
         assessments.append((core.Dated(r.id, v.visit_date), _assessment_numbers(a, scores)))
         by_id[r.id] = (r, a)
     out = core.before_after(t.date, assessments, window=window, affected_side=patient.affected_side)
+    # Synkinesis first, then scores, then rest measures; rest columns without a clinical label (head
+    # pose, internal differences) are left out of what a person reads.
+    order = {"Synkinesis": 0, "Scales and questionnaires": 1, "Rest measures": 2}
+    out["rows"] = sorted([r for r in out["rows"] if not (r["group"] == "Rest measures"
+                                                         and r["label"] == r["key"].replace("_", " "))],
+                         key=lambda r: order.get(r["group"], 3))
     out.update(treatment_id=t.id, window=list(window), frames=None)
     if out.get("before") and out.get("after"):
         (rb, ab), (ra, aa) = by_id[out["before"]["id"]], by_id[out["after"]["id"]]
