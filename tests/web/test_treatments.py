@@ -240,6 +240,17 @@ def test_the_pages_refuse_bad_input_on_the_field_and_store_a_good_form(app, worl
     tl = doc.get(f"/patients/{world.p1}/treatments").text
     assert "Selective neurectomy" in tl and "Botox: 18 U" in tl
     assert doc.get("/due").status_code == 200
+    # Adverse events at follow-up, through the edit form: stored and shown; "other" needs words.
+    assert doc.get(f"/treatments/{tid}/edit").status_code == 200
+    r = doc.post(f"/treatments/{tid}", data=form | {"adverse_event": ["ptosis", "other"],
+                                                         "adverse_noted_on": "2024-05-16"})
+    assert r.status_code == 422 and "a description" in r.text
+    r = doc.post(f"/treatments/{tid}", data=form | {"adverse_event": ["ptosis", "other"],
+                                                         "adverse_noted_on": "2024-05-16", "adverse_note": "tearing"})
+    assert r.status_code == 303, r.text
+    events = doc.get(f"/api/treatments/{tid}").json()["details"]["adverse_events"]
+    assert [(e["event"], e["noted_on"]) for e in events] == [("ptosis", "2024-05-16"), ("other", "2024-05-16")]
+    assert "Drooping eyelid" in doc.get(f"/treatments/{tid}").text
     r = doc.post(f"/treatments/{tid}/delete", data={"csrf_token": form["csrf_token"]})
     assert r.status_code == 303 and count(app, Treatment) == 1
 

@@ -402,11 +402,15 @@ def latest_key_frame(db: Session, settings, patient_id: int) -> tuple[Recording,
     return None
 
 
-def form_to_data(form: dict, kind: str) -> dict:
-    """A page form as the core's dict: point rows are points-<n>-<field> (n as the editor numbered them)."""
-    data: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("points-") and k != "csrf_token"}
+def form_to_data(form: dict, kind: str, events: list[str] | None = None) -> dict:
+    """A page form as the core's dict: point rows are points-<n>-<field> (n as the editor numbered them);
+    `events`: the ticked adverse events (a multi-value field)."""
+    data: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("points-")
+                            and k not in ("csrf_token", "adverse_event", "adverse_note", "adverse_noted_on")}
     data["kind"] = kind
     if kind == "botox":
+        data["adverse_events"] = [{"event": e, "note": form.get("adverse_note") if e == "other" else "",
+                                   "noted_on": form.get("adverse_noted_on") or None} for e in events or []]
         data["consent"] = form.get("consent") in ("on", "yes", "true", "1")
         rows: dict[int, dict] = {}
         for k, v in form.items():
@@ -641,9 +645,10 @@ def new_treatment_page(request: Request, patient_id: int, kind: str = "botox", u
 async def create_treatment_page(request: Request, patient_id: int, user: User = Depends(staff_user),
                                 db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    form = dict(await request.form())
+    raw = await request.form()
+    form = dict(raw)
     kind = form.get("kind") if form.get("kind") in ("botox", "surgery") else "botox"
-    data = form_to_data(form, kind)
+    data = form_to_data(form, kind, raw.getlist("adverse_event"))
     try:
         with committed(db):
             t, _ = act.create_treatment(db, actor(request, user), p, data)
@@ -684,7 +689,8 @@ async def update_treatment_page(request: Request, treatment_id: int, user: User 
                                 db: Session = Depends(get_db)):
     t = treatment_for(db, user, treatment_id)
     p = db.get(Patient, t.patient_id)
-    data = form_to_data(dict(await request.form()), t.kind)
+    raw = await request.form()
+    data = form_to_data(dict(raw), t.kind, raw.getlist("adverse_event"))
     try:
         with committed(db):
             act.update_treatment(db, actor(request, user), t, data)
