@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
+from scipy.stats import theilslopes
 
 from ..landmarks.points import SIDES
 from ..measures.pose import POSE_LIMITS_DEG
@@ -71,6 +72,13 @@ POSE_UNIT_DEG = 5.0
 REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the earliest wins
 REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
 REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
+# Heights are measured in the image, so a head nodding moves the mouth corners against the canthal
+# line: they sit ~60 mm below and up to ~25 mm in front of it, which projects to 0–0.8 mm per degree
+# of pitch. Each recording's own relation is fitted on its neutral still stretches (needs this many,
+# spread over this many degrees) and taken out, clamped to what the geometry allows.
+PITCH_FIT_MIN_STRETCHES = 5
+PITCH_FIT_MIN_SPAN_DEG = 4.0
+PITCH_SLOPE_MAX_MM_PER_DEG = 1.0
 Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measurement
 
 REST_FIX = ("Give the resting frames with --rest FIRST:LAST (CLI), correct the rest step in the step "
@@ -356,7 +364,8 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
             p["mouth narrowed"] = max(p["mouth narrowed"], -wider / mw)
         if opened > mo:
             p["lips apart"] = max(p["lips apart"], opened / mo)
-        if raised > mu and abs(opened) < mo:  # corners higher at a similar opening (jaw drops the corners)
+        if raised > mu and abs(opened) < mo and not np.isfinite(ref.get("corner_typical", np.nan)):
+            # corners higher at a similar opening (jaw drops the corners)
             p["corners raised"] = max(p["corners raised"], raised / mu)
         if _d(v["brow"], w["brow"]) > mb:
             p["brows raised"] = max(p["brows raised"], _d(v["brow"], w["brow"]) / mb)
@@ -365,6 +374,16 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
     for key, name, unit in (("opening", "lips apart", mo), ("brow", "brows raised", mb)):
         if _d(v[key], ref[f"{key}_low"]) > unit:
             p[name] = max(p[name], _d(v[key], ref[f"{key}_low"]) / unit)
+    # Corners pulled well below where they usually sit with the lips closed (depressor, a word's end,
+    # a lip press): not the relaxed face either.
+    # With enough still stretches, corner height is judged against where the corners usually sit
+    # (one stretch with them pulled down must not make every other one look raised).
+    high = _d(v["corner_up"], ref.get("corner_typical", np.nan))
+    if v["opening"] < ref["opening_low"] + mo:
+        if high > mu:
+            p["corners raised"] = max(p["corners raised"], high / mu)
+        elif -high > mu:
+            p["corners lowered"] = -high / mu
     p["head not frontal"] = (max(0.0, abs(v["yaw"]) - POSE_LIMITS_DEG["yaw"]) if np.isfinite(v["yaw"]) else 0.0) \
         / POSE_UNIT_DEG + (max(0.0, abs(v["pitch"]) - POSE_LIMITS_DEG["pitch"]) if np.isfinite(v["pitch"]) else 0.0) \
         / POSE_UNIT_DEG
@@ -374,6 +393,22 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
     # Small deviations are noise, not evidence: only what exceeds one unit counts.
     c.penalties = {k: round(x, 2) for k, x in p.items() if x > 1.0 or k in ("gaze away", "head turned")
                    and x > 0.5}
+
+
+def _typical_corners(cands: list[_Candidate], ref: dict[str, float]) -> float:
+    """Where the mouth corners usually sit when the face is still with the lips closed and the mouth
+    not widened: the median over such still stretches, each weighted by its length (NaN: fewer
+    than three such stretches, nothing to call usual)."""
+    if len(cands) < 3:
+        return np.nan
+    w = np.array([c.values["width"] for c in cands])
+    ok = [c for c, wi in zip(cands, w) if np.isfinite(c.values["corner_up"])
+          and c.values["opening"] < ref["opening_low"] + MIN_MOVE_MM["opening"]
+          and not wi > np.nanmedian(w) + MIN_MOVE_MM["width"] / 2]
+    if len(ok) < 3:
+        return np.nan
+    vals = np.repeat([c.values["corner_up"] for c in ok], [c.end - c.start + 1 for c in ok])
+    return float(np.median(vals))
 
 
 def _describe(c: _Candidate, ref: dict[str, float]) -> str:
@@ -390,6 +425,31 @@ def _describe(c: _Candidate, ref: dict[str, float]) -> str:
         else:
             words.append(k)
     return "; ".join(words)
+
+
+def _pitch_slope(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray,
+                 fps: float) -> float:
+    """mm of corner height per degree of head pitch in this recording, from its still stretches with
+    the lips closed and the mouth not widened (no expression): a robust (Theil–Sen) slope of their
+    median corner heights on their median pitch; 0 when too few stretches or too little pitch spread
+    to tell."""
+    still = _still_mask(sig, table, closed, one_eye, fps)
+    runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
+    if len(runs) < PITCH_FIT_MIN_STRETCHES:
+        return 0.0
+    vals = [_medians(sig, table, a, b) for a, b in runs]
+    op = np.array([v["opening"] for v in vals])
+    w = np.array([v["width"] for v in vals])
+    up = np.array([v["corner_up"] for v in vals])
+    pitch = np.array([v["pitch"] for v in vals])
+    if not (np.isfinite(op).any() and np.isfinite(w).any()):
+        return 0.0
+    keep = (op < np.nanmin(op) + MIN_MOVE_MM["opening"]) & (w < np.nanmedian(w) + MIN_MOVE_MM["width"] / 2) \
+        & np.isfinite(up) & np.isfinite(pitch)
+    if keep.sum() < PITCH_FIT_MIN_STRETCHES or np.ptp(pitch[keep]) < PITCH_FIT_MIN_SPAN_DEG:
+        return 0.0
+    slope = float(theilslopes(up[keep], pitch[keep])[0])
+    return float(np.clip(slope, 0.0, PITCH_SLOPE_MAX_MM_PER_DEG))
 
 
 def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray, fps: float,
@@ -411,6 +471,7 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
     if short:
         runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
     cands = [_Candidate(a, b, _medians(sig, table, a, b)) for a, b in runs]
+    ref["corner_typical"] = _typical_corners(cands, ref)
     for c in cands:
         _score(c, [o for o in cands if o is not c], ref)
     notes: list[str] = []
@@ -482,7 +543,11 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     # so any narrowing counts against the lift (a head tipping back raises and narrows the mouth).
     # Widening alone is not a smile: with the lips apart it is talking ("eee"), with them closed a lip
     # press or stretch; zygomaticus lifts the corners as it pulls them out.
-    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= 1) & (widen > -1))
+    # A lift with the width unchanged needs twice the lift (falling to one threshold as the mouth
+    # widens by half a threshold): resting corner heights wander up to ~4 mm between neutral moments of
+    # real video (lip press, a word's end, head pose), and zygomaticus pulls the corners out as it lifts.
+    lift_needed = 2.0 - 2.0 * np.clip(widen, 0.0, 0.5)
+    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= lift_needed) & (widen > -1))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
@@ -609,6 +674,14 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
         sm = median_filter(np.nan_to_num(x, nan=fill), size=3, mode="nearest")
         sm[~np.isfinite(x) | ~found] = np.nan
         sig[k] = sm
+    # Take the head's nodding out of the corner heights (see PITCH_SLOPE_MAX_MM_PER_DEG).
+    slope = _pitch_slope(sig, table, closed, one_eye, fps)
+    if slope > 0:
+        for frame in (sig, raw):
+            p = frame["pitch"].to_numpy(float)
+            dp = np.nan_to_num(p - np.nanmedian(p))
+            for k in ("corner_up", "up_left", "up_right"):
+                frame[k] = frame[k].to_numpy(float) - slope * dp
 
     step_eps = _steps_frames(steps, times) if steps else []
     how = rest_how
