@@ -72,9 +72,9 @@ POSE_UNIT_DEG = 5.0
 REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the earliest wins
 REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
 REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
-# Heights are measured in the image, so a head nodding moves the mouth corners against the canthal
-# line: they sit ~60 mm below and up to ~25 mm in front of it, which projects to 0–0.8 mm per degree
-# of pitch. Each recording's own relation is fitted on its neutral still stretches (needs this many,
+# Heights are measured in the image, so a head nodding moves the mouth corners and brows against the
+# canthal line: the corners sit ~60 mm below and up to ~25 mm in front of it, which projects to
+# 0–0.8 mm per degree of pitch (brows ~22 mm above, ~10 mm in front: ~0.2 mm/°). Each recording's own relation is fitted on its neutral still stretches (needs this many,
 # spread over this many degrees) and taken out, clamped to what the geometry allows.
 PITCH_FIT_MIN_STRETCHES = 5
 PITCH_FIT_MIN_SPAN_DEG = 4.0
@@ -367,7 +367,7 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
         if raised > mu and abs(opened) < mo and not np.isfinite(ref.get("corner_typical", np.nan)):
             # corners higher at a similar opening (jaw drops the corners)
             p["corners raised"] = max(p["corners raised"], raised / mu)
-        if _d(v["brow"], w["brow"]) > mb:
+        if _d(v["brow"], w["brow"]) > mb and not np.isfinite(ref.get("brow_typical", np.nan)):
             p["brows raised"] = max(p["brows raised"], _d(v["brow"], w["brow"]) / mb)
     # Against the whole recording too (a recording with one still stretch has nothing to compare it
     # with): lips at rest are as closed, brows as low, as they get; the head within the frontal limits.
@@ -384,6 +384,8 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
             p["corners raised"] = max(p["corners raised"], high / mu)
         elif -high > mu:
             p["corners lowered"] = -high / mu
+    if _d(v["brow"], ref.get("brow_typical", np.nan)) > mb:
+        p["brows raised"] = max(p["brows raised"], _d(v["brow"], ref["brow_typical"]) / mb)
     p["head not frontal"] = (max(0.0, abs(v["yaw"]) - POSE_LIMITS_DEG["yaw"]) if np.isfinite(v["yaw"]) else 0.0) \
         / POSE_UNIT_DEG + (max(0.0, abs(v["pitch"]) - POSE_LIMITS_DEG["pitch"]) if np.isfinite(v["pitch"]) else 0.0) \
         / POSE_UNIT_DEG
@@ -395,19 +397,21 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
                    and x > 0.5}
 
 
-def _typical_corners(cands: list[_Candidate], ref: dict[str, float]) -> float:
-    """Where the mouth corners usually sit when the face is still with the lips closed and the mouth
-    not widened: the median over such still stretches, each weighted by its length (NaN: fewer
-    than three such stretches, nothing to call usual)."""
+def _typical(cands: list[_Candidate], ref: dict[str, float], key: str) -> float:
+    """Where the mouth corners (or brows) usually sit when the face is still with the lips closed and
+    the mouth not widened: the median over such still stretches, each weighted by its length (NaN:
+    fewer than three such stretches, nothing to call usual). Judging each stretch against this, not
+    against every other one, keeps one stretch with the corners pulled down (or a measurement outlier)
+    from making all the others look raised."""
     if len(cands) < 3:
         return np.nan
     w = np.array([c.values["width"] for c in cands])
-    ok = [c for c, wi in zip(cands, w) if np.isfinite(c.values["corner_up"])
+    ok = [c for c, wi in zip(cands, w) if np.isfinite(c.values[key])
           and c.values["opening"] < ref["opening_low"] + MIN_MOVE_MM["opening"]
           and not wi > np.nanmedian(w) + MIN_MOVE_MM["width"] / 2]
     if len(ok) < 3:
         return np.nan
-    vals = np.repeat([c.values["corner_up"] for c in ok], [c.end - c.start + 1 for c in ok])
+    vals = np.repeat([c.values[key] for c in ok], [c.end - c.start + 1 for c in ok])
     return float(np.median(vals))
 
 
@@ -427,29 +431,29 @@ def _describe(c: _Candidate, ref: dict[str, float]) -> str:
     return "; ".join(words)
 
 
-def _pitch_slope(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray,
-                 fps: float) -> float:
-    """mm of corner height per degree of head pitch in this recording, from its still stretches with
-    the lips closed and the mouth not widened (no expression): a robust (Theil–Sen) slope of their
-    median corner heights on their median pitch; 0 when too few stretches or too little pitch spread
-    to tell."""
+def _pitch_slopes(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray,
+                  fps: float) -> dict[str, float]:
+    """mm per degree of head pitch of the corner and brow heights in this recording, from its still
+    stretches with the lips closed and the mouth not widened (no expression): a robust (Theil–Sen)
+    slope of their median heights on their median pitch; 0 when too few stretches or too little pitch
+    spread to tell."""
+    out = {"corner_up": 0.0, "brow": 0.0}
     still = _still_mask(sig, table, closed, one_eye, fps)
     runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
     if len(runs) < PITCH_FIT_MIN_STRETCHES:
-        return 0.0
+        return out
     vals = [_medians(sig, table, a, b) for a, b in runs]
-    op = np.array([v["opening"] for v in vals])
-    w = np.array([v["width"] for v in vals])
-    up = np.array([v["corner_up"] for v in vals])
-    pitch = np.array([v["pitch"] for v in vals])
+    op, w, pitch = (np.array([v[k] for v in vals]) for k in ("opening", "width", "pitch"))
     if not (np.isfinite(op).any() and np.isfinite(w).any()):
-        return 0.0
+        return out
     keep = (op < np.nanmin(op) + MIN_MOVE_MM["opening"]) & (w < np.nanmedian(w) + MIN_MOVE_MM["width"] / 2) \
-        & np.isfinite(up) & np.isfinite(pitch)
-    if keep.sum() < PITCH_FIT_MIN_STRETCHES or np.ptp(pitch[keep]) < PITCH_FIT_MIN_SPAN_DEG:
-        return 0.0
-    slope = float(theilslopes(up[keep], pitch[keep])[0])
-    return float(np.clip(slope, 0.0, PITCH_SLOPE_MAX_MM_PER_DEG))
+        & np.isfinite(pitch)
+    for name in out:
+        y = np.array([v[name] for v in vals])
+        k = keep & np.isfinite(y)
+        if k.sum() >= PITCH_FIT_MIN_STRETCHES and np.ptp(pitch[k]) >= PITCH_FIT_MIN_SPAN_DEG:
+            out[name] = float(np.clip(theilslopes(y[k], pitch[k])[0], 0.0, PITCH_SLOPE_MAX_MM_PER_DEG))
+    return out
 
 
 def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray, fps: float,
@@ -471,7 +475,8 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
     if short:
         runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
     cands = [_Candidate(a, b, _medians(sig, table, a, b)) for a, b in runs]
-    ref["corner_typical"] = _typical_corners(cands, ref)
+    ref["corner_typical"] = _typical(cands, ref, "corner_up")
+    ref["brow_typical"] = _typical(cands, ref, "brow")
     for c in cands:
         _score(c, [o for o in cands if o is not c], ref)
     notes: list[str] = []
@@ -674,14 +679,15 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
         sm = median_filter(np.nan_to_num(x, nan=fill), size=3, mode="nearest")
         sm[~np.isfinite(x) | ~found] = np.nan
         sig[k] = sm
-    # Take the head's nodding out of the corner heights (see PITCH_SLOPE_MAX_MM_PER_DEG).
-    slope = _pitch_slope(sig, table, closed, one_eye, fps)
-    if slope > 0:
-        for frame in (sig, raw):
-            p = frame["pitch"].to_numpy(float)
-            dp = np.nan_to_num(p - np.nanmedian(p))
-            for k in ("corner_up", "up_left", "up_right"):
-                frame[k] = frame[k].to_numpy(float) - slope * dp
+    # Take the head's nodding out of the corner and brow heights (see PITCH_SLOPE_MAX_MM_PER_DEG).
+    slopes = _pitch_slopes(sig, table, closed, one_eye, fps)
+    for frame in (sig, raw):
+        p = frame["pitch"].to_numpy(float)
+        dp = np.nan_to_num(p - np.nanmedian(p)) if np.isfinite(p).any() else np.zeros(n)
+        for name, cols in (("corner_up", ("corner_up", "up_left", "up_right")), ("brow", ("brow", "brow_left", "brow_right"))):
+            if slopes[name] > 0:
+                for k in cols:
+                    frame[k] = frame[k].to_numpy(float) - slopes[name] * dp
 
     step_eps = _steps_frames(steps, times) if steps else []
     how = rest_how
