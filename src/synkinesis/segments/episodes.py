@@ -538,6 +538,12 @@ def thresholds(sig: pd.DataFrame, rest: tuple[int, int]) -> dict[str, float]:
     return out
 
 
+def _lift_needed(widen: np.ndarray) -> np.ndarray:
+    """Corner lift (in thresholds) that counts when the mouth widens by `widen` thresholds: two with
+    the width unchanged, one from half a threshold of widening (see `_mouth_labels`)."""
+    return 2.0 - 2.0 * np.clip(widen, 0.0, 0.5)
+
+
 def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[str, float]) -> np.ndarray:
     """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
     widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
@@ -551,9 +557,9 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     # A lift with the width unchanged needs twice the lift (falling to one threshold as the mouth
     # widens by half a threshold): resting corner heights wander up to ~4 mm between neutral moments of
     # real video (lip press, a word's end, head pose), and zygomaticus pulls the corners out as it lifts.
-    lift_needed = 2.0 - 2.0 * np.clip(widen, 0.0, 0.5)
+    lift_needed = _lift_needed(widen)
     smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= lift_needed) & (widen > -1))
-    pucker = (widen <= -1) & (open_ < 1)
+    pucker = (widen <= -1) & (open_ < 1) & (raise_ < 1)  # a pucker draws the corners in, not up
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
     lab[pucker & ~jaw] = "pucker"
@@ -744,7 +750,11 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
     mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
     mouth_mm[~found] = np.nan
-    z_mouth = np.maximum.reduce([np.abs(dw) / thr["width"], np.abs(du) / thr["corner_up"], do / thr["opening"]])
+    # A corner lift is movement on the same terms as it is a smile: with the width unchanged it takes
+    # twice the threshold (resting corner heights wander that far).
+    z_up = np.maximum(du, 0) / thr["corner_up"] / _lift_needed(dw / thr["width"])
+    z_mouth = np.maximum.reduce([np.abs(dw) / thr["width"], z_up, np.maximum(-du, 0) / thr["corner_up"],
+                                 do / thr["opening"]])
     base.mouth_movement_mm, base.signals, base.thresholds_mm = mouth_mm, move, {k: round(v, 3) for k, v in thr.items()}
 
     in_steps = np.zeros(n, bool)
