@@ -354,3 +354,13 @@ def test_corners_lifted_without_widening_need_twice_the_lift():
     seg, _ = _analyse(f)
     smiles = seg.of_kind("smile")
     assert len(smiles) == 1 and abs(smiles[0].start - 220) <= 4, seg.episodes
+    assert not [e for e in seg.episodes if e.start < 150], seg.episodes  # nor any other movement
+
+
+def test_narrower_mouth_with_the_corners_raised_is_not_a_pucker():
+    """Real clip: lips pressed in a closed-lip half smile (7 mm narrower, corners 6 mm up) read as two
+    puckers; a pucker draws the corners in, not up. A real pucker is still one."""
+    f = Face(360, seed=14).pucker(60, 130, mm=4.0).smile(220, 290, mm=-4.0, lift=6.0)
+    seg, _ = _analyse(f)
+    puckers = seg.of_kind("pucker")
+    assert len(puckers) == 1 and abs(puckers[0].start - 60) <= 4, seg.episodes
