@@ -5,11 +5,13 @@ Thresholds are named constants so a clinic can see (and we can test) exactly wha
 
 - **Rest** is chosen from every still stretch of the recording by how neutral it is on every
   signal (mouth not widened, narrowed, opened or corners raised compared with the other still
-  stretches; brows down; gaze where it is during the rest of the recording; head frontal; eyes
-  open) — not "the first still stretch", which may sit inside a held smile. A recording without a
+  stretches, corners and brows where they usually sit; brows down; gaze where it is during the rest
+  of the recording; head frontal; eyes open) — not "the first still stretch", which may sit inside
+  a held smile. A recording without a
   trustworthy rest gets no rest (`Segmentation.rest_refusal` says why and how to fix it).
 - **Movements** are named from face-frame geometry: mouth width (corner to corner), corner height
-  against the canthal line, lip opening and brow height; each signal's threshold is the larger of
+  against the canthal line, lip opening and brow height (heights corrected for head pitch with the
+  recording's own slope); each signal's threshold is the larger of
   a clinical minimum and the MDC95 of its own noise in this recording, so a still (or bearded)
   face gives no episodes.
 - With protocol **step times** known, each step's frames are one episode of the step's movement.
