@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actions import Action, patients, recordings, scores
 from ..scales import SCALES
 from ..store.models import AuditEvent, User
 from . import services as sv
-from .deps import admin_user, analysis_for, audit, current_user, get_db, patient_for, recording_for, staff_user, \
+from .deps import actor, admin_user, analysis_for, audit, current_user, get_db, patient_for, recording_for, staff_user, \
     visit_for
 from .security import check_csrf
 
@@ -42,15 +43,14 @@ def me(user: User = Depends(current_user)):
 @router.get("/patients", summary="Search patients by name, MRN or date of birth")
 def list_patients(request: Request, q: str = "", user: User = Depends(staff_user), db: Session = Depends(get_db)):
     out = [sv.patient_dict(p) for p in sv.search_patients(db, user, q)]
-    audit(db, request, user, "search" if q else "list", "patient")
+    audit(db, request, user, Action.SEARCH if q else Action.LIST, "patient")
     return {"patients": out}
 
 
 @router.post("/patients", status_code=201, dependencies=CSRF)
 def create_patient(request: Request, body: PatientIn, user: User = Depends(staff_user),
                    db: Session = Depends(get_db)):
-    p = sv.create_patient(db, user, body.model_dump())
-    audit(db, request, user, "create", "patient", p.id, p.id)
+    p = patients.create_patient(db, actor(request, user), body.model_dump())
     return sv.patient_dict(p)
 
 
@@ -58,7 +58,7 @@ def create_patient(request: Request, body: PatientIn, user: User = Depends(staff
 def get_patient(request: Request, patient_id: int, user: User = Depends(current_user),
                 db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "read", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ, "patient", p.id, p.id)
     return sv.patient_dict(p, full=True)
 
 
@@ -66,8 +66,7 @@ def get_patient(request: Request, patient_id: int, user: User = Depends(current_
 def delete_patient(request: Request, patient_id: int, user: User = Depends(staff_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    sv.delete_patient(db, request.app.state.settings, p)
-    audit(db, request, user, "delete", "patient", patient_id, patient_id)
+    patients.delete_patient(db, actor(request, user), request.app.state.settings.media_dir, p)
     return {"deleted": patient_id}
 
 
@@ -75,7 +74,7 @@ def delete_patient(request: Request, patient_id: int, user: User = Depends(staff
 def patient_trends(request: Request, patient_id: int, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "read_trends", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "patient", p.id, p.id)
     return sv.trends(p)
 
 
@@ -83,15 +82,14 @@ def patient_trends(request: Request, patient_id: int, user: User = Depends(curre
 def create_visit(request: Request, patient_id: int, body: VisitIn, user: User = Depends(staff_user),
                  db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    v = sv.create_visit(db, p, body.model_dump())
-    audit(db, request, user, "create", "visit", v.id, p.id)
+    v = patients.create_visit(db, actor(request, user), p, body.model_dump())
     return sv.visit_dict(v)
 
 
 @router.get("/visits/{visit_id}")
 def get_visit(request: Request, visit_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
-    audit(db, request, user, "read", "visit", v.id, v.patient_id)
+    audit(db, request, user, Action.READ, "visit", v.id, v.patient_id)
     return sv.visit_dict(v)
 
 
@@ -103,10 +101,8 @@ async def upload_recording(request: Request, visit_id: int, user: User = Depends
     v = visit_for(db, user, visit_id)
     db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
-    rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
-                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
-                                                 commit=False))
+    rec = await recordings.add_recording(db, actor(request, user), request.app.state.settings, v, form.get("file"),
+                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
 
@@ -115,8 +111,7 @@ async def upload_recording(request: Request, visit_id: int, user: User = Depends
 def create_score(request: Request, visit_id: int, key: str, items: dict[str, Any] = Body(...),
                  user: User = Depends(current_user), db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
-    sc = sv.save_score(db, user, v, key, items)
-    audit(db, request, user, "create", "score", sc.id, v.patient_id)
+    sc = scores.save_score(db, actor(request, user), user, v, key, items)
     return sv.score_dict(sc)
 
 
@@ -130,8 +125,7 @@ def recording_status(request: Request, recording_id: int, user: User = Depends(c
 @router.post("/recordings/{recording_id}/retry", dependencies=CSRF, summary="Queue a failed analysis again")
 def retry(request: Request, recording_id: int, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
-    sv.retry_recording(db, rec)
-    audit(db, request, user, "retry", "recording", rec.id, rec.visit.patient_id)
+    recordings.retry_recording(db, actor(request, user), rec)
     return sv.job_status(rec)
 
 
@@ -145,8 +139,7 @@ class StepsIn(BaseModel):
 def correct_steps(request: Request, recording_id: int, body: StepsIn, user: User = Depends(staff_user),
                   db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
-    assessment = sv.regrade_recording(db, request.app.state.settings, rec, body.steps)
-    audit(db, request, user, "correct_steps", "recording", rec.id, rec.visit.patient_id)
+    assessment = recordings.correct_steps(db, actor(request, user), request.app.state.settings, rec, body.steps)
     return {"assessment": assessment}
 
 
@@ -154,7 +147,7 @@ def correct_steps(request: Request, recording_id: int, body: StepsIn, user: User
 def get_analysis(request: Request, analysis_id: int, user: User = Depends(current_user),
                  db: Session = Depends(get_db)):
     a = analysis_for(db, user, analysis_id)
-    audit(db, request, user, "read", "analysis", a.id, a.recording.visit.patient_id)
+    audit(db, request, user, Action.READ, "analysis", a.id, a.recording.visit.patient_id)
     return {"id": a.id, "recording_id": a.recording_id, "affected_side": a.affected_side,
             "engine_version": a.engine_version, "formula_version": a.formula_version,
             "indices_version": a.indices_version, "key_frames": [

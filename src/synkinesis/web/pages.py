@@ -6,32 +6,24 @@ import json
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actions import Action, accounts, patients, recordings, scores
 from ..scales import SCALES
 from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
-from .deps import (account_for, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
+from .deps import (account_for, actor, admin_user, audit, current_user, get_db, patient_for, recording_for, staff_user,
                    visit_for)
 from .grading import grading_view
 from .indices_view import indices_view
 from .protocol import protocol
+from .render import redirect, render
 from .security import check_csrf
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(check_csrf)]
-
-
-def render(request: Request, name: str, status_code: int = 200, **ctx):
-    ctx.setdefault("user", getattr(request.state, "user", None))
-    ctx.setdefault("csrf", request.state.csrf)
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/")
@@ -42,7 +34,7 @@ def home(user: User = Depends(current_user)):
 @router.get("/patients")
 def patient_list(request: Request, q: str = "", user: User = Depends(staff_user), db: Session = Depends(get_db)):
     patients = sv.search_patients(db, user, q)
-    audit(db, request, user, "search" if q else "list", "patient")
+    audit(db, request, user, Action.SEARCH if q else Action.LIST, "patient")
     return render(request, "patients.html", patients=patients, q=q)
 
 
@@ -55,10 +47,9 @@ def patient_new(request: Request, user: User = Depends(staff_user)):
 async def patient_create(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     form = dict(await request.form())
     try:
-        p = sv.create_patient(db, user, form)
+        p = patients.create_patient(db, actor(request, user), form)
     except sv.FormError as e:
         return render(request, "patient_new.html", status_code=e.status, form=form, problems=e.problems, error=str(e))
-    audit(db, request, user, "create", "patient", p.id, p.id)
     return redirect(f"/patients/{p.id}")
 
 
@@ -66,7 +57,7 @@ async def patient_create(request: Request, user: User = Depends(staff_user), db:
 def patient_page(request: Request, patient_id: int, user: User = Depends(current_user),
                  db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "read", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ, "patient", p.id, p.id)
     has_login = db.scalar(select(User.id).where(User.patient_id == p.id)) is not None
     from .practice import exercise_catalogue, hub_of, overview
 
@@ -80,8 +71,7 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
 def patient_delete(request: Request, patient_id: int, user: User = Depends(staff_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    sv.delete_patient(db, request.app.state.settings, p)
-    audit(db, request, user, "delete", "patient", patient_id, patient_id)
+    patients.delete_patient(db, actor(request, user), request.app.state.settings.media_dir, p)
     return redirect("/patients")
 
 
@@ -89,8 +79,7 @@ def patient_delete(request: Request, patient_id: int, user: User = Depends(staff
 async def visit_create(request: Request, patient_id: int, user: User = Depends(staff_user),
                        db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    v = sv.create_visit(db, p, dict(await request.form()))
-    audit(db, request, user, "create", "visit", v.id, p.id)
+    v = patients.create_visit(db, actor(request, user), p, dict(await request.form()))
     return redirect(f"/visits/{v.id}")
 
 
@@ -99,15 +88,14 @@ async def patient_account(request: Request, patient_id: int, user: User = Depend
                           db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     form = await request.form()
-    sv.create_patient_login(db, user, p, form.get("username", ""), form.get("password", ""))
-    audit(db, request, user, "create_login", "patient", p.id, p.id)
+    patients.create_patient_login(db, actor(request, user), p, form.get("username", ""), form.get("password", ""))
     return redirect(f"/patients/{p.id}")
 
 
 @router.get("/visits/{visit_id}")
 def visit_page(request: Request, visit_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
-    audit(db, request, user, "read", "visit", v.id, v.patient_id)
+    audit(db, request, user, Action.READ, "visit", v.id, v.patient_id)
     allowed = [k for k in SCALES if sv.may_enter(user, k)]
     return render(request, "visit.html", visit=v, patient=v.patient, scales=SCALES, allowed_scales=allowed,
                   protocols=sv.upload_protocols(),
@@ -121,10 +109,8 @@ async def recording_upload(request: Request, visit_id: int, user: User = Depends
     v = visit_for(db, user, visit_id)
     db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
-    rec = await sv.add_recording(db, request.app.state.settings, user, v, form.get("file"),
-                                 sv.parse_step_times(form.get("step_times")), form.get("protocol"),
-                                 lambda r: audit(db, request, user, "create", "recording", r.id, v.patient_id,
-                                                 commit=False))
+    rec = await recordings.add_recording(db, actor(request, user), request.app.state.settings, v, form.get("file"),
+                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     return redirect(f"/recordings/{rec.id}")
 
 
@@ -132,7 +118,7 @@ async def recording_upload(request: Request, visit_id: int, user: User = Depends
 def guided_record(request: Request, visit_id: int, user: User = Depends(current_user),
                   db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
-    audit(db, request, user, "open_recorder", "visit", v.id, v.patient_id)
+    audit(db, request, user, Action.OPEN_RECORDER, "visit", v.id, v.patient_id)
     steps = protocol(request.app.state.settings.protocol_speed)
     return render(request, "record.html", visit=v, patient=v.patient, steps=steps,
                   steps_json=json.dumps(steps).replace("</", "<\\/"))  # data in a <script type=json>
@@ -144,7 +130,7 @@ def scale_form(request: Request, visit_id: int, key: str, user: User = Depends(c
     v = visit_for(db, user, visit_id)
     if not sv.may_enter(user, key):
         raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
-    audit(db, request, user, "open_form", "visit", v.id, v.patient_id)
+    audit(db, request, user, Action.OPEN_FORM, "visit", v.id, v.patient_id)
     return render(request, "scale_form.html", visit=v, patient=v.patient, scale=SCALES[key].describe(),
                   values={}, problems={}, error=None)
 
@@ -157,11 +143,10 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
         raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
     values = {k: val for k, val in (await request.form()).items() if k != "csrf_token"}
     try:
-        sc = sv.save_score(db, user, v, key, values)
+        sc = scores.save_score(db, actor(request, user), user, v, key, values)
     except sv.FormError as e:
         return render(request, "scale_form.html", status_code=e.status, visit=v, patient=v.patient,
                       scale=SCALES[key].describe(), values=values, problems=e.problems, error=str(e))
-    audit(db, request, user, "create", "score", sc.id, v.patient_id)
     return redirect(f"/visits/{v.id}#score-{sc.id}")
 
 
@@ -169,7 +154,7 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
 def recording_page(request: Request, recording_id: int, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
-    audit(db, request, user, "read", "recording", rec.id, rec.visit.patient_id)
+    audit(db, request, user, Action.READ, "recording", rec.id, rec.visit.patient_id)
     return _recording(request, rec)
 
 
@@ -205,10 +190,10 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
     try:
         steps = None if form.get("reset") else sv.step_times_from_form(form, [k for k, _ in _protocol_steps(rec)])
         # reads the stored table and landmarks: off the event loop
-        await anyio.to_thread.run_sync(sv.regrade_recording, db, request.app.state.settings, rec, steps)
+        await anyio.to_thread.run_sync(recordings.correct_steps, db, actor(request, user), request.app.state.settings,
+                                       rec, steps)
     except sv.FormError as e:
         return _recording(request, rec, status_code=e.status, error=str(e), form=dict(form))
-    audit(db, request, user, "correct_steps", "recording", rec.id, rec.visit.patient_id)
     return redirect(f"/recordings/{rec.id}#grading")
 
 
@@ -216,8 +201,7 @@ async def recording_steps(request: Request, recording_id: int, user: User = Depe
 def recording_retry(request: Request, recording_id: int, user: User = Depends(staff_user),
                     db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
-    sv.retry_recording(db, rec)
-    audit(db, request, user, "retry", "recording", rec.id, rec.visit.patient_id)
+    recordings.retry_recording(db, actor(request, user), rec)
     return redirect(f"/recordings/{rec.id}")
 
 
@@ -238,7 +222,7 @@ def recording_file(request: Request, recording_id: int, name: str, user: User = 
     path = sv.media_file(request.app.state.settings, rel)
     if path is None:
         raise sv.FormError("No such file.", status=404)
-    audit(db, request, user, "read_file", "recording", rec.id, rec.visit.patient_id)
+    audit(db, request, user, Action.READ_FILE, "recording", rec.id, rec.visit.patient_id)
     return FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
@@ -257,9 +241,8 @@ def clinic_page(request: Request, user: User = Depends(admin_user), db: Session 
 @router.post("/admin/clinic", dependencies=CSRF)
 async def clinic_save(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
     clinic = db.get(Clinic, user.clinic_id)
-    clinic.keep_original_video = (await request.form()).get("keep_original_video") == "yes"
-    db.commit()
-    audit(db, request, user, "update_privacy", "clinic", clinic.id)
+    accounts.update_privacy(db, actor(request, user), clinic,
+                            (await request.form()).get("keep_original_video") == "yes")
     return redirect("/admin/clinic")
 
 
@@ -278,13 +261,11 @@ def _accounts(request: Request, db: Session, user: User, status_code: int = 200,
 async def account_create(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
     values = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
     try:
-        account = sv.create_staff_account(db, user.clinic_id, values)
+        accounts.create_account(db, actor(request, user), values)
     except sv.FormError as e:
         db.rollback()
         values.pop("password", None)
         return _accounts(request, db, user, e.status, values=values, problems=e.problems, error=str(e))
-    db.commit()
-    audit(db, request, user, "create", "account", account.id)
     return redirect("/admin/users?done=created")
 
 
@@ -293,9 +274,7 @@ async def account_active(request: Request, user_id: int, user: User = Depends(ad
                          db: Session = Depends(get_db)):
     account = account_for(db, user, user_id)
     active = (await request.form()).get("active") == "yes"
-    sv.set_account_active(db, user, account, active)
-    db.commit()
-    audit(db, request, user, "activate" if active else "deactivate", "account", account.id)
+    accounts.set_active(db, actor(request, user), account, active)
     return redirect(f"/admin/users?done={'activated' if active else 'deactivated'}")
 
 
@@ -304,11 +283,9 @@ async def account_password(request: Request, user_id: int, user: User = Depends(
                            db: Session = Depends(get_db)):
     account = account_for(db, user, user_id)
     try:
-        sv.reset_password(db, account, (await request.form()).get("password"))
+        accounts.reset_password(db, actor(request, user), account, (await request.form()).get("password"))
     except sv.FormError as e:
         db.rollback()
         return _accounts(request, db, user, e.status, problems={f"password-{account.id}": e.problems["password"]},
                          error=str(e))
-    db.commit()
-    audit(db, request, user, "reset_password", "account", account.id)
     return redirect("/admin/users?done=password")

@@ -47,10 +47,13 @@ from ..errors import InvalidInput
 from ..landmarks import points as _P
 from ..live import EXERCISES, Exercise, LiveSession, Prescription
 from ..live.session import HOLD_FRACTION, Rep
-from ..store.models import AuditEvent, Patient, PracticeProgramme, PracticeSession, User, utcnow
+from ..actions import Action, Actor
+from ..actions import practice as actions
+from ..store.models import Patient, PracticeProgramme, PracticeSession, User
 from .charts import Series, line_chart
-from .deps import MAX_ID, audit, can_see, current_user, get_db, patient_for, staff_user
+from .deps import MAX_ID, actor, audit, can_see, current_user, get_db, patient_for, staff_user
 from .security import SESSION_COOKIE, check_csrf, session_user
+from .render import render
 from .services import FormError
 
 router = APIRouter(tags=["practice"])
@@ -189,14 +192,6 @@ def programme_dict(db: Session, patient_id: int) -> dict:
             "created_by": row.created_by if row else None, "items": programme_view(items)}
 
 
-def save_programme(db: Session, user: User, patient: Patient, raw_items: Any, note: str = "") -> PracticeProgramme:
-    items = validate_items(raw_items)
-    row = PracticeProgramme(patient_id=patient.id, items=items, note=str(note or "")[:2000], created_by=user.id)
-    db.add(row)
-    db.flush()
-    return row
-
-
 def exercise_catalogue() -> list[dict]:
     return [e.to_dict() | {"wanted_unit": _unit(e.wanted), "unwanted_unit": _unit(e.unwanted),
                            "target_range": TARGET_RANGES[_unit(e.wanted)]} for e in EXERCISES.values()]
@@ -218,7 +213,9 @@ def _local_date(value: str | None) -> date:
     return d if abs((d - today).days) <= 1 else today
 
 
-def create_session(db: Session, user: User, patient: Patient, exercise: str, local_date: str | None) -> PracticeSession:
+def new_session_row(db: Session, user_id: int | None, patient: Patient, exercise: str,
+                    local_date: str | None) -> PracticeSession:
+    """A session row (not added) of one exercise of the patient's programme (FormError otherwise)."""
     prog = programme_dict(db, patient.id)
     item = next((i for i in prog["items"] if i["exercise"] == exercise), None)
     if item is None:
@@ -227,9 +224,7 @@ def create_session(db: Session, user: User, patient: Patient, exercise: str, loc
     e, _ = resolve_item({"exercise": exercise, **item["prescribed"]})
     s = PracticeSession(patient_id=patient.id, programme_id=prog["id"], exercise=exercise, settings=e.to_dict(),
                         status="active", local_date=_local_date(local_date), reps_done=0, reps_prescribed=e.reps,
-                        engine_version="", formula_version="", created_by=user.id)
-    db.add(s)
-    db.flush()
+                        engine_version="", formula_version="", created_by=user_id)
     return s
 
 
@@ -529,17 +524,11 @@ class PracticeSessionIn(BaseModel):
     local_date: str | None = Field(None, description="the patient's calendar day, YYYY-MM-DD (adherence)")
 
 
-def _render(request: Request, name: str, status_code: int = 200, **ctx):
-    ctx.setdefault("user", getattr(request.state, "user", None))
-    ctx.setdefault("csrf", request.state.csrf)
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
-
-
 @router.get("/patients/{patient_id}/practice", include_in_schema=False)
 def practice_page(request: Request, patient_id: int, exercise: str | None = None,
                   user: User = Depends(current_user), db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "open_practice", "patient", p.id, p.id)
+    audit(db, request, user, Action.OPEN_PRACTICE, "patient", p.id, p.id)
     ov = overview(db, p, hub_of(request.app).live_ids())
     items = ov["programme"]["items"]
     item = next((i for i in items if i["exercise"] == exercise), items[0])
@@ -550,7 +539,7 @@ def practice_page(request: Request, patient_id: int, exercise: str | None = None
     config = {"patient_id": p.id, "exercise": item, "affected_side": p.affected_side,
               "sessions_url": f"/api/patients/{p.id}/practice-sessions", "lines": DRAW_LINES,
               "resume": session_dict(resume, hub_of(request.app).live_ids()) if resume else None}
-    return _render(request, "practice.html", patient=p, item=item, items=items, overview=ov,
+    return render(request, "practice.html", patient=p, item=item, items=items, overview=ov,
                    chart=ov["charts"].get(item["exercise"]), done_today=done_today, resume=config["resume"],
                    config_json=json.dumps(config).replace("</", "<\\/"))  # never ends the <script> early
 
@@ -560,8 +549,7 @@ async def programme_form(request: Request, patient_id: int, user: User = Depends
                          db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     form = dict(await request.form())
-    row = save_programme(db, user, p, items_from_form(form), form.get("note", ""))
-    audit(db, request, user, "update", "programme", row.id, p.id)
+    actions.save_programme(db, actor(request, user), p, items_from_form(form), form.get("note", ""))
     return RedirectResponse(f"/patients/{p.id}#practice", status_code=303)
 
 
@@ -570,7 +558,7 @@ async def programme_form(request: Request, patient_id: int, user: User = Depends
 def get_programme(request: Request, patient_id: int, user: User = Depends(current_user),
                   db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "read", "programme", None, p.id)
+    audit(db, request, user, Action.READ, "programme", None, p.id)
     return programme_dict(db, p.id) | {"exercises": exercise_catalogue()}
 
 
@@ -579,8 +567,7 @@ def get_programme(request: Request, patient_id: int, user: User = Depends(curren
 def put_programme(request: Request, patient_id: int, body: ProgrammeIn, user: User = Depends(staff_user),
                   db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    row = save_programme(db, user, p, [i.model_dump() for i in body.items], body.note)
-    audit(db, request, user, "update", "programme", row.id, p.id)
+    actions.save_programme(db, actor(request, user), p, [i.model_dump() for i in body.items], body.note)
     return programme_dict(db, p.id)
 
 
@@ -589,7 +576,7 @@ def put_programme(request: Request, patient_id: int, body: ProgrammeIn, user: Us
 def list_sessions(request: Request, patient_id: int, user: User = Depends(current_user),
                   db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    audit(db, request, user, "read_practice", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_PRACTICE, "patient", p.id, p.id)
     ov = overview(db, p, hub_of(request.app).live_ids())
     ov.pop("charts")
     return ov
@@ -600,9 +587,7 @@ def list_sessions(request: Request, patient_id: int, user: User = Depends(curren
 def start_session(request: Request, patient_id: int, body: PracticeSessionIn = Body(...),
                   user: User = Depends(current_user), db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    s = create_session(db, user, p, body.exercise, body.local_date)
-    db.commit()
-    audit(db, request, user, "create", "practice_session", s.id, p.id)
+    s = actions.start_session(db, actor(request, user), p, body.exercise, body.local_date)
     return session_dict(s, {s.id})
 
 
@@ -617,12 +602,6 @@ def _same_origin(ws: WebSocket) -> bool:
     return u.scheme in ("http", "https") and u.netloc.lower() == host.lower()
 
 
-def _ws_audit(db: Session, user: dict, action: str, session_id: int, patient_id: int, ip: str) -> None:
-    db.add(AuditEvent(user_id=user["id"], username=user["username"], role=user["role"], clinic_id=user["clinic_id"],
-                      action=action, object_type="practice_session", object_id=session_id, patient_id=patient_id,
-                      ip=ip))
-
-
 def _authorise(app, token: str | None, session_id: int, ip: str) -> dict | None:
     with app.state.db.session() as db:
         user = session_user(db, token)
@@ -632,28 +611,22 @@ def _authorise(app, token: str | None, session_id: int, ip: str) -> dict | None:
         patient = db.get(Patient, s.patient_id) if s else None
         if s is None or patient is None or not can_see(user, patient):
             return None
-        u = {"id": user.id, "username": user.username, "role": user.role, "clinic_id": user.clinic_id}
-        _ws_audit(db, u, "practice_connect", s.id, patient.id, ip)
-        return {"user": u, "patient_id": patient.id, "affected_side": patient.affected_side, "status": s.status,
-                "settings": s.settings, "resume_state": s.resume_state,
-                "identity": (patient.id, s.id, _aware(s.started_at).isoformat())}
+        u = Actor.of(user, ip)
+        identity = (patient.id, s.id, _aware(s.started_at).isoformat())
+        info = {"user": u, "patient_id": patient.id, "affected_side": patient.affected_side, "status": s.status,
+                "settings": s.settings, "resume_state": s.resume_state, "identity": identity}
+        actions.connect_session(db, u, s)
+        return info
 
 
 def _persist(app, session_id: int, summary: dict, state: dict, status: str, reason: str | None,
-             engine_version: str, audit_user: dict | None = None, ip: str = "?", identity: tuple = ()) -> None:
+             engine_version: str, audit_user: Actor | None = None, identity: tuple = ()) -> None:
     with app.state.db.session() as db:
         s = db.get(PracticeSession, session_id)
         if s is None or s.status == "finished" or (
                 identity and identity != (s.patient_id, s.id, _aware(s.started_at).isoformat())):
             return  # gone, finished, or (ids reused by an old database) not the session this state is of
-        s.summary, s.resume_state, s.reps_done = summary, state, summary["reps_done"]
-        s.status, s.interrupted = status, reason
-        s.engine_version, s.formula_version = engine_version, summary.get("formula_version", "")
-        s.updated_at = utcnow()
-        if status == "finished":
-            s.ended_at = s.updated_at
-        if audit_user:
-            _ws_audit(db, audit_user, f"practice_{status}", s.id, s.patient_id, ip)
+        actions.save_session_state(db, audit_user, s, summary, state, status, reason, engine_version)
 
 
 async def _run(fn, *args):
@@ -710,7 +683,7 @@ async def practice_socket(websocket: WebSocket, session_id: int):
     async def save(st: str, why: str | None, audit_it: bool = False):
         summary, state = await _run(session_summary, entry, why)
         await asyncio.to_thread(_persist, app, session_id, summary, state, st, why, engine.version,
-                                user if audit_it else None, ip, entry.identity)
+                                user if audit_it else None, entry.identity)
         return summary
 
     try:
@@ -794,16 +767,16 @@ async def practice_socket(websocket: WebSocket, session_id: int):
             hub.entries.pop(session_id, None)
         # Submitted now, so it runs to the end in a worker thread even if this task is being
         # cancelled (server shutting down): what was done is saved, the tracker is closed.
-        done = inference_executor().submit(_close_out, app, session_id, entry, final, engine, user, ip)
+        done = inference_executor().submit(_close_out, app, session_id, entry, final, engine, user)
         await asyncio.shield(asyncio.wrap_future(done))
 
 
-def _close_out(app, session_id: int, entry: LiveEntry, reason: str | None, engine, user: dict, ip: str) -> None:
+def _close_out(app, session_id: int, entry: LiveEntry, reason: str | None, engine, user: Actor) -> None:
     """The connection ended without finishing: save the summary so far as interrupted (`reason`)."""
     try:
         if reason is not None:
             summary, state = session_summary(entry, reason)
-            _persist(app, session_id, summary, state, "interrupted", reason, engine.version, user, ip, entry.identity)
+            _persist(app, session_id, summary, state, "interrupted", reason, engine.version, user, entry.identity)
     except Exception:  # the database is unreachable: the in-memory session can still resume
         log.exception("could not save practice session %s", session_id)
     finally:
