@@ -1,31 +1,27 @@
-"""What the pages and the JSON API both do: the same checks and the same rows, two presentations."""
+"""What the pages and the JSON API both read and check: input validation (FormError), searches,
+trends and the JSON shapes. Changes are made by `synkinesis.actions`, which use these checks."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import shutil
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import String, cast, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import SynkinesisError
 from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
-from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
+from ..store.models import Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
-                    spool_upload)
 from .protocol import GUIDED
 from .limits import finite_problems, non_finite_fields
 from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
-from .security import end_other_sessions, hash_password, normalise_username
+from .security import hash_password, normalise_username
 from .settings import Settings
 
 log = logging.getLogger("synkinesis.web")
