@@ -82,13 +82,14 @@ def _request_limits(settings: Settings):
 
 
 def ROUTERS() -> list:
-    """Every domain's routes, in matching order: adding a domain is one line here."""
-    from . import api, auth, pages, practice
+    """Every domain's routes (pages, then the JSON API under /api), in matching order: adding a domain
+    is one line here."""
+    from . import accounts, auth, patients, practice, recordings, scales
 
     return [
         auth.router,
-        pages.router,
-        api.router,
+        patients.pages, recordings.pages, scales.pages, accounts.pages,
+        patients.api, recordings.api, scales.api, accounts.api,
         practice.router,
     ]
 

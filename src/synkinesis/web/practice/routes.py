@@ -190,7 +190,7 @@ async def practice_socket(websocket: WebSocket, session_id: int):
         return
     hub = hub_of(app)
     hub.evict_idle()
-    from ..landmarks.tracker import FaceTracker
+    from ...landmarks.tracker import FaceTracker
 
     engine = await _run(lambda: FaceTracker(static=False, fps=30.0))  # one tracker per connection
     entry = hub.entries.get(session_id)
