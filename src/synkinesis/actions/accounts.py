@@ -10,9 +10,33 @@ from .base import Action, Actor, audit
 STAFF_ROLES = ("clinician", "admin")
 
 
+def new_account(db: Session, username: str, password: str, **fields) -> User:
+    """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise);
+    the calling action audits it."""
+    import re
+
+    from sqlalchemy import select
+
+    from ..web.security import hash_password, normalise_username
+    from ..web.services import FormError, password_problems
+
+    username = normalise_username(username)
+    problems = password_problems(password, username, fields.get("display_name"))
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
+        problems["username"] = "3–100 letters, digits or . _ @ -"
+    if problems:
+        raise FormError("Please correct the marked fields.", problems)
+    if db.scalar(select(User.id).where(User.username == username)):
+        raise FormError("Please correct the marked fields.", {"username": "This user name is taken."}, 409)
+    u = User(username=username, password_hash=hash_password(password), **fields)
+    db.add(u)
+    db.flush()
+    return u
+
+
 def create_account(db: Session, actor: Actor, data: dict) -> User:
     """A clinician or administrator of the actor's clinic (FormError names each wrong field)."""
-    from ..web.services import FormError, new_account
+    from ..web.services import FormError
 
     role = data.get("role")
     if role not in STAFF_ROLES:
@@ -76,8 +100,6 @@ def update_privacy(db: Session, actor: Actor, clinic: Clinic, keep_original_vide
 def create_clinic(db: Session, actor: Actor, name: str, admin: str, password: str) -> Clinic:
     """A clinic and its first administrator (FormError when the name or password is refused:
     nothing is created)."""
-    from ..web.services import new_account
-
     clinic = Clinic(name=name.strip()[:200] or "Clinic")
     db.add(clinic)
     db.flush()

@@ -58,7 +58,7 @@ def create_visit(db: Session, actor: Actor, patient: Patient, data: dict) -> Vis
 
 def create_patient_login(db: Session, actor: Actor, patient: Patient, username: str, password: str) -> User:
     """The patient's own log-in (they see only their own record)."""
-    from ..web.services import new_account
+    from .accounts import new_account
 
     u = new_account(db, username, password, role="patient", clinic_id=patient.clinic_id, patient_id=patient.id,
                     display_name=patient.full_name)

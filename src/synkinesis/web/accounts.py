@@ -3,7 +3,6 @@ JSON API (the signed-in account: /api/me)."""
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +14,6 @@ from .deps import account_for, actor, admin_user, current_user, get_db
 from .render import redirect, render
 from .schemas import AuditLog, Me
 from .security import check_csrf
-
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["accounts"])

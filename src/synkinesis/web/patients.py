@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from .deps import actor, audit, current_user, get_db, patient_for, staff_user, v
 from .render import redirect, render
 from .schemas import Deleted, PatientFull, PatientList, PatientOut, VisitOut
 from .security import check_csrf
-
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["patients"])
@@ -139,7 +137,8 @@ def get_patient(request: Request, patient_id: int, user: User = Depends(current_
     return sv.patient_dict(p, full=True)
 
 
-@api.delete("/patients/{patient_id}", response_model=Deleted, dependencies=CSRF, summary="Delete a patient, their rows and media")
+@api.delete("/patients/{patient_id}", response_model=Deleted, dependencies=CSRF,
+            summary="Delete a patient, their rows and media")
 def delete_patient(request: Request, patient_id: int, user: User = Depends(staff_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)

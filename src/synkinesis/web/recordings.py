@@ -23,7 +23,6 @@ from .render import redirect, render
 from .schemas import AnalysisOut, AssessmentOut, JobStatus, UploadOut
 from .security import check_csrf
 
-
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["recordings"])
 CSRF = [Depends(check_csrf)]
@@ -143,14 +142,16 @@ async def upload_recording(request: Request, visit_id: int, user: User = Depends
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
 
-@api.get("/recordings/{recording_id}/status", response_model=JobStatus, summary="Analysis job status and progress (poll this)")
+@api.get("/recordings/{recording_id}/status", response_model=JobStatus,
+         summary="Analysis job status and progress (poll this)")
 def recording_status(request: Request, recording_id: int, user: User = Depends(current_user),
                      db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     return sv.job_status(rec)  # polled every second: not audited (the page that polls it is)
 
 
-@api.post("/recordings/{recording_id}/retry", response_model=JobStatus, dependencies=CSRF, summary="Queue a failed analysis again")
+@api.post("/recordings/{recording_id}/retry", response_model=JobStatus, dependencies=CSRF,
+          summary="Queue a failed analysis again")
 def retry(request: Request, recording_id: int, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     rec = recording_for(db, user, recording_id)
     recordings.retry_recording(db, actor(request, user), rec)
@@ -171,7 +172,8 @@ def correct_steps(request: Request, recording_id: int, body: StepsIn, user: User
     return {"assessment": assessment}
 
 
-@api.get("/analyses/{analysis_id}", response_model=AnalysisOut, summary="Stored analysis: provenance, units, episodes, indices, rest measures")
+@api.get("/analyses/{analysis_id}", response_model=AnalysisOut,
+         summary="Stored analysis: provenance, units, episodes, indices, rest measures")
 def get_analysis(request: Request, analysis_id: int, user: User = Depends(current_user),
                  db: Session = Depends(get_db)):
     a = analysis_for(db, user, analysis_id)

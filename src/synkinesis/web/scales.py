@@ -16,7 +16,6 @@ from .render import redirect, render
 from .schemas import ScoreOut
 from .security import check_csrf
 
-
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["scales"])
 CSRF = [Depends(check_csrf)]

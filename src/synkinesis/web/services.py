@@ -21,7 +21,6 @@ from .charts import Series, line_chart
 from .protocol import GUIDED
 from .limits import finite_problems, non_finite_fields
 from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
-from .security import hash_password, normalise_username
 from .settings import Settings
 
 log = logging.getLogger("synkinesis.web")
@@ -93,22 +92,6 @@ def patient_fields(data: dict) -> dict:
 
 def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
     return {"password": problem} if (problem := password_problem(password, *known)) else {}
-
-
-def new_account(db: Session, username: str, password: str, **fields) -> User:
-    """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
-    username = normalise_username(username)
-    problems = _password_problem(password, username, fields.get("display_name"))
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
-        problems["username"] = "3–100 letters, digits or . _ @ -"
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    if db.scalar(select(User.id).where(User.username == username)):
-        raise FormError("Please correct the marked fields.", {"username": "This user name is taken."}, 409)
-    u = User(username=username, password_hash=hash_password(password), **fields)
-    db.add(u)
-    db.flush()
-    return u
 
 
 # --- clinic accounts (admin)

@@ -10,11 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-
 from ...landmarks import points as _P
 from ...live import Exercise, LiveSession
 from ...live.session import Rep
-
 from .jpeg import BadFrame, jpeg_size
 
 MAX_FRAME_PIXELS = 1920 * 1080
