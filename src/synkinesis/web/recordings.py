@@ -33,10 +33,10 @@ CSRF = [Depends(check_csrf)]
 @pages.post("/visits/{visit_id}/recordings", dependencies=CSRF)
 async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
-    v = visit_for(db, user, visit_id)
+    v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
     db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
-    rec = await recordings.add_recording(db, actor(request, user), request.app.state.settings, v, form.get("file"),
+    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
                                          sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     return redirect(f"/recordings/{rec.id}")
 
@@ -134,10 +134,10 @@ def recording_file(request: Request, recording_id: int, name: str, user: User = 
                      "expressions, or step_times JSON from the guided recorder); queues its analysis")
 async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
-    v = visit_for(db, user, visit_id)
+    v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
     db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
-    rec = await recordings.add_recording(db, actor(request, user), request.app.state.settings, v, form.get("file"),
+    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
                                          sv.parse_step_times(form.get("step_times")), form.get("protocol"))
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
