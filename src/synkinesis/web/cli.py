@@ -80,8 +80,9 @@ def create_clinic(
     """Create a clinic and its first administrator (asks for the password; it is never an argument,
     so it stays out of shell history). The administrator then adds clinicians under Accounts."""
     from ..store import Database, migrate
-    from ..store.models import Clinic
-    from .services import FormError, new_account
+    from ..actions import Actor
+    from ..actions.accounts import create_clinic as create
+    from .services import FormError
 
     password = typer.prompt("Password for the administrator", hide_input=True, confirmation_prompt=True)
     settings = _settings(data_dir, database_url)
@@ -90,11 +91,8 @@ def create_clinic(
     db = Database(settings.database_url)
     try:
         with db.session() as s:
-            clinic = Clinic(name=name.strip()[:200] or "Clinic")
-            s.add(clinic)
-            s.flush()
             try:
-                new_account(s, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+                clinic = create(s, Actor.system("command line"), name, admin, password)
             except FormError as e:
                 s.rollback()
                 details = "; ".join(f"{k}: {v}" for k, v in e.problems.items())
