@@ -14,6 +14,7 @@ left in the media folder); then for real, and the change must be there with exac
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,8 @@ import synkinesis.actions.base as actions_base
 from synkinesis.actions import Action, Actor
 from synkinesis.actions.practice import save_session_state
 from synkinesis.actions.recordings import replace_analysis
-from synkinesis.store.models import Analysis, AuditEvent, Base, Clinic, Job, PracticeSession, Recording, User
+from synkinesis.store.models import (Analysis, AuditEvent, Base, Clinic, Job, PracticeSession, Recording,
+                                     Treatment, User)
 from synkinesis.web.worker import run_pending
 
 from .conftest import login
@@ -57,6 +59,13 @@ WRITES = {
     ("POST", "/api/patients/{patient_id}/practice-sessions"): ("pat1", "practice_session_json", Action.CREATE),
     ("POST", "/patients/{patient_id}/programme"): ("doc_a", "programme_form", Action.UPDATE),
     ("PUT", "/api/patients/{patient_id}/programme"): ("doc_a", "programme_json", Action.UPDATE),
+    ("POST", "/api/patients/{patient_id}/treatments"): ("doc_a", "treatment_json", Action.CREATE),
+    ("POST", "/patients/{patient_id}/treatments"): ("doc_a", "treatment_form", Action.CREATE),
+    ("PUT", "/api/treatments/{treatment_id}"): ("doc_a", "treatment_json", Action.UPDATE),
+    ("POST", "/treatments/{treatment_id}"): ("doc_a", "treatment_form", Action.UPDATE),
+    ("PUT", "/api/treatment-settings"): ("admin_a", "treatment_settings_json", Action.UPDATE),
+    ("POST", "/treatments/{treatment_id}/delete"): ("doc_a", "form", Action.DELETE),
+    ("DELETE", "/api/treatments/{treatment2_id}"): ("doc_a", None, Action.DELETE),
     ("POST", "/patients/{p2_id}/delete"): ("doc_a", "form", Action.DELETE),
     ("DELETE", "/api/patients/{p1_id}"): ("doc_a", None, Action.DELETE),
     # The WebSocket: opening it and ending the session (finished / interrupted) are audited; see
@@ -71,6 +80,7 @@ def _route_key(method: str, path: str) -> tuple[str, str]:
     """The route a WRITES key stands for (its own id names → the route's parameter names)."""
     for name in ("failed_id", "failed2_id", "guided_id"):
         path = path.replace("{" + name + "}", "{recording_id}")
+    path = path.replace("{treatment2_id}", "{treatment_id}")
     return method, path.replace("{p1_id}", "{patient_id}").replace("{p2_id}", "{patient_id}")
 
 
@@ -147,6 +157,13 @@ def records(app, world, settings, as_user, guided_patient):
         doc2 = User(username="doc_a2", role="clinician", clinic_id=world.clinic_a,
                     password_hash=s.scalar(select(User.password_hash).where(User.username == "doc_a")))
         s.add(doc2)
+        for name in ("treatment_id", "treatment2_id"):  # two surgeries of P1: one to edit and delete, one to delete
+            t = Treatment(patient_id=world.p1, kind="surgery", date=date(2024, 1, 5), surgery_type="eyelid_weight",
+                          side="left", details={"kind": "surgery", "type": "eyelid_weight", "date": "2024-01-05",
+                                                "side": "left", "surgeon": "S", "notes": "", "type_other": ""})
+            s.add(t)
+            s.flush()
+            ids[name] = t.id
         s.flush()
         ids["user_id"] = doc2.id
     return ids
