@@ -26,7 +26,7 @@ import pytest
 
 from synkinesis.errors import SynkinesisError
 from synkinesis.pipeline import measure_recording
-from synkinesis.protocols.assess import StepsNotFound, assess, assess_measured, reassess
+from synkinesis.assess import StepsNotFound, assess, assess_measured, reassess
 from synkinesis.synthetic.patient import make_patient_video, ocular_oral_pattern
 
 SMILE_PUCKER = {"key": "smile-pucker", "defaults": {"repetitions": 1},

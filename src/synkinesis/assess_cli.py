@@ -147,7 +147,7 @@ def assess(
 ):
     """Split a protocol recording into its steps, grade each expression and estimate eFACE, Sunnybrook and HB."""
     from .protocols import load_protocol
-    from .protocols.assess import assess as run
+    from .assess import assess as run
     from .segments.protocol import load_step_times
 
     if not 9.0 <= iris_mm <= 14.0:

@@ -43,11 +43,13 @@ class Measured:
     # blinks are found on these (a shut eye is the engine's: the lid refinement fades out there).
     engine_pfh: pd.DataFrame | None = None
 
-    def segmentation_table(self) -> pd.DataFrame:
-        """The table segmentation reads: `table`, with the engine's fissure heights if refined."""
+    def segmentation_table(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The table segmentation reads: `table` (default: this recording's), with the engine's
+        fissure heights in place of the refined ones if refined. Never changes `table`."""
+        table = self.table if table is None else table
         if self.engine_pfh is None:
-            return self.table
-        t = self.table.copy()
+            return table
+        t = table.copy()
         t[list(self.engine_pfh.columns)] = self.engine_pfh.to_numpy()
         return t
 
@@ -196,16 +198,22 @@ def _check_measurable(table: pd.DataFrame, prov: Provenance, detector_saw: int =
 
 
 @dataclass
-class Analysis:
-    """A measured recording plus what was found in it, for one affected side."""
+class RecordingAnalysis:
+    """A measured recording plus what was found in it, for one affected side.
+
+    (Not the stored `store.models.Analysis` row, which keeps this as files and JSON.)
+    """
 
     measured: Measured
     segmentation: Segmentation
     indices: dict
+    # `measured.table` plus per-frame findings: blink, eyes_closed, one_eye_closed (bool),
+    # mouth_movement_mm, episode (kind name or ""). A new frame: `measured.table` is left as it was.
+    table: pd.DataFrame
 
-    @property
-    def table(self) -> pd.DataFrame:
-        return self.measured.table
+    def segmentation_table(self) -> pd.DataFrame:
+        """`table` with the engine's own fissure heights where refined (what blinks are found on)."""
+        return self.measured.segmentation_table(self.table)
 
     def to_dict(self) -> dict:
         from . import __version__
@@ -279,13 +287,14 @@ def segment_measured(m: Measured, *, rest: tuple[int, int] | None = None, steps=
 
 def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAMETER_MM,
             rest: tuple[int, int] | None = None, progress: Progress | None = None,
-            workdir: Path | None = None, threads: int | None = None, steps=None, protocol=None) -> Analysis:
+            workdir: Path | None = None, threads: int | None = None, steps=None,
+            protocol=None) -> RecordingAnalysis:
     """Measure a recording, segment it and compute the synkinesis indices.
 
     steps: known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
     correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
     """
-    from .findings.indices import check_side
+    from .landmarks.points import check_side
 
     check_side(affected_side)  # fail before the slow part
     m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
@@ -297,20 +306,21 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
 
 
 def analyze_measured(m: Measured, affected_side: str, *, rest: tuple[int, int] | None = None, steps=None,
-                     protocol=None) -> Analysis:
+                     protocol=None) -> RecordingAnalysis:
     """Segment an already measured recording and compute its indices (no video read)."""
     from .findings import synkinesis_indices
 
     fps = m.provenance.fps or 30.0
     seg = segment_measured(m, rest=rest, steps=steps, protocol=protocol)
-    m.table["blink"] = seg.blink
-    m.table["eyes_closed"] = seg.eye_closed
-    m.table["one_eye_closed"] = seg.one_eye_closed
-    m.table["mouth_movement_mm"] = seg.mouth_movement_mm
-    m.table["episode"] = ""
+    table = m.table.copy()
+    table["blink"] = seg.blink
+    table["eyes_closed"] = seg.eye_closed
+    table["one_eye_closed"] = seg.one_eye_closed
+    table["mouth_movement_mm"] = seg.mouth_movement_mm
+    table["episode"] = ""
     for e in seg.episodes:
         if e.kind != "blink" and e.side is None:
-            m.table.loc[e.start:e.end, "episode"] = e.kind
-    indices = synkinesis_indices(m.table, seg, affected_side, fps)
+            table.loc[e.start:e.end, "episode"] = e.kind
+    indices = synkinesis_indices(table, seg, affected_side, fps)
     m.provenance.notes += [n for n in indices.get("notes", []) if n not in m.provenance.notes]
-    return Analysis(m, seg, indices)
+    return RecordingAnalysis(m, seg, indices, table)

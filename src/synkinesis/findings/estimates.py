@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from ..protocols import MOVEMENTS, Protocol
 from ..scales import eface, house_brackmann, sunnybrook
 from ..scales.base import ScaleInputError, check_item
-from .indices import check_side, other
+from ..landmarks.points import check_side, other
 from .per_expression import ExpressionResult
 
 ESTIMATE_LABEL = "ESTIMATE (automated from video; not a clinician's grade)"

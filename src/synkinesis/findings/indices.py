@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInput
-from ..landmarks.points import SIDES
+from ..landmarks.points import SIDES, check_side, other
 from ..segments.episodes import BROW, EYE_CLOSURES, MOUTH_EXPRESSIONS, Segmentation, held_frames
 
 INDICES_VERSION = "indices/2"  # 2: excess narrowing with MDC95, neutral rest, movement kinds, no negative ratios
@@ -32,16 +31,6 @@ MIN_OCULAR_ORAL_S = 0.2  # less held time with both eyes open (and the head fron
 MIN_NEUTRAL_STRETCHES = 2  # other neutral still stretches needed to measure how the baseline wanders
 MAX_LAG_S = 0.5
 MAX_GAZE_OFF_MM = 2.0  # iris offset from its rest position (≈ 10° of gaze) beyond which a frame is not compared
-
-
-def other(side: str) -> str:
-    return "right" if side == "left" else "left"
-
-
-def check_side(side: str) -> str:
-    if side not in SIDES:
-        raise InvalidInput(f"Affected side must be 'left' or 'right' (the patient's own side); got {side!r}.")
-    return side
 
 
 def _r(x: float | None, nd: int = 1) -> float | None:

@@ -127,20 +127,32 @@ class Segmentation:
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Inclusive (start, end) of each run of True."""
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (start, end) of each run of True.
+
+    >>> runs(np.array([False, True, True, False, True]))
+    [(1, 2), (4, 4)]
+    """
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(int)))
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+def fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+    """`mask` with gaps of at most `max_gap` False frames between two runs of True filled in.
+
+    >>> fill_gaps(np.array([True, False, True, False, False, True]), 1).astype(int).tolist()
+    [1, 1, 1, 0, 0, 1]
+    """
     out = mask.copy()
     runs = _runs(mask)
     for (_, e0), (s1, _) in zip(runs, runs[1:]):
         if s1 - e0 - 1 <= max_gap:
             out[e0 + 1:s1] = True
     return out
+
+
+_runs, _fill_gaps = runs, fill_gaps  # the names this module's code uses
 
 
 def _col(table: pd.DataFrame, name: str) -> np.ndarray:

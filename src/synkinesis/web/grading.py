@@ -1,4 +1,4 @@
-"""Per-expression grading of protocol recordings: the app's glue over `protocols.assess`.
+"""Per-expression grading of protocol recordings: the app's glue over `synkinesis.assess`.
 
 A guided recording (web/protocol.py) knows when each step was asked for; an uploaded video of a
 protocol (MEEI-8, SCB) has its steps found automatically. The worker grades each expression and
@@ -62,7 +62,7 @@ def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | 
 
 def _assess(measured, affected_side: str, protocol: str, steps: list[dict] | None, corrected: bool):
     """(stored assessment dict, the `Assessment` or None when refused)."""
-    from ..protocols.assess import StepsNotFound, assess_measured
+    from ..assess import StepsNotFound, assess_measured
 
     try:
         a = assess_measured(measured, protocol, affected_side, steps=steps)

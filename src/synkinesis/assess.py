@@ -1,5 +1,7 @@
 """Assess a protocol recording: measure → segment into steps → per-expression results → estimates.
 
+Orchestration, so it sits beside `pipeline.py`, above the protocol definitions (`protocols/`) it reads.
+
     a = assess("visit.mp4", "meei8", "left")                  # automatic segmentation
     a = assess("visit.mp4", "meei8", "left", steps="steps.json")  # guided / corrected step times
     b = reassess(a, corrected_steps)                          # a person moved a boundary: recompute
@@ -17,14 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import SynkinesisError
-from ..findings.estimates import Estimates, check_clinician_items, estimate
-from ..findings.indices import check_side
-from ..findings.per_expression import ExpressionResult, per_expression
-from ..measures.face_frame import IRIS_DIAMETER_MM
-from ..segments.protocol import (ProtocolSegmentation, StepTime, load_step_times, movement_signals,
-                                 parse_step_times, segment_protocol)
-from . import Protocol, load_protocol
+from .errors import SynkinesisError
+from .findings.estimates import Estimates, check_clinician_items, estimate
+from .findings.per_expression import ExpressionResult, per_expression
+from .landmarks.points import check_side
+from .measures.face_frame import IRIS_DIAMETER_MM
+from .protocols import Protocol, load_protocol
+from .segments.protocol import (ProtocolSegmentation, StepTime, load_step_times, movement_signals,
+                                parse_step_times, segment_protocol)
 
 ASSESS_VERSION = "assess/1"
 StepsSpec = str | Path | Sequence[Mapping[str, Any]] | Sequence[StepTime] | None
@@ -55,7 +57,7 @@ class Assessment:
         return steps + self.estimates.refusals()
 
     def to_dict(self) -> dict:
-        from .. import __version__
+        from . import __version__
 
         return {
             "synkinesis_version": __version__, "assess_version": ASSESS_VERSION,
@@ -114,7 +116,7 @@ def assess(path: str | Path, protocol: str | Path | Mapping | Protocol, affected
            threads: int | None = None, clinician_items: Mapping[str, Mapping[str, object]] | None = None
            ) -> Assessment:
     """Measure a protocol recording and assess it (see `assess_measured`)."""
-    from ..pipeline import measure_recording
+    from .pipeline import measure_recording
 
     check_side(affected_side)
     proto = load_protocol(protocol)  # fail on a bad protocol before the slow part…
