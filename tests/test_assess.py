@@ -289,7 +289,7 @@ def test_no_movement_at_all_is_a_clear_error(tmp_path):
 # --------------------------------------------------------------------------------------- CLI
 def _cli(*args, timeout=180):
     env = {**os.environ, "COLUMNS": "220"}
-    code = "from synkinesis.assess_cli import app; app()"
+    code = "from synkinesis.cli import app; app()"
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
