@@ -256,8 +256,12 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
 def voluntary_grade(ratio: float) -> int:
     """Sunnybrook voluntary movement 1–5 from the affected/healthy excursion ratio.
 
-    >>> voluntary_grade(1.0), voluntary_grade(0.5), voluntary_grade(0.0)
-    (5, 3, 1)
+    Parameters: `ratio`, the affected side's movement over the healthy side's (unitless, ≥ 0).
+    Returns the grade of the first cut-off the ratio reaches (`SUNNYBROOK_VOLUNTARY_CUTOFFS`:
+    ≥ 0.75 (complete) → 5, ≥ 0.50 → 4, ≥ 0.25 → 3, ≥ 0.10 → 2), else 1.
+
+    >>> voluntary_grade(1.0), voluntary_grade(0.5), voluntary_grade(0.3), voluntary_grade(0.0)
+    (5, 4, 3, 1)
     """
     return next((g for cut, g in SUNNYBROOK_VOLUNTARY_CUTOFFS if ratio >= cut), 1)
 
