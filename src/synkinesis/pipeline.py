@@ -92,8 +92,23 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                       threads: int | None = None, refinement: str = DEFAULT_REFINEMENT) -> Measured:
     """Landmarks and per-frame measures of a video or photo.
 
-    `refinement`: how each frame's lid points are refined in the image (`landmarks.refine`;
-    "none" keeps the engine's points). It is recorded in the provenance.
+    Parameters
+    ----------
+    path : a video or photo (`frames.open_media`).
+    iris_mm : horizontal iris diameter (mm) the recording is calibrated with.
+    engine : a key of `landmarks.ENGINES`.
+    progress : called as `progress(frames done, frames expected or None)` while decoding.
+    workdir : folder for the landmark spool (`landmarks.npy`); a new temporary one by default.
+    threads : video decoder threads (`frames.open_media`).
+    refinement : how each frame's lid points are refined in the image (`landmarks.refine`;
+        "none" keeps the engine's points). It is recorded in the provenance.
+
+    Returns
+    -------
+    Measured : `table`, one row per decoded frame: `frame`, `time_s` (s), `face_found`, every column
+        of `measures.units()` (lengths mm, areas mm², angles deg), `mm_per_px`, `pose_ok`;
+        `landmarks_file`, a float32 (F, 478, 3) pixel `.npy` (NaN rows without a face);
+        `provenance` (source, size, fps, engine and formula versions, iris calibration, notes).
 
     Frames without a face are kept as rows with `face_found=False` and NaN measures. Raises
     NoFaceFound, FaceTooSmall or ExtremePose when nothing in the recording can be measured.
@@ -239,7 +254,11 @@ def _rest_rows(table: pd.DataFrame, seg: Segmentation) -> tuple[pd.DataFrame, li
 
 
 def rest_measures(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
-    """Median of every measure over the resting baseline (blinks left out)."""
+    """Median of every measure over the resting baseline (blinks left out).
+
+    `table`: one row per frame with the mm / mm² / deg columns of `measures.units()`; `seg`: its
+    segmentation. Returns column → median (rounded to 0.001), or None without a rest.
+    """
     if seg.rest is None:
         return None
     rows, cols = _rest_rows(table, seg)
@@ -261,7 +280,12 @@ def rest_sd(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
 
 
 def step_movements(steps, protocol=None) -> list[dict] | None:
-    """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added."""
+    """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added.
+
+    >>> clinic = {"key": "short", "steps": [{"key": "rest", "movement": "rest"}, {"key": "grin", "movement": "big_smile"}]}
+    >>> step_movements([{"step": "grin", "start_s": 2.0, "end_s": 4.5}], clinic)
+    [{'step': 'grin', 'start_s': 2.0, 'end_s': 4.5, 'movement': 'big_smile'}]
+    """
     if not steps:
         return None
     moves = {}
@@ -291,8 +315,21 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
             protocol=None) -> RecordingAnalysis:
     """Measure a recording, segment it and compute the synkinesis indices.
 
-    steps: known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
-    correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
+    Parameters
+    ----------
+    path : a video (a still picture is refused with `EmptyMedia`: use `measure_recording`).
+    affected_side : the patient's own affected side, "left" or "right" (checked before the video is read).
+    iris_mm, progress, workdir, threads : as for `measure_recording`.
+    rest : (first, last) frame of a resting baseline chosen by a person; None finds it.
+    steps : known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
+        correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
+
+    Returns
+    -------
+    RecordingAnalysis : `measured` (as `measure_recording`), `segmentation` (rest, blinks, closures,
+        movement episodes), `indices` (`findings.synkinesis_indices`, with its `headline`) and
+        `table`: the measures plus per-frame `blink`, `eyes_closed`, `one_eye_closed`,
+        `mouth_movement_mm` and `episode`.
     """
     from .landmarks.points import check_side
 
@@ -307,7 +344,10 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
 
 def analyze_measured(m: Measured, affected_side: str, *, rest: tuple[int, int] | None = None, steps=None,
                      protocol=None) -> RecordingAnalysis:
-    """Segment an already measured recording and compute its indices (no video read)."""
+    """Segment an already measured recording and compute its indices (no video read).
+
+    As `analyze` from its second step; `m` is not changed (its notes gain the indices' notes).
+    """
     from .findings import synkinesis_indices
 
     fps = m.provenance.fps or 30.0

@@ -468,6 +468,8 @@ def estimate(results: Sequence[ExpressionResult], protocol: Protocol, affected_s
 
     clinician_items: optional items a clinician entered that video cannot give, per scale
     (e.g. {"sunnybrook": {"rest_cheek": "normal"}}), so a composite can be completed.
+    Returns `Estimates`, always labelled as estimates: per scale the items it could estimate (with
+    the steps and measures that drove each), the ones refused and why, and the score where complete.
     """
     aff = check_side(affected_side)
     hea = other(aff)

@@ -176,6 +176,10 @@ def per_expression(table: pd.DataFrame, pseg: ProtocolSegmentation, affected_sid
     """One `ExpressionResult` per protocol step (rest included, as the baseline's own row).
 
     table: measures table with the `movement_signals` columns (same frames as the segmentation).
+    pseg: `segment_protocol`'s result; affected_side: the patient's own "left" or "right".
+    Each result holds the step's status ("ok", "poor", "missing" with reasons), its voluntary
+    measure on each side (mm or % of rest, with the affected/healthy ratio) and the synkinesis
+    measures elsewhere on the face (affected, healthy, excess).
     """
     affected = check_side(affected_side)
     healthy = other(affected)

@@ -566,6 +566,13 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     neutral) or by a protocol step (`rest_how="rest step"`: used if neutral, else the most neutral
     still stretch). steps: `[{"movement"|"step", "start_s", "end_s"}]` — each step's frames become one
     episode of that movement (source "protocol step"); a "rest" step gives the rest.
+
+    Parameters: `table`, one row per frame with `face_found` (bool), `time_s` (s; else frame / fps)
+    and the measures in mm (`pfh_mm_<side>`, `commissure_*_mm_<side>`, `brow_height_mm_<side>`,
+    head pose in deg; `measure_recording`'s table); `fps`, frames per second.
+    Returns a `Segmentation`: `rest` (first, last frame) or None with `rest_refusal`, per-frame bool
+    arrays of length F (`blink`, `eye_closed`, `one_eye_closed`), `mouth_movement_mm` (F,) and the
+    `episodes` (kind, frames, peak, seconds, side for one-sided events).
     """
     fps = fps or 30.0
     n = len(table)

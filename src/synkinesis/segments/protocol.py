@@ -428,6 +428,11 @@ def parse_step_times(data: object, protocol: Protocol, duration_s: float | None 
 
     Every problem is reported at once (`InvalidInput`): unknown step keys (with the protocol's
     keys), end before start, times outside the recording, a step given twice, overlaps.
+    Times are seconds from the recording's first frame; `duration_s` (s), if given, bounds them.
+
+    >>> from synkinesis.protocols import load_protocol
+    >>> parse_step_times([{"step": "rest", "start_s": 0, "end_s": 2}], load_protocol("meei8"))
+    [StepTime(step='rest', start_s=0.0, end_s=2.0)]
     """
     if isinstance(data, Mapping) and "steps" in data:
         data = data["steps"]
@@ -532,6 +537,8 @@ def segment_protocol(table: pd.DataFrame, fps: float, protocol: Protocol, landma
     table: the measures table of `measure_recording` (one row per frame); landmarks: its
     (F, 478, 3) px array (optional; adds the lip/chin signals); steps: validated step times
     (`parse_step_times`) — guided mode. Steps not found are kept with `found == False`.
+    Returns a `ProtocolSegmentation`: per step its frames, seconds, repetitions and peaks, how it was
+    found, plus the detected `base` segmentation (rest, blinks, closures) and notes.
     """
     fps = fps or 30.0
     table = table.copy()
