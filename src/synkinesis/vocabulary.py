@@ -194,6 +194,69 @@ _FINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
 for _k, _c, _p, _u, _s in _FINDINGS:
     _add(_k, _c, _p, _u, signed=_s)
 
+# indices/2: excess of the affected side over the healthy side, judged against the recording's noise.
+_EXCESS = "Excess eye narrowing (affected − healthy)"
+_MDC = "Minimal detectable change (MDC95)"
+for _k, _c, _p, _u, _s in (
+    ("excess_narrowing_pct_points", _EXCESS, "Extra eye narrowing on your affected side", "pp", True),
+    ("excess_narrowing_mm", _EXCESS, "Extra eye narrowing on your affected side", "mm", True),
+    ("ocular_oral_excess_pct_points", f"Ocular-oral synkinesis: {_EXCESS.lower()}",
+     "Extra eye narrowing on your affected side when you move your mouth", "pp", True),
+    ("ocular_oral_excess_narrowing_pct_points", f"Ocular-oral synkinesis: {_EXCESS.lower()}",
+     "Extra eye narrowing on your affected side when you move your mouth", "pp", True),
+    ("ocular_oral_excess_mm", f"Ocular-oral synkinesis: {_EXCESS.lower()}",
+     "Extra eye narrowing on your affected side when you move your mouth", "mm", True),
+    ("ocular_oral_excess_narrowing_mm", f"Ocular-oral synkinesis: {_EXCESS.lower()}",
+     "Extra eye narrowing on your affected side when you move your mouth", "mm", True),
+    ("excess_displacement_mm", "Excess mouth-corner movement (affected − healthy)",
+     "Extra mouth corner movement on your affected side", "mm", True),
+    ("gain_excess_pct_per_mm", "Excess coupling gain (affected − healthy)",
+     "Extra eye–mouth linkage on your affected side", "%/mm", True),
+    ("mdc95_pct_points", _MDC, "Smallest change that is more than normal variation", "pp", False),
+    ("mdc95_mm", _MDC, "Smallest change that is more than normal variation", "mm", False),
+    ("excess_mdc95_pct_points", f"{_MDC} of the excess", "Smallest change that is more than normal variation",
+     "pp", False),
+    ("excess_mdc95_mm", f"{_MDC} of the excess", "Smallest change that is more than normal variation", "mm", False),
+    ("ocular_oral_mdc95_pct_points", f"Ocular-oral synkinesis: {_MDC}",
+     "Smallest change that is more than normal variation", "pp", False),
+    ("baseline_wander_mdc95_pct_points", "Drift of the two eyes' difference between still moments (MDC95)",
+     "Normal variation between your eyes at rest", "pp", False),
+    ("narrowing_mdc95_pct", f"Eye narrowing: {_MDC}", "Smallest eye narrowing that is more than normal variation",
+     "%", False),
+    ("narrowing_sd_pct", "Eye narrowing: SD at rest", "Normal variation of your eye opening at rest", "%", False),
+    ("width", "Mouth width", "Mouth width", "mm", False),
+    ("opening", "Lip opening", "Lips apart", "mm", False),
+    ("brow", "Brow height", "Eyebrow height", "mm", False),
+    ("episodes", "Movements found", "Movements found", "count", False),
+    ("ocular_oral_episodes", "Mouth movements measured", "Mouth movements measured", "count", False),
+    ("eye_shut_frames_excluded", "Frames left out (eyes shut)", "Video frames left out (eyes shut)", "count", False),
+    ("neutral_stretches", "Neutral still stretches", "Relaxed moments", "count", False),
+    ("above_noise", "Above measurement noise", "More than normal variation", "bool", False),
+    ("ocular_oral_above_noise", "Ocular-oral synkinesis above measurement noise", "More than normal variation",
+     "bool", False),
+    ("flagged", "Reads as synkinesis", "Unwanted movement seen", "bool", False),
+):
+    _add(_k, _c, _p, _u, signed=_s)
+for _k, _c, _p in (
+    ("headline", "Headline finding", "Main result"),
+    ("label", "Name", "Name"),
+    ("noise", "Measurement noise at rest", "Normal variation at rest"),
+    ("rest_choice", "How the rest was chosen", "Your relaxed face"),
+    ("movement_thresholds_mm", "Movement thresholds", "Smallest movements counted"),
+    ("ocular_oral_by_movement", "Ocular-oral synkinesis by movement", "Eye narrowing, movement by movement"),
+    ("confidence", "Confidence", "Confidence"),
+    ("source", "Found by", "Found by"),
+    ("reason", "Why", "Why"),
+    ("words", "In words", "In words"),
+    ("ocular_oral_words", "Ocular-oral synkinesis in words", "Eye narrowing in words"),
+    ("ratio_reason", "Why no ratio", "Why no comparison"),
+    ("gain_ratio_reason", "Why no gain ratio", "Why no comparison"),
+    ("ocular_oral_ratio_reason", "Why no ocular-oral ratio", "Why no comparison"),
+    ("refused", "Not computed", "Not measured"),
+    ("refusal", "Why not computed", "Why not measured"),
+):
+    _add(_k, _c, _p, "text")
+
 for _k, _c, _p in (
     ("summary", "Summary", "Summary"),
     ("ocular_oral", "Ocular-oral synkinesis (eye narrowing during mouth movements)",
@@ -382,6 +445,8 @@ def _resolve(key: str) -> Term | None:
         mv = REGISTRY[f"movement.{m['step']}"]
         return Term(key, f"Palpebral fissure ratio, affected ÷ healthy, during {mv.clinical[0].lower()}{mv.clinical[1:]}",
                     "Eye opening compared with your other side", "ratio", DECIMALS["ratio"])
+    if f"movement.{key}" in REGISTRY:  # a movement kind used as a key (indices by movement)
+        return REGISTRY[f"movement.{key}"]
     for prefix in _REGION_PREFIXES:  # estimates' drivers: "<region>_<finding measure>"
         if key.startswith(prefix) and key[len(prefix):] in REGISTRY:
             return REGISTRY[key[len(prefix):]]
