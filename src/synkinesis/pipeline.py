@@ -282,7 +282,8 @@ def rest_sd(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
 def step_movements(steps, protocol=None) -> list[dict] | None:
     """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added.
 
-    >>> clinic = {"key": "short", "steps": [{"key": "rest", "movement": "rest"}, {"key": "grin", "movement": "big_smile"}]}
+    >>> clinic = {"key": "short", "steps": [{"key": "rest", "movement": "rest"},
+    ...                                     {"key": "grin", "movement": "big_smile"}]}
     >>> step_movements([{"step": "grin", "start_s": 2.0, "end_s": 4.5}], clinic)
     [{'step': 'grin', 'start_s': 2.0, 'end_s': 4.5, 'movement': 'big_smile'}]
     """

@@ -17,7 +17,6 @@ SUMMARY = ["pfh", "eye_area", "mrd1", "mrd2", "brow_height", "commissure_excursi
            "commissure_height", "dental_show"]
 
 
-
 def _side_table(title: str, values: dict[str, float], affected: str | None) -> Table:
     from ..measures import LABELS, PER_SIDE
 
@@ -47,7 +46,6 @@ def _side_table(title: str, values: dict[str, float], affected: str | None) -> T
     return t
 
 
-
 def _parse_rest(rest: Optional[str]) -> tuple[int, int] | None:
     if not rest:
         return None
@@ -59,7 +57,6 @@ def _parse_rest(rest: Optional[str]) -> tuple[int, int] | None:
     except ValueError:
         raise SynkinesisError(f"--rest must be FIRST:LAST frame numbers with LAST > FIRST ≥ 0 (e.g. 0:30); "
                               f"got {rest!r}.") from None
-
 
 
 def _ratio_cell(value, reason) -> str:
