@@ -55,10 +55,13 @@ def fmt(v, digits: int = 1, *, whole: bool = False) -> str:
     return str(v)
 
 
-def progress() -> Progress:
-    """The one progress bar (on stderr, gone when done): description, bar, n of total, time left."""
+def progress(*extra: str, transient: bool = True) -> Progress:
+    """The one progress bar, on stderr: description, bar, n of total, `extra` text columns (Rich
+    format strings over the task, e.g. "{task.fields[failed]} failed"), time left; gone when done
+    unless `transient=False`."""
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                    *(TextColumn(x) for x in extra), TimeRemainingColumn(), console=Console(stderr=True),
+                    transient=transient)
 
 
 def check_iris(iris_mm: float) -> float:
