@@ -32,6 +32,7 @@ FACE_COUNT_EVERY_S = 2.0  # how often video is checked for extra faces
 MIN_IRIS_PX = 7.0  # below this one pixel is > 1.7 mm: too coarse to measure a lid
 
 Progress = Callable[[int, int | None], None]  # (frames done, frames expected or None)
+ENGINE_PREFIX = "engine_"  # a stored table's columns of the engine's own fissure heights (`Measured.stored_table`)
 
 
 @dataclass
@@ -56,6 +57,26 @@ class Measured:
     @property
     def landmarks(self) -> np.ndarray:
         return np.load(self.landmarks_file, mmap_mode="r")
+
+    def stored_table(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The per-frame table to store: `table` (default: this recording's) plus the engine's own
+        fissure heights as `engine_pfh_mm_<side>` when refined, so eye closures can be found again
+        from the stored table alone (`from_stored`)."""
+        table = self.table if table is None else table
+        if self.engine_pfh is None:
+            return table
+        return pd.concat([table, self.engine_pfh.add_prefix(ENGINE_PREFIX).set_axis(table.index)], axis=1)
+
+    @classmethod
+    def from_stored(cls, provenance: Provenance, table: pd.DataFrame, landmarks_file: Path) -> Measured:
+        """The recording behind a stored table (`stored_table`) and landmarks file, without the video."""
+        engine = [ENGINE_PREFIX + measures.column("pfh", side) for side in measures.SIDES]
+        engine = [c for c in engine if c in table]
+        engine_pfh = None
+        if engine:
+            engine_pfh = table[engine].rename(columns=lambda c: c[len(ENGINE_PREFIX):])
+            table = table.drop(columns=engine)
+        return cls(provenance, table, Path(landmarks_file), engine_pfh)
 
 
 class _LandmarkSpool:
