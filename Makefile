@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: setup run demo test bench bench-web clean
+.PHONY: setup run demo test bench bench-web bench-batch clean
 
 setup: $(STAMP)
 
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps "$(MEDIAPIPE)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,ray]"  # ray: `synkinesis batch --ray` and its tests
 	$(PY) -c "from synkinesis.landmarks.refine import warm_up; warm_up()"  # compile the Numba kernels once (~10 s)
 	touch $(STAMP)
 
@@ -35,6 +35,10 @@ bench: setup
 
 bench-web: setup
 	$(PY) benchmarks/web_load.py
+
+# Cohort throughput: 1 and 2 local workers, Ray with 2 workers (needs a quiet machine).
+bench-batch: setup
+	$(PY) benchmarks/batch_scaling.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

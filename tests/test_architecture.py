@@ -16,7 +16,7 @@ ROOT = Path(synkinesis.__file__).parent
 # The pure core (frames → findings) and the pure libraries beside it: they run in a notebook, the
 # CLI, a web worker or a batch task unchanged.
 CORE = ("errors", "frames", "landmarks", "measures", "segments", "findings", "scales", "treatments", "protocols",
-        "live", "pipeline", "assess", "recording", "vocabulary", "outputs", "plots", "synthetic")
+        "live", "pipeline", "assess", "per_recording", "recording", "vocabulary", "outputs", "plots", "synthetic")
 APP_PACKAGES = ("web", "store", "actions", "cli")
 APP_LIBRARIES = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "jinja2", "typer", "psycopg")
 

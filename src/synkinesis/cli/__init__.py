@@ -7,9 +7,10 @@
     synkinesis synth / protocols                        a synthetic patient; the recording protocols
     synkinesis score SCALE --item KEY=VALUE …           a clinical scale or questionnaire from entered items
     synkinesis serve / worker / create-clinic / backup / restore      the clinic web app
+    synkinesis batch INPUT --out DIR / cohort DIR      a folder or manifest analysed at scale, its summary
 
 Each command is a plain function in the module of its area (`analyze.py`, `assess.py`, `score.py`,
-`web.py`) that imports its heavy parts on use, so `synkinesis --help` stays quick. They share
+`web.py`, `batch.py`) that imports its heavy parts on use, so `synkinesis --help` stays quick. They share
 `common.py`: the side option, one number formatter, one progress bar, one iris check and one error
 path (`user_errors`: a `SynkinesisError` is one red line on stderr and exit code 2, no traceback).
 To add a command: write the function beside its kind and add one `_command(...)` line below.
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from . import analyze, assess, score, web
+from . import analyze, assess, batch, score, web
 from .common import user_errors
 
 
@@ -63,6 +64,9 @@ _command(web.worker)
 _command(web.create_clinic, "create-clinic")
 _command(web.backup)
 _command(web.restore)
+# Cohorts: many recordings at once.
+_command(batch.batch)
+_command(batch.cohort)
 
 main = app
 

@@ -243,35 +243,20 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     import cv2
     import numpy as np
 
-    from .. import __version__, measures
-    from ..findings.indices import INDICES_VERSION
-    from ..frames import PHOTO_EXTENSIONS, open_media
-    from ..pipeline import analyze, analyze_measured, measure_recording
+    from ..frames import open_media
+    from ..per_recording import analyse_recording
     from ..plots import plot_time_series
     from . import grading
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
-        if media_path.suffix.lower() in PHOTO_EXTENSIONS:
-            # A photo has no movement to segment: per-side measures of the one frame, no indices.
-            m = measure_recording(media_path, progress=progress, workdir=Path(work))
-            table, landmarks, plot_path = m.table, m.landmarks, None
-            row = table.iloc[0]
-            result = {"synkinesis_version": __version__, "provenance": m.provenance.to_dict(),
-                      "units": measures.units(), "episodes": [],
-                      "indices": {"version": INDICES_VERSION, "affected_side": side},
-                      "rest_measures": {c: float(row[c]) for c, u in measures.units().items()
-                                        if u in ("mm", "mm2", "deg")}}
-            wanted, detected = {0: "Photo"}, {}
+        # The same function as `synkinesis batch` (per_recording.py): same numbers for the same file.
+        r = analyse_recording(media_path, side, progress=progress, workdir=Path(work), protocol=protocol,
+                              step_times=step_times)
+        table, landmarks, result, a = r.table, r.landmarks, r.result, r.analysis
+        if a is None:  # a photo: measured only
+            plot_path, wanted, detected = None, {0: "Photo"}, {}
         else:
-            a = analyze(media_path, side, progress=progress, workdir=Path(work))
-            assessment = grading.assessment(a.measured, side, protocol, step_times) if protocol else None
-            known = assessment.get("step_times") if assessment and not assessment.get("refused") else None
-            if known:  # the steps (recorded or found) name the movements and give the rest
-                a = analyze_measured(a.measured, side, steps=known, protocol=protocol)
-            table, landmarks, result = grading.with_engine_pfh(a.table, a.measured), a.measured.landmarks, a.to_dict()
-            if protocol:
-                result["assessment"] = assessment
             # Known steps (guided, or found for a protocol) name the shading and the key frames.
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png",
                                          steps=grading.step_spans(result.get("assessment")))
