@@ -147,3 +147,10 @@ def test_no_private_names_imported_from_another_module():
             if private:
                 bad.append(f"{path.relative_to(ROOT.parent)}:{line} imports {', '.join(private)} from {module}")
     assert not bad, "make it public in one place instead:\n" + "\n".join(bad)
+
+
+def test_the_command_line_lives_in_cli_only():
+    """One `cli/` package: no other module defines commands (imports Typer)."""
+    bad = [f"{path.relative_to(ROOT.parent)}:{line}" for name, path in MODULES.items() if _top(name) != "cli"
+           for module, _, line in _imports(name, path) if module.split(".")[0] == "typer"]
+    assert not bad, bad
