@@ -182,6 +182,33 @@ def test_jaw_opening_and_speech_are_not_smiles():
     assert ind["ocular_oral"] == [] and not headline(ind)["flagged"]
 
 
+def test_mouth_widened_without_the_corners_lifting_is_not_a_smile():
+    """A lip press or stretch widens the closed mouth but does not lift the corners (real clip: a
+    still stretch read as a "smile"); a short real smile (0.6 s held) is still found."""
+    f = Face(420, seed=11)
+    for s in ("left", "right"):
+        f.lateral[s] += _ramp(420, 80, 200, 3.0)  # 6 mm wider, corners level, lips closed
+    f.smile(300, 330, mm=4.0, lift=3.5, ramp=4)
+    seg, _ = _analyse(f)
+    smiles = seg.of_kind("smile")
+    assert len(smiles) == 1 and 295 <= smiles[0].start <= 305, seg.episodes
+    assert not [e for e in seg.episodes if e.kind in MOUTH_EXPRESSIONS and e.start < 250], seg.episodes
+
+
+def test_gently_shut_eyes_reading_half_open_are_one_closure_not_blinks():
+    """On a small face a gently closed eye often reads 0.3–0.5 of its open size (real clip: a 0.8-s
+    closure came out as two blinks); a 0.15-s blink stays a blink."""
+    f = Face(300, seed=12)
+    f.pfh["left"][100:106] = f.pfh["right"][100:106] = 0.5  # lids down
+    f.pfh["left"][106:125], f.pfh["right"][106:125] = 4.5, 3.0  # shut, read as partly open
+    f.close_eyes(200, 205)  # a blink
+    seg, _ = _analyse(f)
+    closures = seg.of_kind("eye_closure")
+    assert len(closures) == 1 and closures[0].start <= 100 and closures[0].end >= 124, seg.episodes
+    blinks = seg.of_kind("blink")
+    assert [b for b in blinks if b.start <= 204 and b.end >= 200] and not [b for b in blinks if b.end < 150], blinks
+
+
 def test_still_bearded_face_gives_no_episodes():
     """Corners under a beard jitter by 1.3 mm SD; the face does not move."""
     f = Face(450, seed=6, corner_sd=1.3)

@@ -74,7 +74,8 @@ def test_every_finding_key_has_labels():
                           "pfh_mm_left": left, "pfh_mm_right": right,
                           "commissure_excursion_mm_left": mouth, "commissure_excursion_mm_right": mouth,
                           "commissure_lateral_mm_left": mouth * 0.8, "commissure_lateral_mm_right": mouth * 0.8,
-                          "commissure_height_mm_left": -60.0, "commissure_height_mm_right": -60.0})
+                          "commissure_height_mm_left": -60 + (mouth - 24) / 3,  # smiling corners rise
+                          "commissure_height_mm_right": -60 + (mouth - 24) / 3})
     ind = synkinesis_indices(table, segment(table, fps), "left", fps)
     seen = set()
 

@@ -37,7 +37,11 @@ EYE_OPEN_REFERENCE_PCT = 90  # an eye's "open" size: this percentile of its fiss
 CLOSED_FRACTION = 0.4  # both eyes below this share of their open size: closed
 BLINK_DIP_FRACTION = 0.6  # both eyes below this share of their local level, briefly: a (partial) blink
 LID_MOVING_FRACTION = 0.8  # next to a closure, both eyes below this share of their local level: still closing
-BLINK_MAX_S = 0.5  # a closure this short is a blink, longer is a voluntary eye closure
+HALF_CLOSED_FRACTION = 0.5  # both eyes' mean below this share of their open size: at least half shut
+# A closure shut (at least half way) this long or less is a blink, longer a voluntary eye closure.
+# Physiological blinks last ~0.1–0.4 s from first lid movement to full re-opening, so their
+# half-closure time is shorter still; measured at half closure, without the lids' travel or padding.
+BLINK_MAX_S = 0.5
 BLINK_PAD_S = 0.04  # lids are still moving just before and after a blink (≥ 1 frame either side)
 EYE_TRAVEL_S = 0.2  # lids are still closing / opening this long either side of a shut eye: not measured
 WINK_MIN_S = 0.1  # one eye shut this long (the other open) is a wink: a voluntary one-sided closure
@@ -48,10 +52,9 @@ REST_OPEN_FRACTION = 0.7  # at rest each eye is at least this share of its open 
 MIN_REST_S = 0.4
 SHORT_REST_S = 0.25  # a shorter still stretch is used only when no longer one exists (low confidence)
 MIN_EPISODE_S = 0.2
-# A smile or pucker is named when held this long: shorter shapes are mostly talking, a passing
-# grimace or landmark wander (real clips: 10–20-frame "smiles" in speech and still stretches);
-# the expressions a clinician asks for and spontaneous smiles last ≥ 1 s.
-MIN_HELD_EXPRESSION_S = 0.7
+# A smile or pucker is named when held this long: felt smiles last ~0.5–4 s (Ekman & Friesen),
+# posed ones longer; the shapes lips pass through in talking last one syllable (~0.1–0.3 s).
+MIN_HELD_EXPRESSION_S = 0.5
 MERGE_GAP_S = 0.15
 HELD_FRACTION = 0.7  # frames within this share of an episode's peak movement are its "held" part
 SPEECH_CYCLES = 3  # the lips open and close this often inside one movement (or in a row): speech
@@ -191,7 +194,8 @@ def eye_openness(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def face_signals(table: pd.DataFrame) -> pd.DataFrame:
+def face_signals(table: pd.DataFrame, shut: np.ndarray | None = None,
+                 blink: np.ndarray | None = None) -> pd.DataFrame:
     """Per-frame geometry (mm, face frame) that names movements.
 
     width: corner to corner; corner_up: mean corner height above the canthal line (the iris line
@@ -199,27 +203,52 @@ def face_signals(table: pd.DataFrame) -> pd.DataFrame:
     brow height above the canthal line; per side `out_<side>` (corner from midline), `up_<side>`,
     `brow_<side>`; gaze and pose for the rest's neutrality. Missing columns give NaN (never moves).
     """
+    # The iris cannot be seen through shut lids: over `shut` frames (blinks, closures) the gaze
+    # signals are carried over from the open frames either side, so a blink is not a saccade.
+    def carried(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        if mask is not None and np.isfinite(x).any() and (~mask).any() and mask.any():
+            x = pd.Series(np.where(mask, np.nan, x)).interpolate(limit_direction="both").to_numpy()
+        return x
+
+    def gaze(name: str) -> np.ndarray:
+        return carried(_col(table, name), shut)
+    # Heights use the frame's own iris offset (corner and brow heights are measured from the iris
+    # line, so adding it gives heights above the canthal line exactly).
     gv = {s: np.nan_to_num(_col(table, f"gaze_vertical_mm_{s}")) for s in SIDES}
     out = {"width": _col(table, "commissure_lateral_mm_left") + _col(table, "commissure_lateral_mm_right")}
     for s in SIDES:
         out[f"out_{s}"] = _col(table, f"commissure_lateral_mm_{s}")
         out[f"up_{s}"] = _col(table, f"commissure_height_mm_{s}") + (gv["left"] + gv["right"]) / 2
         out[f"brow_{s}"] = _col(table, f"brow_height_mm_{s}") + gv[s]
+    # During a blink the mesh's eye points (iris, canthi) move with the lids, so heights measured from
+    # the eyes jump by millimetres (real clips: a "smile" starting on a blink): carried over a blink
+    # (≤ 0.5 s) from the frames either side. Not over voluntary closures: what the mouth does while
+    # the eyes are shut is a finding (oral-ocular synkinesis).
+    for k in ("up_left", "up_right", "brow_left", "brow_right"):
+        out[k] = carried(out[k], blink)
     out["corner_up"] = (out["up_left"] + out["up_right"]) / 2
     out["brow"] = (out["brow_left"] + out["brow_right"]) / 2
     out["opening"] = _mean2(table, "dental_show_mm")
-    out["gaze_v"] = _mean2(table, "gaze_vertical_mm")
-    out["gaze_h"] = _mean2(table, "gaze_horizontal_mm")
+    out["gaze_v"] = (gaze("gaze_vertical_mm_left") + gaze("gaze_vertical_mm_right")) / 2
+    out["gaze_h"] = (gaze("gaze_horizontal_mm_left") + gaze("gaze_horizontal_mm_right")) / 2
     out["yaw"], out["pitch"] = _col(table, "yaw_deg"), _col(table, "pitch_deg")
     return pd.DataFrame(out, index=table.index)
 
 
 # ------------------------------------------------------------------------------------- eyes
 def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """(closed, blink) per frame: both eyes shut, and the short shuts that are blinks."""
+    """(closed, blink) per frame: both eyes shut, and the short shuts that are blinks.
+
+    A closure starts where both eyes are shut (below `CLOSED_FRACTION`, or a brief partial-blink dip)
+    and lasts, with hysteresis, while the two eyes together stay at least half shut: a gently closed
+    eye on a small face often reads 0.3–0.5 of its open size, and must not split one closure into
+    "blinks". Blink or closure is decided by that half-closure duration alone.
+    """
     op = eye_openness(table)
     both = np.fmax(op["left"], op["right"])  # the more open eye must be shut too
     core = np.nan_to_num(both, nan=1.0) < CLOSED_FRACTION
+    mean = np.nan_to_num((op["left"] + op["right"]) / 2, nan=1.0)
+    half = mean < HALF_CLOSED_FRACTION
     # Grow each closure over the frames where the lids are still on their way.
     local = {s: median_filter(np.nan_to_num(op[s], nan=1.0), size=max(3, int(fps)) | 1, mode="nearest")
              for s in SIDES}
@@ -231,8 +260,15 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     for a, b in _runs(dip):
         if (b - a + 1) / fps <= BLINK_MAX_S / 2:
             core[a:b + 1] = True
-    closed = core.copy()
+    shut = core.copy()  # at least half shut, from a shut core outwards (hysteresis)
     for a, b in _runs(core):
+        while a > 0 and half[a - 1]:
+            a -= 1
+        while b < len(core) - 1 and half[b + 1]:
+            b += 1
+        shut[a:b + 1] = True
+    closed = shut.copy()
+    for a, b in _runs(shut):
         while a > 0 and moving[a - 1]:
             a -= 1
         while b < len(core) - 1 and moving[b + 1]:
@@ -241,11 +277,11 @@ def _closures(table: pd.DataFrame, fps: float) -> tuple[np.ndarray, np.ndarray]:
     blink = np.zeros_like(closed)
     pad = max(1, round(BLINK_PAD_S * fps))
     for a, b in _runs(closed):
-        if (b - a + 1) / fps <= BLINK_MAX_S:
+        if shut[a:b + 1].sum() / fps <= BLINK_MAX_S:
             blink[max(0, a - pad):b + pad + 1] = True
     closed |= blink
     for a, b in _runs(closed):  # a blink padded into a voluntary closure is part of that closure
-        if (b - a + 1 - 2 * pad) / fps > BLINK_MAX_S:
+        if shut[a:b + 1].sum() / fps > BLINK_MAX_S:
             blink[a:b + 1] = False
     return closed, blink
 
@@ -452,10 +488,13 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
     widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
     lab = np.full(len(dw), "", dtype=object)
-    # Corners up (zygomaticus) without the mouth narrowing is a smile too: seen from a slight angle,
-    # or in a closed-mouth smile, the width may barely change.
-    # With the lips apart, widening alone is also talking ("eee"): a smile then lifts the corners too.
-    smile = ((widen >= 1) & (((open_ < 1) & (raise_ > -0.5)) | (raise_ >= 0.5))) | ((raise_ >= 1) & (widen >= 0))
+    # Corners up (zygomaticus) without the mouth clearly narrowing (a pucker narrows by a whole
+    # threshold) is a smile too: seen from a slight angle, or in a closed-mouth smile, the width may
+    # barely change or even read a little narrower — but a smile pulls the corners out as well as up,
+    # so any narrowing counts against the lift (a head tipping back raises and narrows the mouth).
+    # Widening alone is not a smile: with the lips apart it is talking ("eee"), with them closed a lip
+    # press or stretch; zygomaticus lifts the corners as it pulls them out.
+    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= 1) & (widen > -1))
     pucker = (widen <= -1) & (open_ < 1)
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
@@ -581,7 +620,7 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     closed, blink = _closures(table, fps)
     winks = _one_eye_closures(table, closed, fps)
     one_eye = winks["left"] | winks["right"]
-    raw = face_signals(table)
+    raw = face_signals(table, closed | blink | one_eye, blink)
     sig = raw.copy()
     for k in sig.columns:  # landmark jitter alternates frame to frame
         x = sig[k].to_numpy(float)
@@ -628,11 +667,18 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
             return base
         ref = (prov.start, prov.end)
         level = {k: _level(sig[k].to_numpy(float)[prov.start:prov.end + 1]) for k in sig.columns}
-        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25),
-                       ("corner_up", 50), ("up_left", 50), ("up_right", 50)):
+        for k, pct in (("opening", 10), ("brow", 10), ("brow_left", 10), ("brow_right", 10), ("width", 25)):
             x = sig[k].to_numpy(float)[usable]
             if np.isfinite(x).any():
                 level[k] = min(level[k], float(np.nanpercentile(x, pct)))
+        # Relaxed corners: low among the closed-lip frames (an open jaw drags the corners down, so
+        # frames with the lips apart say nothing about where the relaxed corners sit).
+        op = sig["opening"].to_numpy(float)
+        closed_lips = usable & (np.nan_to_num(op, nan=np.inf) < level["opening"] + MIN_MOVE_MM["opening"])
+        for k in ("corner_up", "up_left", "up_right"):
+            x = sig[k].to_numpy(float)[closed_lips if closed_lips.sum() >= fps else usable]
+            if np.isfinite(x).any():
+                level[k] = min(level[k], float(np.nanpercentile(x, 25)))
     move = pd.DataFrame({k: sig[k].to_numpy(float) - level[k] for k in sig.columns}, index=table.index)
     thr = thresholds(raw, ref)
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
