@@ -8,11 +8,13 @@ P1's data in the answer, and nothing of P1's may change.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from synkinesis.store.models import Analysis, Clinic, Job, Patient, Recording, ScaleScore, User, Visit
+from synkinesis.store.models import Analysis, Clinic, Job, Patient, Recording, ScaleScore, Treatment, User, Visit
 
 from .conftest import PASSWORD, login
 
@@ -83,6 +85,30 @@ ROUTES = {
     # reach it. Its rules (session cookie, own/clinic sessions only, same Origin) are tested in
     # test_practice.py::test_the_websocket_refuses_strangers_other_patients_and_foreign_origins.
     ("MOUNT", "/ws/practice/{session_id}"): (PUBLIC, None),
+    # Treatments (web/treatments.py)
+    ("GET", "/api/treatments-vocabulary"): (ANY, None),
+    ("GET", "/api/face-map/suggest"): (STAFF, None),
+    ("GET", "/api/patients/{patient_id}/treatments"): (OWNER, None),
+    ("POST", "/api/patients/{patient_id}/treatments"): (STAFF_OWN, "treatment_json"),
+    ("GET", "/api/treatments/{treatment_id}"): (OWNER, None),
+    ("PUT", "/api/treatments/{treatment_id}"): (STAFF_OWN, "treatment_json"),
+    ("DELETE", "/api/treatments/{treatment_id}"): (STAFF_OWN, None),
+    ("GET", "/api/patients/{patient_id}/timeline"): (OWNER, None),
+    ("GET", "/api/treatments/{treatment_id}/before-after"): (OWNER, None),
+    ("GET", "/api/patients/{patient_id}/toxin-effect"): (OWNER, None),
+    ("GET", "/api/due"): (STAFF, None),
+    ("GET", "/patients/{patient_id}/treatments"): (OWNER, None),
+    ("GET", "/patients/{patient_id}/treatments/new"): (STAFF_OWN, None),
+    ("POST", "/patients/{patient_id}/treatments"): (STAFF_OWN, "treatment_form"),
+    ("GET", "/treatments/{treatment_id}"): (OWNER, None),
+    ("GET", "/treatments/{treatment_id}/edit"): (STAFF_OWN, None),
+    ("POST", "/treatments/{treatment_id}"): (STAFF_OWN, "treatment_form"),
+    ("POST", "/treatments/{treatment_id}/delete"): (STAFF_OWN, "form"),
+    ("GET", "/treatments/{treatment_id}/before-after"): (OWNER, None),
+    ("GET", "/patients/{patient_id}/toxin-effect"): (OWNER, None),
+    ("GET", "/due"): (STAFF, None),
+    ("GET", "/api/treatment-settings"): (STAFF, None),
+    ("PUT", "/api/treatment-settings"): (ADMIN, "treatment_settings_json"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -120,8 +146,12 @@ def p1_records(app, world, settings):
                      table_path=rel, landmarks_path=rel, plot_path=rel,
                      key_frames=[{"label": "rest", "frame": 0, "time_s": 0.0, "path": rel}])
         s.add(a)
+        t = Treatment(patient_id=world.p1, kind="surgery", date=date(2024, 1, 5), surgery_type="eyelid_weight",
+                      side="left", details={"kind": "surgery", "type": "eyelid_weight", "date": "2024-01-05",
+                                            "side": "left", "surgeon": "S", "notes": "", "type_other": ""})
+        s.add(t)
         s.flush()
-        return {"recording_id": rec.id, "analysis_id": a.id,
+        return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id,
                 "user_id": s.scalar(select(User.id).where(User.username == "doc_a"))}
 
 
@@ -176,6 +206,13 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["data"] = {**form, "start_rest": "0", "end_rest": "1"}
     elif body == "steps_json":
         kw["json"] = {"steps": [{"step": "rest", "start_s": 0, "end_s": 1}]}
+    elif body == "treatment_json":
+        kw["json"] = {"kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left", "surgeon": "X"}
+    elif body == "treatment_settings_json":
+        kw["json"] = {"botox_interval_days": 30}
+    elif body == "treatment_form":
+        kw["data"] = {**form, "kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left",
+                      "surgeon": "X"}
     elif body == "upload":
         kw["files"] = {"file": ("clip.mp4", open(face_video, "rb"), "video/mp4")}
         kw["data"] = form
@@ -287,3 +324,5 @@ def _p1_unchanged(app, world, ids):
         assert s.scalar(select(func.count()).select_from(ScaleScore)) == 0
         assert s.get(Job, s.scalar(select(Job.id))).status == "failed"
         assert s.scalar(select(User.id).where(User.username == "intruder_login")) is None
+        assert s.scalar(select(func.count()).select_from(Treatment)) == 1
+        assert s.get(Treatment, ids["treatment_id"]).surgery_type == "eyelid_weight"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from synkinesis.store.models import Job, Recording
+from synkinesis.store.models import Job, Recording, Treatment
 from synkinesis.web.demo import DEMO_USERS, seed_demo
 
 from .conftest import login
@@ -17,8 +17,8 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
     assert seed_demo(settings, db) is False  # idempotent: a restart keeps the data
     with db.session() as s:
         recs = s.scalars(select(Recording).order_by(Recording.id)).all()
-        assert [s.scalar(select(Job.status).where(Job.recording_id == r.id)) for r in recs] == ["done", "done"]
-        real, guided = recs
+        assert [s.scalar(select(Job.status).where(Job.recording_id == r.id)) for r in recs] == ["done"] * 4
+        real, guided = recs[:2]  # then the Botox cycle's before and after recordings (treatments_demo)
         assert "assessment" not in real.analysis.result
         expressions = guided.analysis.result["assessment"]["expressions"]
         assert [e["step"] for e in expressions] == [t["step"] for t in guided.step_times]
@@ -46,7 +46,7 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
     # movement), the real healthy video does not; no negative ratio is stored or shown.
     assert "Reads as ocular-oral synkinesis" in page and "yes — above noise" in page
     with db.session() as s:
-        real, guided = s.scalars(select(Recording).order_by(Recording.id)).all()
+        real, guided = s.scalars(select(Recording).order_by(Recording.id)).all()[:2]
         h_real, h_guided = real.analysis.result["headline"], guided.analysis.result["headline"]
         assert not h_real["flagged"] and h_guided["flagged"], (h_real, h_guided)
         assert h_guided["ocular_oral_excess_pct_points"] > h_guided["mdc95_pct_points"] + 10
@@ -56,3 +56,16 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
         real_id = real.id
     real_page = client.get(f"/recordings/{real_id}").text
     assert "Does not read as ocular-oral synkinesis" in real_page
+    # The Botox cycle (web/treatments_demo.py): ≥ 6 points on both sides, a before/after whose eye
+    # narrowing fell beyond noise (synthetic 40 % → 10 %), and an effect curve from the practice series.
+    with db.session() as s:
+        t = s.scalars(select(Treatment)).one()
+        pid = t.patient_id
+        assert len(t.points) >= 6 and {p.side for p in t.points} == {"left", "right"}
+    tid = t.id
+    ba = client.get(f"/api/treatments/{tid}/before-after").json()
+    eye = [r for r in ba["rows"] if r["key"].endswith(":eye:narrowing_pct")]
+    assert eye and all(r["verdict"] == "beyond noise" and r["direction"] == "better" for r in eye), ba
+    curve = client.get(f"/api/patients/{pid}/toxin-effect").json()
+    assert curve["status"] == "ok", curve["message"]
+    assert any(r["treatment_id"] == tid for r in client.get("/api/due").json()["botox_due"])

@@ -260,3 +260,65 @@ class PracticeSession(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Treatments: Botox sessions with their injection points, surgeries (revision 0007) ----------
+
+TREATMENT_KINDS = ("botox", "surgery")
+
+
+class Treatment(Base):
+    """One Botox session or one surgery of one patient. The checked record (treatments.records
+    `botox_to_dict` / `surgery_to_dict`, points left out) is kept whole in `details`; what lists,
+    the due list and the timeline filter on is in columns."""
+    __tablename__ = "treatments"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)  # one of TREATMENT_KINDS
+    date: Mapped[date] = mapped_column(Date, index=True)
+    product: Mapped[str | None] = mapped_column(String(40))  # Botox: treatments.vocab.PRODUCTS key
+    surgery_type: Mapped[str | None] = mapped_column(String(40))  # surgery: treatments.vocab.SURGERY_TYPES key
+    side: Mapped[str | None] = mapped_column(String(10))  # surgery: right | left | both
+    details: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    points: Mapped[list[InjectionPointRow]] = relationship(back_populates="treatment", cascade="all, delete-orphan",
+                                                           passive_deletes=True, order_by="InjectionPointRow.seq")
+
+
+class InjectionPointRow(Base):
+    """One injection of a Botox session. Units are the session product's own (never converted);
+    the position is a face-mesh anchor (treatments.face_map.Anchor.to_dict()) or None."""
+    __tablename__ = "injection_points"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # order as entered
+    muscle: Mapped[str] = mapped_column(String(40))  # treatments.vocab.MUSCLES key
+    muscle_other: Mapped[str] = mapped_column(String(200), default="")
+    side: Mapped[str] = mapped_column(String(10))  # anatomical: right | left | midline
+    purpose: Mapped[str] = mapped_column(String(20))  # synkinesis | balancing | other
+    units: Mapped[float] = mapped_column(Float)
+    volume_ml: Mapped[float | None] = mapped_column(Float)
+    approach: Mapped[str] = mapped_column(String(20))  # transcutaneous | intraoral
+    position: Mapped[dict | None] = mapped_column(JSON)
+
+    treatment: Mapped[Treatment] = relationship(back_populates="points")
+
+
+class TreatmentSettings(Base):
+    """A clinic's treatment settings; no row = the defaults (treatments.due, treatments.limits)."""
+    __tablename__ = "treatment_settings"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), unique=True)
+    botox_interval_days: Mapped[int] = mapped_column(Integer, default=84)  # 12 weeks
+    follow_up_from_days: Mapped[int] = mapped_column(Integer, default=10)
+    follow_up_to_days: Mapped[int] = mapped_column(Integer, default=28)
+    # {product: {"site_warn", "session_warn", "side_warn": {purpose: U}, "site_ceiling", "session_ceiling",
+    #  "window_days"}} in that product's own units (treatments.limits.limits_for)
+    dose_limits: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

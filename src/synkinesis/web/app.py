@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
                                                                   "csrf": request.state.csrf},
                                           status_code=status)
 
-    from . import api, auth, pages, practice
+    from . import api, auth, pages, practice, treatments
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_schema(user=Depends(staff_user)):
@@ -216,6 +216,7 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(practice.router)
+    app.include_router(treatments.router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(_docs_assets())), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -18,6 +18,7 @@ from .media import recording_dir
 from .protocol import GUIDED
 from .security import hash_password
 from .settings import Settings
+from .treatments_demo import seed_treatments
 
 DEMO_CLINIC = "Demo clinic"
 # Demo accounts only: printed on start-up; never use on a server with real patients.
@@ -54,6 +55,7 @@ def seed_demo(settings: Settings, db: Database) -> bool:
                                         fps=15)
             _add_recording(s, settings, patient.id, visit.id, guided.video, "synthetic-guided-recording.mp4",
                            json.loads(guided.steps_file.read_text()))
+            seed_treatments(s, settings, patient, _add_recording, Path(tmp))  # a Botox cycle: web/treatments_demo.py
     run_pending(db, settings.data_dir, "demo-seed")  # analysed before the server takes requests
     return True
 

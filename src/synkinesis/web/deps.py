@@ -115,3 +115,7 @@ def audit(db: Session, request: Request, user: User | None, action: str, object_
                       object_type=object_type, object_id=object_id, patient_id=patient_id, ip=client_ip(request)))
     if commit:
         db.commit()
+
+
+# Public for the routes of other domains that check access to their own objects (web/treatments.py).
+visible = _visible
