@@ -38,7 +38,7 @@ class Face:
         self.opening = z.copy()
         self.brow = {"left": z + 20.0, "right": z + 20.0}
         self.pfh = {"left": z + 10.0, "right": z + 10.0}
-        self.gaze_v, self.yaw = z.copy(), z.copy()
+        self.gaze_v, self.yaw, self.pitch = z.copy(), z.copy(), z.copy()
 
     def smile(self, a, b, mm=6.0, lift=3.0, narrow=None, ramp=6):
         """Corners out and up; `narrow`: {side: share of the fissure lost at the peak}."""
@@ -72,12 +72,22 @@ class Face:
             self.pfh[s][a:b] += 1.5
         return self
 
+    def nod(self, a, b, deg, corner_mm_per_deg=0.5, brow_mm_per_deg=0.2):
+        """The head pitched (chin up > 0): heights measured in the image move with it, the corners
+        (well in front of the eyes) by ~0.5 mm per degree, the brows by ~0.2."""
+        r = _ramp(self.n, a, b, deg)
+        self.pitch += r
+        for s in ("left", "right"):
+            self.height[s] += corner_mm_per_deg * r
+            self.brow[s] += brow_mm_per_deg * r
+        return self
+
     def table(self) -> pd.DataFrame:
         r, n = self.rng, self.n
         t = {"frame": np.arange(n), "time_s": np.arange(n) / FPS, "face_found": True,
              "dental_show_mm_left": self.opening + r.normal(0, 0.1, n),
              "dental_show_mm_right": self.opening + r.normal(0, 0.1, n),
-             "yaw_deg": self.yaw + r.normal(0, 0.3, n), "pitch_deg": r.normal(0, 0.3, n)}
+             "yaw_deg": self.yaw + r.normal(0, 0.3, n), "pitch_deg": self.pitch + r.normal(0, 0.3, n)}
         for s in ("left", "right"):
             t[f"pfh_mm_{s}"] = self.pfh[s] + r.normal(0, self.pfh_sd, n)
             t[f"commissure_lateral_mm_{s}"] = self.lateral[s] + r.normal(0, self.corner_sd, n)
@@ -310,3 +320,47 @@ def test_baseline_that_wanders_raises_the_mdc():
     _, ind = _analyse(f)
     h = headline(ind)
     assert not h["flagged"] and ind["noise"]["baseline_wander_mdc95_pct_points"] > 15, (h, ind["noise"])
+
+
+def test_head_nods_are_neither_smiles_nor_brow_raises():
+    """Real clips: a person leaning back 5-9 degrees read as a "smile" / "other mouth" (corners
+    2.5-4 mm higher above the eyes in the image) and as brow raises. The recording's own
+    pitch-height relation (fitted on its still stretches) is taken out; a real smile is still found."""
+    f = Face(480, seed=11).nod(40, 100, 4).nod(140, 200, -4).nod(240, 310, 8).smile(370, 440)
+    seg, ind = _analyse(f)
+    moved = [e for e in seg.episodes if e.kind != "blink" and e.end >= 30 and e.start <= 320]
+    assert not moved, moved
+    smiles = seg.of_kind("smile")
+    assert len(smiles) == 1 and abs(smiles[0].start - 370) <= 4 and abs(smiles[0].end - 440) <= 4, seg.episodes
+    assert not headline(ind)["flagged"]
+
+
+def test_rest_is_not_a_moment_with_the_corners_pulled_down():
+    """Real clip: the rest was a still moment at the end of a word with the corners 3-5 mm below where
+    they usually sit; every neutral moment after it then read as a raised-corner "smile"."""
+    f = Face(420, seed=12)
+    for s in ("left", "right"):
+        f.height[s] -= _ramp(f.n, -10, 60, 3.5)  # the first 2 s: corners pulled down, lips closed
+    f.smile(250, 320)
+    seg, _ = _analyse(f)
+    assert seg.rest is not None and seg.rest[0] >= 60, seg.rest
+    assert [e.kind for e in seg.episodes if e.kind != "blink" and e.start > 70] == ["smile"], seg.episodes
+
+
+def test_corners_lifted_without_widening_need_twice_the_lift():
+    """Resting corner heights wander ~3-4 mm between neutral moments of real video; zygomaticus pulls
+    the corners out as it lifts. A 3.5-mm lift with the width unchanged is no smile; 6 mm is."""
+    f = Face(360, seed=13).smile(60, 130, mm=0.0, lift=3.5).smile(220, 290, mm=0.0, lift=6.0)
+    seg, _ = _analyse(f)
+    smiles = seg.of_kind("smile")
+    assert len(smiles) == 1 and abs(smiles[0].start - 220) <= 4, seg.episodes
+    assert not [e for e in seg.episodes if e.start < 150], seg.episodes  # nor any other movement
+
+
+def test_narrower_mouth_with_the_corners_raised_is_not_a_pucker():
+    """Real clip: lips pressed in a closed-lip half smile (7 mm narrower, corners 6 mm up) read as two
+    puckers; a pucker draws the corners in, not up. A real pucker is still one."""
+    f = Face(360, seed=14).pucker(60, 130, mm=4.0).smile(220, 290, mm=-4.0, lift=6.0)
+    seg, _ = _analyse(f)
+    puckers = seg.of_kind("pucker")
+    assert len(puckers) == 1 and abs(puckers[0].start - 60) <= 4, seg.episodes

@@ -74,7 +74,7 @@ ROUTES = {
     ("GET", "/api/scales"): (ANY, None),
     ("GET", "/api/audit"): (ADMIN, None),
     ("MOUNT", "/static"): (PUBLIC, None),
-    # Mirror-biofeedback practice (web/practice.py)
+    # Mirror-biofeedback practice (web/practice/)
     ("GET", "/patients/{patient_id}/practice"): (OWNER, None),
     ("POST", "/patients/{patient_id}/programme"): (STAFF_OWN, "programme_form"),
     ("GET", "/api/patients/{patient_id}/programme"): (OWNER, None),

@@ -120,6 +120,10 @@ def test_create_clinic_bootstraps_a_new_clinic_from_the_command_line(settings):
         assert len(clinics) == 1  # the refused attempt left nothing behind
         u = s.scalar(select(User).where(User.username == "head.admin"))
         assert u.role == "admin" and u.clinic_id == clinics[0].id
+        # The command line's change is audited too, in the new clinic's trail (the refused one left no row).
+        rows = s.execute(select(AuditEvent.username, AuditEvent.role, AuditEvent.action, AuditEvent.clinic_id)
+                         .where(AuditEvent.action == "create_clinic")).all()
+        assert rows == [("command line", "system", "create_clinic", clinics[0].id)]
     db.dispose()
     from synkinesis.web import create_app
 

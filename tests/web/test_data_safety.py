@@ -388,7 +388,8 @@ def test_database_and_media_files_are_private(app, world, as_user, settings, fac
     assert not loose
     db = sqlite_file(settings.database_url)
     if db is not None:
-        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in db.parent.glob(db.name + "*"))
+        files = list(db.parent.glob(db.name + "*"))
+        assert db in files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
 
 
 def test_deleting_a_patient_during_their_running_job_leaves_no_traceback_and_no_folder(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from synkinesis.findings import INDICES_VERSION
 from synkinesis.measures import FORMULA_VERSION
-from synkinesis.store.models import Analysis, AuditEvent, Job, Patient, Recording, ScaleScore, Visit
+from synkinesis.store.models import Analysis, AuditEvent, Job, Patient, Recording, ScaleScore, User, Visit
 from synkinesis.web.worker import run_pending
 
 from .conftest import login
@@ -156,7 +156,7 @@ def test_deleting_a_patient_removes_media_and_rows(as_user, world, app, settings
     assert doc.get(f"/api/patients/{world.p2}").status_code == 200
 
 
-def test_every_read_and_change_is_audited_and_only_admins_see_the_trail(as_user, world, app):
+def test_every_read_and_change_is_audited_and_only_admins_see_the_trail(as_user, world, app, password_hash):
     doc = as_user("doc_a")
     doc.get(f"/patients/{world.p1}")
     doc.get(f"/api/visits/{world.v1}")
@@ -173,6 +173,15 @@ def test_every_read_and_change_is_audited_and_only_admins_see_the_trail(as_user,
     assert "doc_a" in page and "Lindqvist" not in page  # ids and actions, no health data
     events = admin.get("/api/audit").json()["events"]
     assert any(e["username"] == "doc_a" and e["action"] == "read" and e["patient_id"] == world.p1 for e in events)
-    # Clinic B's staff do not see clinic A's trail.
-    assert all(e["clinic_id"] != world.clinic_a for e in []) is True
+    # Clinic B's staff do not see clinic A's trail: its clinician not at all, its administrator only
+    # clinic B's own rows (its log-in, doc_b's read of P3), none of clinic A's people or patients.
     assert as_user("doc_b").get("/api/audit").status_code == 403
+    with app.state.db.session() as s:
+        s.add(User(username="admin_b", role="admin", clinic_id=world.clinic_b, password_hash=password_hash))
+    as_user("doc_b").get(f"/patients/{world.p3}")
+    admin_b = as_user("admin_b")
+    events_b = admin_b.get("/api/audit").json()["events"]
+    assert {(e["username"], e["action"], e["patient_id"]) for e in events_b} >= {
+        ("admin_b", "login", None), ("doc_b", "read", world.p3)}
+    assert not [e for e in events_b if e["username"] in ("doc_a", "admin_a") or e["patient_id"] in (world.p1, world.p2)]
+    assert "doc_a" not in admin_b.get("/admin/audit").text

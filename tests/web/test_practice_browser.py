@@ -149,7 +149,8 @@ def _warning_only_when_the_eye_narrows(pages, world, settings):
         if narrowing:
             # During each smile (the mouth is moving or held), never at rest or while calibrating.
             assert warned and all(e["rep_state"] in ("moving", "holding") and e["wanted"] > 1.2 for e in warned)
-            assert all(r["warned"] for r in summary["reps"]) and summary["reps_without_synkinesis"] == 0
+            assert summary["reps"] and all(r["warned"] for r in summary["reps"])
+            assert summary["reps_without_synkinesis"] == 0
             assert P["warnings"] >= 3 and seen["warnClass"] and seen["warningShown"]
         else:
             assert warned == [] and P["warnings"] == 0 and not seen["warnClass"]

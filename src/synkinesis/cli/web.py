@@ -78,9 +78,10 @@ def create_clinic(
 ):
     """Create a clinic and its first administrator (password asked, never an argument)."""
     # Asked, so it stays out of shell history. The administrator then adds clinicians under Accounts.
+    from ..actions import Actor
+    from ..actions.accounts import create_clinic as create
     from ..store import Database, migrate
-    from ..store.models import Clinic
-    from ..web.services import FormError, new_account
+    from ..web.services import FormError
 
     password = typer.prompt("Password for the administrator", hide_input=True, confirmation_prompt=True)
     settings = _settings(data_dir, database_url)
@@ -89,11 +90,8 @@ def create_clinic(
     db = Database(settings.database_url)
     try:
         with db.session() as s:
-            clinic = Clinic(name=name.strip()[:200] or "Clinic")
-            s.add(clinic)
-            s.flush()
             try:
-                new_account(s, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+                clinic = create(s, Actor.system("command line"), name, admin, password)
             except FormError as e:
                 s.rollback()
                 details = "; ".join(f"{k}: {v}" for k, v in e.problems.items())

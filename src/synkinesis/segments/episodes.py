@@ -5,11 +5,13 @@ Thresholds are named constants so a clinic can see (and we can test) exactly wha
 
 - **Rest** is chosen from every still stretch of the recording by how neutral it is on every
   signal (mouth not widened, narrowed, opened or corners raised compared with the other still
-  stretches; brows down; gaze where it is during the rest of the recording; head frontal; eyes
-  open) — not "the first still stretch", which may sit inside a held smile. A recording without a
+  stretches, corners and brows where they usually sit; brows down; gaze where it is during the rest
+  of the recording; head frontal; eyes open) — not "the first still stretch", which may sit inside
+  a held smile. A recording without a
   trustworthy rest gets no rest (`Segmentation.rest_refusal` says why and how to fix it).
 - **Movements** are named from face-frame geometry: mouth width (corner to corner), corner height
-  against the canthal line, lip opening and brow height; each signal's threshold is the larger of
+  against the canthal line, lip opening and brow height (heights corrected for head pitch with the
+  recording's own slope); each signal's threshold is the larger of
   a clinical minimum and the MDC95 of its own noise in this recording, so a still (or bearded)
   face gives no episodes.
 - With protocol **step times** known, each step's frames are one episode of the step's movement.
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
+from scipy.stats import theilslopes
 
 from ..landmarks.points import SIDES
 from ..measures.pose import POSE_LIMITS_DEG
@@ -71,6 +74,13 @@ POSE_UNIT_DEG = 5.0
 REST_TIE_SCORE = 0.5  # candidates this close to the most neutral are ties: the earliest wins
 REST_REFUSE_SCORE = 2.5  # the most neutral still stretch is still this far from neutral: no trustworthy rest
 REST_GAZE_REFUSE_MM = 2.0  # eyes at rest look elsewhere by this much (≈ 10°): lid heights not comparable
+# Heights are measured in the image, so a head nodding moves the mouth corners and brows against the
+# canthal line: the corners sit ~60 mm below and up to ~25 mm in front of it, which projects to
+# 0–0.8 mm per degree of pitch (brows ~22 mm above, ~10 mm in front: ~0.2 mm/°). Each recording's own relation is fitted on its neutral still stretches (needs this many,
+# spread over this many degrees) and taken out, clamped to what the geometry allows.
+PITCH_FIT_MIN_STRETCHES = 5
+PITCH_FIT_MIN_SPAN_DEG = 4.0
+PITCH_SLOPE_MAX_MM_PER_DEG = 1.0
 Z95_SQRT2 = 1.959963984540054 * np.sqrt(2.0)  # MDC95 = this × SD of one measurement
 
 REST_FIX = ("Give the resting frames with --rest FIRST:LAST (CLI), correct the rest step in the step "
@@ -368,15 +378,28 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
             p["mouth narrowed"] = max(p["mouth narrowed"], -wider / mw)
         if opened > mo:
             p["lips apart"] = max(p["lips apart"], opened / mo)
-        if raised > mu and abs(opened) < mo:  # corners higher at a similar opening (jaw drops the corners)
+        if raised > mu and abs(opened) < mo and not np.isfinite(ref.get("corner_typical", np.nan)):
+            # corners higher at a similar opening (jaw drops the corners)
             p["corners raised"] = max(p["corners raised"], raised / mu)
-        if _d(v["brow"], w["brow"]) > mb:
+        if _d(v["brow"], w["brow"]) > mb and not np.isfinite(ref.get("brow_typical", np.nan)):
             p["brows raised"] = max(p["brows raised"], _d(v["brow"], w["brow"]) / mb)
     # Against the whole recording too (a recording with one still stretch has nothing to compare it
     # with): lips at rest are as closed, brows as low, as they get; the head within the frontal limits.
     for key, name, unit in (("opening", "lips apart", mo), ("brow", "brows raised", mb)):
         if _d(v[key], ref[f"{key}_low"]) > unit:
             p[name] = max(p[name], _d(v[key], ref[f"{key}_low"]) / unit)
+    # Corners pulled well below where they usually sit with the lips closed (depressor, a word's end,
+    # a lip press): not the relaxed face either.
+    # With enough still stretches, corner height is judged against where the corners usually sit
+    # (one stretch with them pulled down must not make every other one look raised).
+    high = _d(v["corner_up"], ref.get("corner_typical", np.nan))
+    if v["opening"] < ref["opening_low"] + mo:
+        if high > mu:
+            p["corners raised"] = max(p["corners raised"], high / mu)
+        elif -high > mu:
+            p["corners lowered"] = -high / mu
+    if _d(v["brow"], ref.get("brow_typical", np.nan)) > mb:
+        p["brows raised"] = max(p["brows raised"], _d(v["brow"], ref["brow_typical"]) / mb)
     p["head not frontal"] = (max(0.0, abs(v["yaw"]) - POSE_LIMITS_DEG["yaw"]) if np.isfinite(v["yaw"]) else 0.0) \
         / POSE_UNIT_DEG + (max(0.0, abs(v["pitch"]) - POSE_LIMITS_DEG["pitch"]) if np.isfinite(v["pitch"]) else 0.0) \
         / POSE_UNIT_DEG
@@ -386,6 +409,24 @@ def _score(c: _Candidate, others: list[_Candidate], ref: dict[str, float]) -> No
     # Small deviations are noise, not evidence: only what exceeds one unit counts.
     c.penalties = {k: round(x, 2) for k, x in p.items() if x > 1.0 or k in ("gaze away", "head turned")
                    and x > 0.5}
+
+
+def _typical(cands: list[_Candidate], ref: dict[str, float], key: str) -> float:
+    """Where the mouth corners (or brows) usually sit when the face is still with the lips closed and
+    the mouth not widened: the median over such still stretches, each weighted by its length (NaN:
+    fewer than three such stretches, nothing to call usual). Judging each stretch against this, not
+    against every other one, keeps one stretch with the corners pulled down (or a measurement outlier)
+    from making all the others look raised."""
+    if len(cands) < 3:
+        return np.nan
+    w = np.array([c.values["width"] for c in cands])
+    ok = [c for c, wi in zip(cands, w) if np.isfinite(c.values[key])
+          and c.values["opening"] < ref["opening_low"] + MIN_MOVE_MM["opening"]
+          and not wi > np.nanmedian(w) + MIN_MOVE_MM["width"] / 2]
+    if len(ok) < 3:
+        return np.nan
+    vals = np.repeat([c.values[key] for c in ok], [c.end - c.start + 1 for c in ok])
+    return float(np.median(vals))
 
 
 def _describe(c: _Candidate, ref: dict[str, float]) -> str:
@@ -402,6 +443,31 @@ def _describe(c: _Candidate, ref: dict[str, float]) -> str:
         else:
             words.append(k)
     return "; ".join(words)
+
+
+def _pitch_slopes(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray,
+                  fps: float) -> dict[str, float]:
+    """mm per degree of head pitch of the corner and brow heights in this recording, from its still
+    stretches with the lips closed and the mouth not widened (no expression): a robust (Theil–Sen)
+    slope of their median heights on their median pitch; 0 when too few stretches or too little pitch
+    spread to tell."""
+    out = {"corner_up": 0.0, "brow": 0.0}
+    still = _still_mask(sig, table, closed, one_eye, fps)
+    runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
+    if len(runs) < PITCH_FIT_MIN_STRETCHES:
+        return out
+    vals = [_medians(sig, table, a, b) for a, b in runs]
+    op, w, pitch = (np.array([v[k] for v in vals]) for k in ("opening", "width", "pitch"))
+    if not (np.isfinite(op).any() and np.isfinite(w).any()):
+        return out
+    keep = (op < np.nanmin(op) + MIN_MOVE_MM["opening"]) & (w < np.nanmedian(w) + MIN_MOVE_MM["width"] / 2) \
+        & np.isfinite(pitch)
+    for name in out:
+        y = np.array([v[name] for v in vals])
+        k = keep & np.isfinite(y)
+        if k.sum() >= PITCH_FIT_MIN_STRETCHES and np.ptp(pitch[k]) >= PITCH_FIT_MIN_SPAN_DEG:
+            out[name] = float(np.clip(theilslopes(y[k], pitch[k])[0], 0.0, PITCH_SLOPE_MAX_MM_PER_DEG))
+    return out
 
 
 def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one_eye: np.ndarray, fps: float,
@@ -423,6 +489,8 @@ def _choose_rest(sig: pd.DataFrame, table: pd.DataFrame, closed: np.ndarray, one
     if short:
         runs = [(a, b) for a, b in _runs(still) if (b - a + 1) / fps >= SHORT_REST_S]
     cands = [_Candidate(a, b, _medians(sig, table, a, b)) for a, b in runs]
+    ref["corner_typical"] = _typical(cands, ref, "corner_up")
+    ref["brow_typical"] = _typical(cands, ref, "brow")
     for c in cands:
         _score(c, [o for o in cands if o is not c], ref)
     notes: list[str] = []
@@ -484,6 +552,12 @@ def thresholds(sig: pd.DataFrame, rest: tuple[int, int]) -> dict[str, float]:
     return out
 
 
+def _lift_needed(widen: np.ndarray) -> np.ndarray:
+    """Corner lift (in thresholds) that counts when the mouth widens by `widen` thresholds: two with
+    the width unchanged, one from half a threshold of widening (see `_mouth_labels`)."""
+    return 2.0 - 2.0 * np.clip(widen, 0.0, 0.5)
+
+
 def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[str, float]) -> np.ndarray:
     """Per frame: what the mouth does, from its width, corner height and opening (from rest)."""
     widen, raise_, open_ = dw / thr["width"], du / thr["corner_up"], do / thr["opening"]
@@ -494,8 +568,12 @@ def _mouth_labels(dw: np.ndarray, du: np.ndarray, do: np.ndarray, thr: Mapping[s
     # so any narrowing counts against the lift (a head tipping back raises and narrows the mouth).
     # Widening alone is not a smile: with the lips apart it is talking ("eee"), with them closed a lip
     # press or stretch; zygomaticus lifts the corners as it pulls them out.
-    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= 1) & (widen > -1))
-    pucker = (widen <= -1) & (open_ < 1)
+    # A lift with the width unchanged needs twice the lift (falling to one threshold as the mouth
+    # widens by half a threshold): resting corner heights wander up to ~4 mm between neutral moments of
+    # real video (lip press, a word's end, head pose), and zygomaticus pulls the corners out as it lifts.
+    lift_needed = _lift_needed(widen)
+    smile = ((widen >= 1) & (raise_ >= 0.5)) | ((raise_ + np.minimum(widen, 0) >= lift_needed) & (widen > -1))
+    pucker = (widen <= -1) & (open_ < 1) & (raise_ < 1)  # a pucker draws the corners in, not up
     jaw = (open_ >= 1) | (raise_ <= -1)
     lab[jaw] = "jaw_open"
     lab[pucker & ~jaw] = "pucker"
@@ -628,6 +706,15 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
         sm = median_filter(np.nan_to_num(x, nan=fill), size=3, mode="nearest")
         sm[~np.isfinite(x) | ~found] = np.nan
         sig[k] = sm
+    # Take the head's nodding out of the corner and brow heights (see PITCH_SLOPE_MAX_MM_PER_DEG).
+    slopes = _pitch_slopes(sig, table, closed, one_eye, fps)
+    for frame in (sig, raw):
+        p = frame["pitch"].to_numpy(float)
+        dp = np.nan_to_num(p - np.nanmedian(p)) if np.isfinite(p).any() else np.zeros(n)
+        for name, cols in (("corner_up", ("corner_up", "up_left", "up_right")), ("brow", ("brow", "brow_left", "brow_right"))):
+            if slopes[name] > 0:
+                for k in cols:
+                    frame[k] = frame[k].to_numpy(float) - slopes[name] * dp
 
     step_eps = _steps_frames(steps, times) if steps else []
     how = rest_how
@@ -684,7 +771,11 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     dw, du, do = (np.nan_to_num(move[k].to_numpy(float)) for k in ("width", "corner_up", "opening"))
     mouth_mm = np.sign(dw + 1e-12) * np.hypot(dw / 2, du)
     mouth_mm[~found] = np.nan
-    z_mouth = np.maximum.reduce([np.abs(dw) / thr["width"], np.abs(du) / thr["corner_up"], do / thr["opening"]])
+    # A corner lift is movement on the same terms as it is a smile: with the width unchanged it takes
+    # twice the threshold (resting corner heights wander that far).
+    z_up = np.maximum(du, 0) / thr["corner_up"] / _lift_needed(dw / thr["width"])
+    z_mouth = np.maximum.reduce([np.abs(dw) / thr["width"], z_up, np.maximum(-du, 0) / thr["corner_up"],
+                                 do / thr["opening"]])
     base.mouth_movement_mm, base.signals, base.thresholds_mm = mouth_mm, move, {k: round(v, 3) for k, v in thr.items()}
 
     in_steps = np.zeros(n, bool)

@@ -81,6 +81,20 @@ def _request_limits(settings: Settings):
     return limits
 
 
+def ROUTERS() -> list:
+    """Every domain's routes (pages, then the JSON API under /api), in matching order: adding a domain
+    is one line here."""
+    from . import accounts, auth, patients, practice, recordings, scales, treatments
+
+    return [
+        auth.router,
+        patients.pages, recordings.pages, scales.pages, accounts.pages,
+        patients.api, recordings.api, scales.api, accounts.api,
+        practice.router,
+        treatments.router,
+    ]
+
+
 def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> FastAPI:
     settings = settings or Settings()
     make_private(settings.data_dir, settings.database_url)  # health data: owner-only files from here on
@@ -196,8 +210,6 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
                                                                   "csrf": request.state.csrf},
                                           status_code=status)
 
-    from . import api, auth, pages, practice, treatments
-
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_schema(user=Depends(staff_user)):
         return SafeJSONResponse(app.openapi())
@@ -212,11 +224,8 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
         return templates.TemplateResponse(request, "docs.html", {"ui": "redoc", "assets": DOCS_ASSETS,
                                                                  "csrf": request.state.csrf})
 
-    app.include_router(auth.router)
-    app.include_router(pages.router)
-    app.include_router(api.router)
-    app.include_router(practice.router)
-    app.include_router(treatments.router)
+    for router in ROUTERS():
+        app.include_router(router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(_docs_assets())), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

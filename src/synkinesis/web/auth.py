@@ -7,13 +7,15 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.models import AuditEvent, User
-from .deps import audit, client_ip, current_user, get_db, optional_user
-from .pages import render
+from ..actions import Action, Actor, accounts
+from ..actions import audit as actions_audit
+from ..store.models import User
+from .deps import actor, audit, client_ip, current_user, get_db, optional_user
+from .render import render
 from .passwords import MAX_PASSWORD, MIN_PASSWORD
 from .security import (CSRF_COOKIE, SESSION_COOKIE, check_csrf, end_session, login_wait_s, new_session,
                        normalise_username, record_login, session_csrf, set_cookie, verify_password, wait_text)
-from .services import FormError, reset_password
+from .services import FormError
 
 router = APIRouter(tags=["auth"])
 
@@ -44,16 +46,16 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
 
     user = db.scalar(select(User).where(User.username == name))
     if wait := login_wait_s(db, name, ip, settings):
-        _audit_failure(db, request, user, "login_blocked")
+        _audit_failure(db, request, user, Action.LOGIN_BLOCKED)
         return refuse(429, f"Too many failed log-ins. Wait {wait_text(wait)} and try again, or ask an "
                            "administrator to reset the password.")
     ok = verify_password(user, password[:MAX_PASSWORD]) and user.active
     record_login(db, name, ip, ok)
     if not ok:
-        _audit_failure(db, request, user, "login_failed")
+        _audit_failure(db, request, user, Action.LOGIN_FAILED)
         return refuse(401, "Wrong user name or password.")
     token = new_session(db, user, settings.session_hours)
-    audit(db, request, user, "login", "user", user.id)
+    audit(db, request, user, Action.LOGIN, "user", user.id)
     response = RedirectResponse(_safe_next(next) if next != "/" else "/", status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600))
     # The CSRF token is now derived from the session (a token planted before log-in is useless);
@@ -62,13 +64,13 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     return response
 
 
-def _audit_failure(db: Session, request: Request, account: User | None, action: str) -> None:
+def _audit_failure(db: Session, request: Request, account: User | None, action: Action) -> None:
     """A failed or blocked log-in in the audit trail. For an account: its name and clinic (its
     administrators see it). For a name that is no account: nothing of what was typed (often a
     password typed into the wrong field, or someone else's name), only the address."""
-    db.add(AuditEvent(user_id=None, username=account.username if account else "(not an account)", role="-",
-                      clinic_id=account.clinic_id if account else None, action=action, object_type="user",
-                      object_id=account.id if account else None, ip=client_ip(request)))
+    who = Actor(None, account.username if account else "(not an account)", "-",
+                account.clinic_id if account else None, client_ip(request))
+    actions_audit(db, who, action, "user", account.id if account else None)
     db.commit()
 
 
@@ -109,11 +111,9 @@ def change_own_password(request: Request, current_password: str = Form(""), new_
         return _account_page(request, 422, error="Please correct the marked fields.",
                              problems={"repeat_password": "The two new passwords differ."})
     try:
-        reset_password(db, user, new_password, keep_token=request.cookies.get(SESSION_COOKIE))
+        accounts.change_own_password(db, actor(request, user), user, new_password, request.cookies.get(SESSION_COOKIE))
     except FormError as e:
         db.rollback()
         return _account_page(request, e.status, error=str(e),
                              problems={"new_password": e.problems.get("password", "")})
-    db.commit()
-    audit(db, request, user, "change_password", "account", user.id)
     return RedirectResponse("/account?done=password", status_code=303)

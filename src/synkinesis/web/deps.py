@@ -13,7 +13,9 @@ from types import SimpleNamespace
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from ..store.models import Analysis, AuditEvent, Patient, Recording, User, Visit
+from ..actions import Action, Actor
+from ..actions import audit as actions_audit
+from ..store.models import Analysis, Patient, Recording, User, Visit
 from .security import SESSION_COOKIE, LoginRequired, session_user  # noqa: F401  (LoginRequired: re-exported)
 
 STAFF = ("admin", "clinician")
@@ -69,9 +71,8 @@ def _visible(db: Session, user: User, model, object_id: int, patient_of, what: s
     A refusal is audited (with the patient's id when the row exists), so probing shows in the trail."""
     obj = db.get(model, object_id) if 0 < object_id <= MAX_ID else None
     if obj is None or not can_see(user, patient := patient_of(obj)):
-        db.add(AuditEvent(user_id=user.id, username=user.username, role=user.role, clinic_id=user.clinic_id,
-                          action="refused", object_type=what, object_id=object_id if 0 < object_id <= MAX_ID else None,
-                          patient_id=patient.id if obj is not None else None, ip=db.info.get("ip")))
+        actions_audit(db, Actor.of(user, db.info.get("ip")), Action.REFUSED, what,
+                      object_id if 0 < object_id <= MAX_ID else None, patient.id if obj is not None else None)
         db.commit()
         raise _not_found(what)
     return obj
@@ -105,16 +106,17 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def audit(db: Session, request: Request, user: User | None, action: str, object_type: str,
-          object_id: int | None = None, patient_id: int | None = None, username: str | None = None,
-          commit: bool = True) -> None:
-    """One audit row, committed now so the trail survives a later error in the same request
-    (commit=False: part of the caller's transaction, stored with the change it records or not at all)."""
-    db.add(AuditEvent(user_id=user.id if user else None, username=user.username if user else (username or "?"),
-                      role=user.role if user else "-", clinic_id=user.clinic_id if user else None, action=action,
-                      object_type=object_type, object_id=object_id, patient_id=patient_id, ip=client_ip(request)))
-    if commit:
-        db.commit()
+def actor(request: Request, user: User) -> Actor:
+    """Who acts in this request, as the audit trail records it."""
+    return Actor.of(user, client_ip(request))
+
+
+def audit(db: Session, request: Request, user: User, action: Action, object_type: str,
+          object_id: int | None = None, patient_id: int | None = None) -> None:
+    """A read's audit row, committed now so the trail survives a later error in the same request.
+    (Changes are audited by their action, in their own transaction: `synkinesis.actions`.)"""
+    actions_audit(db, actor(request, user), action, object_type, object_id, patient_id)
+    db.commit()
 
 
 # Public for the routes of other domains that check access to their own objects (web/treatments.py).

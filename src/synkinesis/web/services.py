@@ -1,31 +1,26 @@
-"""What the pages and the JSON API both do: the same checks and the same rows, two presentations."""
+"""What the pages and the JSON API both read and check: input validation (FormError), searches,
+trends and the JSON shapes. Changes are made by `synkinesis.actions`, which use these checks."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import shutil
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import String, cast, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import SynkinesisError
 from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
 from ..scales import SCALES, ScaleInputError
-from ..store.models import Job, Patient, Recording, ScaleScore, User, Visit
+from ..store.models import Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .media import (check_media, display_name, media_checks, move_into_place, patient_dir, recording_dir,
-                    spool_upload)
 from .protocol import GUIDED
 from .limits import finite_problems, non_finite_fields
 from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
-from .security import end_other_sessions, hash_password, normalise_username
 from .settings import Settings
 
 log = logging.getLogger("synkinesis.web")
@@ -78,7 +73,8 @@ def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
     return d
 
 
-def create_patient(db: Session, user: User, data: dict) -> Patient:
+def patient_fields(data: dict) -> dict:
+    """A new patient's columns from form or JSON fields; FormError names each wrong field."""
     problems: dict[str, str] = {}
     fields = {k: str(data.get(k) or "").strip() for k in ("mrn", "family_name", "given_name", "affected_side")}
     for k, label in (("mrn", "MRN"), ("family_name", "Family name"), ("given_name", "Given name")):
@@ -91,91 +87,46 @@ def create_patient(db: Session, user: User, data: dict) -> Patient:
     birth = _parse_date(data.get("birth_date"), "birth_date", problems)
     if problems:
         raise FormError("Please correct the marked fields.", problems)
-    p = Patient(clinic_id=user.clinic_id, mrn=fields["mrn"], family_name=fields["family_name"],
-                given_name=fields["given_name"], birth_date=birth, affected_side=fields["affected_side"])
-    db.add(p)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise FormError("Please correct the marked fields.",
-                        {"mrn": f"MRN {fields['mrn']} is already used by another patient in this clinic."},
-                        status=409) from None
-    return p
-
-
-def delete_patient(db: Session, settings: Settings, patient: Patient) -> None:
-    """Rows go by cascade (visits, recordings, jobs, analyses, scores, the patient's login); media by folder."""
-    folder = patient_dir(settings.media_dir, patient.id)
-    db.delete(patient)
-    db.flush()
-    db.commit()
-    shutil.rmtree(folder, ignore_errors=True)
+    return fields | {"birth_date": birth}
 
 
 def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
     return {"password": problem} if (problem := password_problem(password, *known)) else {}
 
 
-def new_account(db: Session, username: str, password: str, **fields) -> User:
-    """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise)."""
-    username = normalise_username(username)
-    problems = _password_problem(password, username, fields.get("display_name"))
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
-        problems["username"] = "3–100 letters, digits or . _ @ -"
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    if db.scalar(select(User.id).where(User.username == username)):
-        raise FormError("Please correct the marked fields.", {"username": "This user name is taken."}, 409)
-    u = User(username=username, password_hash=hash_password(password), **fields)
-    db.add(u)
-    db.flush()
-    return u
-
-
-def create_patient_login(db: Session, user: User, patient: Patient, username: str, password: str) -> User:
-    return new_account(db, username, password, role="patient", clinic_id=patient.clinic_id,
-                        patient_id=patient.id, display_name=patient.full_name)
-
-
 # --- clinic accounts (admin)
 
-STAFF_ROLES = ("clinician", "admin")
 
 
 def clinic_accounts(db: Session, clinic_id: int) -> list[User]:
     return list(db.scalars(select(User).where(User.clinic_id == clinic_id).order_by(User.role, User.username)))
 
 
-def create_staff_account(db: Session, clinic_id: int, data: dict) -> User:
-    role = data.get("role")
-    if role not in STAFF_ROLES:
-        raise FormError("Please correct the marked fields.", {"role": "Choose clinician or administrator."})
-    name = (data.get("display_name") or "").strip()[:200]
-    return new_account(db, data.get("username"), data.get("password"), role=role, clinic_id=clinic_id,
-                        display_name=name)
+def score_row(user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
+    """A scale's score from its items, not yet added (FormError: unknown scale, not the user's to
+    enter, or items out of range)."""
+    if key not in SCALES:
+        raise FormError(f"Unknown scale {key!r}.", status=404)
+    if not may_enter(user, key):
+        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
+    items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
+    try:
+        r = SCALES[key].score(items)
+    except ScaleInputError as e:
+        raise FormError(str(e), e.problems) from None
+    return ScaleScore(visit_id=visit.id, scale=key, version=r.version, total=r.total, better=str(r.better),
+                      unit=r.unit, label=r.label, result=r.to_dict(), entered_by=user.id)
 
 
-def set_account_active(db: Session, admin: User, account: User, active: bool) -> None:
-    """Deactivating ends the account's sessions at once (session_user refuses inactive accounts)."""
-    if account.id == admin.id and not active:
-        raise FormError("You cannot deactivate your own account: ask another administrator.", status=409)
-    account.active = active
-    db.flush()
-
-
-def reset_password(db: Session, account: User, password: str, keep_token: str | None = None) -> None:
-    """New password; every session of the account ends (but `keep_token`'s: one's own browser)."""
-    if problems := _password_problem(password, account.username, account.display_name):
-        raise FormError("Please correct the marked fields.", problems)
-    account.password_hash = hash_password(password)
-    end_other_sessions(db, account.id, keep_token)
-    db.flush()
+def password_problems(password: str | None, *known: str | None) -> dict[str, str]:
+    """{"password": why} when `password` is too weak or is one of `known` (the name), else {}."""
+    return _password_problem(password, *known)
 
 
 # --- visits
 
-def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
+def visit_fields(patient: Patient, data: dict) -> dict:
+    """A new visit's columns (date default today; not in the future nor before the patient's birth)."""
     problems: dict[str, str] = {}
     raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
     d = _parse_date(raw, "visit_date", problems)
@@ -184,10 +135,7 @@ def create_visit(db: Session, patient: Patient, data: dict) -> Visit:
     note = str(data.get("note") or "")[:2000]
     if problems:
         raise FormError("Please correct the marked fields.", problems)
-    v = Visit(patient_id=patient.id, visit_date=d, note=note)
-    db.add(v)
-    db.flush()
-    return v
+    return {"visit_date": d, "note": note}
 
 
 # --- recordings
@@ -216,7 +164,7 @@ def upload_protocols() -> list[tuple[str, str]]:
     return [(k, p.name) for k, p in builtin_protocols().items() if k != GUIDED]
 
 
-def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
+def protocol_choice(raw: str | None, step_times: list | None) -> str | None:
     if step_times:
         return GUIDED  # the webcam recorder's steps
     key = (raw or "").strip()
@@ -229,79 +177,11 @@ def _protocol_choice(raw: str | None, step_times: list | None) -> str | None:
     return key
 
 
-async def add_recording(db: Session, settings: Settings, user: User, visit: Visit, upload,
-                        step_times: list | None = None, protocol: str | None = None,
-                        audit_row: Callable[[Recording], None] | None = None) -> Recording:
-    """Validate and store an upload, and queue its analysis. Nothing is kept if any step fails.
-    `protocol`: the recording protocol a video follows (its expressions are graded), or None.
-    `audit_row(rec)` adds the upload's audit row, committed with the recording or not at all.
-
-    No database connection is held while the file is spooled and checked (seconds, for a video):
-    the read transaction is ended first and the rows are written in one short one afterwards."""
-    protocol = _protocol_choice(protocol, step_times)
-    if upload is None or not hasattr(upload, "read"):
-        raise FormError("Choose a video or photo to upload.", {"file": "required"})
-    patient_id, visit_id = visit.patient_id, visit.id
-    db.commit()  # ends the read transaction: its connection goes back to the pool during the media work
-    try:
-        tmp = await spool_upload(upload, settings.tmp_dir, settings.max_upload_bytes)
-    except OSError as e:
-        raise _storage_error(e) from None
-    final = None
-    try:
-        import asyncio
-
-        name = display_name(upload.filename)
-        kind = await asyncio.get_running_loop().run_in_executor(media_checks(), check_media, tmp, name,
-                                                                settings.face_check_frames)
-        if protocol and kind != "video":
-            raise FormError("A photo has no movements to grade: upload it with no protocol, or upload a video of "
-                            "the protocol.", {"protocol": "only for videos"})
-        rec = Recording(visit_id=visit_id, kind=kind, original_name=name, media_path=None,
-                        size_bytes=tmp.stat().st_size, step_times=step_times, protocol=protocol,
-                        created_by=user.id)
-        db.add(rec)
-        db.flush()
-        final = recording_dir(settings.media_dir, patient_id, rec.id) / f"original{tmp.suffix}"
-        move_into_place(tmp, final)
-        rec.media_path = str(final.relative_to(settings.data_dir))
-        db.add(Job(recording_id=rec.id, status="queued", progress=0.0, attempts=0))
-        if audit_row is not None:
-            audit_row(rec)
-        db.commit()
-        return rec
-    except BaseException as e:
-        db.rollback()
-        if final is not None:
-            shutil.rmtree(final.parent, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise _storage_error(e) from None
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _storage_error(e: OSError) -> FormError:
+def storage_error(e: OSError) -> FormError:
     """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
     log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
     return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
                      "stored. Tell the clinic's administrator, then upload again.", status=503)
-
-
-def retry_recording(db: Session, rec: Recording) -> Job:
-    """Queue a failed analysis again. Only what failed: a finished analysis is never redone by a
-    click (the original may be gone, and the stored result is what the clinic relies on)."""
-    job = rec.job
-    if job is None:
-        job = Job(recording_id=rec.id)
-        db.add(job)
-    elif job.status in ("queued", "running"):
-        raise FormError("This analysis is already queued or running.", status=409)
-    elif job.status != "failed":
-        raise FormError("This analysis has finished; only a failed analysis can be retried.", status=409)
-    job.status, job.progress, job.error, job.finished_at = "queued", 0.0, None, None
-    db.commit()
-    return job
 
 
 def step_times_from_form(form, keys: list[str]) -> list[dict]:
@@ -326,45 +206,6 @@ def step_times_from_form(form, keys: list[str]) -> list[dict]:
     return steps
 
 
-def regrade_recording(db: Session, settings: Settings, rec: Recording, steps: list[dict] | None) -> dict:
-    """Grade a protocol recording's expressions again with corrected step times (None: the times the
-    guided recorder stored, or the steps found automatically). Nothing changes when the times are
-    not valid (FormError says why)."""
-    from ..errors import InvalidInput
-    from . import grading
-    from .worker import jsonable
-
-    a = rec.analysis
-    if a is None or not rec.protocol or rec.kind != "video":
-        raise FormError("Only an analysed video that follows a protocol (a guided recording, or an upload with a "
-                        "protocol) is graded per expression; this recording is not one.", status=409)
-    if rec.job is not None and rec.job.status in ("queued", "running"):
-        raise FormError("This recording is being analysed again; correct its steps when that has finished.",
-                        status=409)
-    try:
-        assessment = jsonable(grading.regrade(settings.data_dir, a, rec.protocol,
-                                              rec.step_times if steps is None else steps, corrected=steps is not None))
-    except InvalidInput as e:
-        raise FormError(str(e), {"steps": str(e)}) from None
-    except OSError:
-        raise FormError("The stored measures of this recording are missing, so its steps cannot be graded again. "
-                        "Analyse it again (Retry) if the original is kept, or upload it again.", status=409) from None
-    result = {**a.result, "assessment": assessment}  # a new dict: the JSON column sees the change
-    known = assessment.get("step_times") if not assessment.get("refused") else None
-    if known:  # the corrected steps also name the movements the synkinesis indices are measured in
-        from ..pipeline import analyze_measured
-
-        ana = analyze_measured(grading.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
-                               protocol=rec.protocol)
-        fresh = jsonable(ana.to_dict())
-        result.update(indices=fresh["indices"], headline=fresh["headline"], episodes=fresh["episodes"],
-                      rest=fresh["rest"])
-        a.indices_version = str(fresh["indices"].get("version", ""))
-    a.result = result
-    db.commit()
-    return assessment
-
-
 def job_status(rec: Recording) -> dict:
     job = rec.job
     out = {"recording_id": rec.id, "status": job.status if job else "none",
@@ -381,23 +222,6 @@ def may_enter(user: User, key: str) -> bool:
     if user.role == "patient":
         return key in PATIENT_SCALES
     return True
-
-
-def save_score(db: Session, user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
-    if key not in SCALES:
-        raise FormError(f"Unknown scale {key!r}.", status=404)
-    if not may_enter(user, key):
-        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
-    items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
-    try:
-        r = SCALES[key].score(items)
-    except ScaleInputError as e:
-        raise FormError(str(e), e.problems) from None
-    sc = ScaleScore(visit_id=visit.id, scale=key, version=r.version, total=r.total, better=str(r.better),
-                    unit=r.unit, label=r.label, result=r.to_dict(), entered_by=user.id)
-    db.add(sc)
-    db.commit()
-    return sc
 
 
 # --- timeline and trends

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import treatments as core
-from ..actions import Actor, committed
+from ..actions import Action, Actor, committed
 from ..actions import treatments as act
 from ..findings.indices import headline
 from ..scales import SCALES
@@ -28,6 +28,7 @@ from ..store.models import (Analysis, Patient, PracticeProgramme, PracticeSessio
                             Visit)
 from ..treatments.face_map import Anchor
 from .deps import admin_user, audit, client_ip, current_user, get_db, patient_for, staff_user, visible
+from .render import render
 from .security import check_csrf
 from .services import FormError
 
@@ -461,7 +462,7 @@ def list_treatments(request: Request, patient_id: int, user: User = Depends(curr
                     db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     out = [treatment_dict(t) for t in patient_treatments(db, p.id)]
-    audit(db, request, user, "list", "treatment", None, p.id)
+    audit(db, request, user, Action.LIST, "treatment", None, p.id)
     return {"patient_id": p.id, "treatments": out}
 
 
@@ -484,7 +485,7 @@ def get_treatment(request: Request, treatment_id: int, user: User = Depends(curr
                   db: Session = Depends(get_db)):
     t = treatment_for(db, user, treatment_id)
     out = treatment_dict(t)
-    audit(db, request, user, "read", "treatment", t.id, t.patient_id)
+    audit(db, request, user, Action.READ, "treatment", t.id, t.patient_id)
     return out
 
 
@@ -516,7 +517,7 @@ def get_timeline(request: Request, patient_id: int, kind: list[str] = Query(defa
                  user: User = Depends(current_user), db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     out = timeline(db, p, kind)
-    audit(db, request, user, "read_trends", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "patient", p.id, p.id)
     return out
 
 
@@ -527,7 +528,7 @@ def get_before_after(request: Request, treatment_id: int, user: User = Depends(c
                      db: Session = Depends(get_db)):
     t = treatment_for(db, user, treatment_id)
     out = before_after_view(db, request.app.state.settings, t)
-    audit(db, request, user, "read_trends", "treatment", t.id, t.patient_id)
+    audit(db, request, user, Action.READ_TRENDS, "treatment", t.id, t.patient_id)
     return out
 
 
@@ -537,7 +538,7 @@ def get_toxin_effect(request: Request, patient_id: int, user: User = Depends(cur
                      db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     out = toxin_effect(db, p)
-    audit(db, request, user, "read_trends", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "patient", p.id, p.id)
     return out
 
 
@@ -554,7 +555,7 @@ class SettingsIn(BaseModel):
 def get_settings(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     out = act.settings_dict(act.clinic_settings(db, user.clinic_id))
     out["limits_in_force"] = {k: core.limits_for(k, out["dose_limits"] or None).to_dict() for k in core.PRODUCTS}
-    audit(db, request, user, "read", "treatment_settings")
+    audit(db, request, user, Action.READ, "treatment_settings")
     return out
 
 
@@ -574,17 +575,11 @@ def put_settings(request: Request, body: SettingsIn = Body(...), user: User = De
                                                       "without a follow-up recording")
 def get_due(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     out = due(db, user)
-    audit(db, request, user, "list", "due")
+    audit(db, request, user, Action.LIST, "due")
     return out
 
 
 # ============================================================================ pages
-
-def render(request: Request, name: str, status_code: int = 200, **ctx):
-    ctx.setdefault("user", getattr(request.state, "user", None))
-    ctx.setdefault("csrf", request.state.csrf)
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
-
 
 def face_template_svg() -> dict:
     """The canonical face in SVG units (1000 = the face map's width), rounded for a small page."""
@@ -627,7 +622,7 @@ def timeline_page(request: Request, patient_id: int, kind: list[str] = Query(def
                   user: User = Depends(current_user), db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     tl = timeline(db, p, kind)
-    audit(db, request, user, "read_trends", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "patient", p.id, p.id)
     return render(request, "treatment_timeline.html", patient=p, timeline=tl, kinds=TIMELINE_KINDS,
                   chart=timeline_chart(db, p))
 
@@ -637,7 +632,7 @@ def new_treatment_page(request: Request, patient_id: int, kind: str = "botox", u
                        db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     kind = kind if kind in ("botox", "surgery") else "botox"
-    audit(db, request, user, "open_form", "treatment", None, p.id)
+    audit(db, request, user, Action.OPEN_FORM, "treatment", None, p.id)
     return _form_page(request, db, p, kind, {"date": date.today().isoformat()}, {})
 
 
@@ -666,7 +661,7 @@ def treatment_page(request: Request, treatment_id: int, user: User = Depends(cur
     d = treatment_dict(t)
     own = latest_key_frame(db, request.app.state.settings, p.id) if t.kind == "botox" else None
     frame = map_on_frame(t, own[2]) if own else None
-    audit(db, request, user, "read", "treatment", t.id, p.id)
+    audit(db, request, user, Action.READ, "treatment", t.id, p.id)
     data = {"points": d["points"], "frame": frame, "affected_side": p.affected_side}
     return render(request, "treatment.html", patient=p, t=d, frame=frame, vocab=core.vocabulary(),
                   template=face_template_svg(), config_json=page_json(data))
@@ -680,7 +675,7 @@ def edit_treatment_page(request: Request, treatment_id: int, user: User = Depend
     d = treatment_dict(t)
     form = {**d["details"], "points": [x | {"position": {"u": x["u"], "v": x["v"]} if x["u"] is not None else None}
                                        for x in d["points"]]}
-    audit(db, request, user, "open_form", "treatment", t.id, p.id)
+    audit(db, request, user, Action.OPEN_FORM, "treatment", t.id, p.id)
     return _form_page(request, db, p, t.kind, form, {}, treatment=t)
 
 
@@ -717,7 +712,7 @@ def before_after_page(request: Request, treatment_id: int, user: User = Depends(
     t = treatment_for(db, user, treatment_id)
     p = db.get(Patient, t.patient_id)
     ba = before_after_view(db, request.app.state.settings, t)
-    audit(db, request, user, "read_trends", "treatment", t.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "treatment", t.id, p.id)
     return render(request, "treatment_before_after.html", patient=p, t=treatment_dict(t), ba=ba,
                   config_json=page_json({"frames": ba.get("frames")}))
 
@@ -727,12 +722,12 @@ def toxin_effect_page(request: Request, patient_id: int, user: User = Depends(cu
                       db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     curve = toxin_effect(db, p)
-    audit(db, request, user, "read_trends", "patient", p.id, p.id)
+    audit(db, request, user, Action.READ_TRENDS, "patient", p.id, p.id)
     return render(request, "treatment_effect.html", patient=p, curve=curve, config_json=page_json(curve))
 
 
 @router.get("/due", include_in_schema=False)
 def due_page(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     out = due(db, user)
-    audit(db, request, user, "list", "due")
+    audit(db, request, user, Action.LIST, "due")
     return render(request, "treatment_due.html", due=out)

@@ -26,7 +26,9 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from ..errors import SynkinesisError
 from ..store import Database
-from ..store.models import Analysis, Job, Recording
+from ..actions import Actor
+from ..actions.recordings import replace_analysis
+from ..store.models import Job, Recording
 from .media import draw_landmarks, recording_dir
 
 log = logging.getLogger("synkinesis.worker")  # ids and states only: never names or measures
@@ -157,15 +159,9 @@ def _store(db: Database, data_dir: Path, job_id: int, owner: str | None, rid: in
             log.warning("job %s was taken over by another worker: result dropped", job_id)
             return None
         rec = s.get(Recording, rid)
-        replaced = original = None
-        if rec.analysis is not None:
-            replaced = (data_dir / rec.analysis.table_path).parent
-            s.delete(rec.analysis)
-            s.flush()
-        s.add(Analysis(recording_id=rid, affected_side=side, **files["columns"]))
-        if not keep_original and rec.media_path:
-            original = data_dir / rec.media_path  # deleted once the analysis is committed
-            rec.media_path = None
+        clinic_id = rec.visit.patient.clinic_id
+        replaced, original = replace_analysis(s, Actor.system("worker", clinic_id), data_dir, rec, side,
+                                              files["columns"], keep_original)
         job.status, job.progress, job.error, job.finished_at = "done", 1.0, None, datetime.now(timezone.utc)
     return replaced, original
 

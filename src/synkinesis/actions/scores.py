@@ -1,0 +1,21 @@
+"""Scale and questionnaire scores entered for a visit."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..store.models import ScaleScore, Visit
+from .base import Action, Actor, audit
+
+
+def save_score(db: Session, actor: Actor, user, visit: Visit, key: str, items: dict) -> ScaleScore:
+    """Score scale `key` from its items for `visit` (FormError: unknown scale, a clinician's scale
+    entered by a patient, or items out of range). `user`: the account entering it (its role decides)."""
+    from ..web.services import score_row
+
+    sc = score_row(user, visit, key, items)
+    db.add(sc)
+    db.flush()
+    audit(db, actor, Action.CREATE, "score", sc.id, visit.patient_id)
+    db.commit()
+    return sc

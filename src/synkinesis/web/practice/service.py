@@ -1,0 +1,207 @@
+"""Practice programmes and sessions in the database: the current programme, sessions, adherence per day and
+week, and trends per exercise (for the pages and the API)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...live import EXERCISES
+from ...store.models import Patient, PracticeProgramme, PracticeSession
+from ..charts import Series, line_chart
+from ..services import FormError
+from ...live.programme import (DEFAULT_PROGRAMME, TARGET_RANGES, ProgrammeError, programme_view, resolve_item,
+                               unit_of)
+from ...live.programme import validate_items as _validate
+
+RESUMABLE_FOR = timedelta(hours=12)
+
+
+def validate_items(raw: Any) -> list[dict]:
+    """A programme's items, normalised; FormError lists every problem as `<exercise>.<field>`."""
+    try:
+        return _validate(raw)
+    except ProgrammeError as e:
+        raise FormError(str(e), e.problems) from None
+
+
+def current_programme(db: Session, patient_id: int) -> PracticeProgramme | None:
+    return db.scalar(select(PracticeProgramme).where(PracticeProgramme.patient_id == patient_id)
+                     .order_by(PracticeProgramme.id.desc()).limit(1))
+
+
+def programme_dict(db: Session, patient_id: int) -> dict:
+    row = current_programme(db, patient_id)
+    items = row.items if row else [dict(i) for i in DEFAULT_PROGRAMME]
+    return {"patient_id": patient_id, "id": row.id if row else None, "default": row is None,
+            "note": row.note if row else "", "created_at": row.created_at.isoformat() if row else None,
+            "created_by": row.created_by if row else None, "items": programme_view(items)}
+
+
+def exercise_catalogue() -> list[dict]:
+    return [e.to_dict() | {"wanted_unit": unit_of(e.wanted), "unwanted_unit": unit_of(e.unwanted),
+                           "target_range": TARGET_RANGES[unit_of(e.wanted)]} for e in EXERCISES.values()]
+
+
+# ============================================================================ sessions (DB)
+
+def aware_utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _local_date(value: str | None) -> date:
+    """The patient's calendar day as the browser sent it, if it is within a day of UTC's."""
+    today = datetime.now(timezone.utc).date()
+    try:
+        d = date.fromisoformat(str(value or ""))
+    except ValueError:
+        return today
+    return d if abs((d - today).days) <= 1 else today
+
+
+def new_session_row(db: Session, user_id: int | None, patient: Patient, exercise: str,
+                    local_date: str | None) -> PracticeSession:
+    """A session row (not added) of one exercise of the patient's programme (FormError otherwise)."""
+    prog = programme_dict(db, patient.id)
+    item = next((i for i in prog["items"] if i["exercise"] == exercise), None)
+    if item is None:
+        raise FormError(f"{exercise!r} is not in this patient's programme; practise one of: "
+                        f"{', '.join(i['exercise'] for i in prog['items'])}.", {"exercise": "not prescribed"})
+    e, _ = resolve_item({"exercise": exercise, **item["prescribed"]})
+    s = PracticeSession(patient_id=patient.id, programme_id=prog["id"], exercise=exercise, settings=e.to_dict(),
+                        status="active", local_date=_local_date(local_date), reps_done=0, reps_prescribed=e.reps,
+                        engine_version="", formula_version="", created_by=user_id)
+    return s
+
+
+def session_dict(s: PracticeSession, live_ids: set[int] = frozenset()) -> dict:
+    status, interrupted = s.status, s.interrupted
+    if status == "active" and s.id not in live_ids:  # nobody is connected (e.g. the server restarted)
+        status, interrupted = "interrupted", interrupted or "connection lost"
+    summ = s.summary or {}
+    return {"id": s.id, "patient_id": s.patient_id, "exercise": s.exercise,
+            "name": EXERCISES[s.exercise].name if s.exercise in EXERCISES else s.exercise,
+            "status": status, "interrupted": interrupted,
+            "local_date": s.local_date.isoformat(), "started_at": aware_utc(s.started_at).isoformat(),
+            "updated_at": aware_utc(s.updated_at).isoformat(),
+            "ended_at": aware_utc(s.ended_at).isoformat() if s.ended_at else None,
+            "reps_done": s.reps_done, "reps_prescribed": s.reps_prescribed,
+            "complete": bool(summ.get("complete")), "settings": s.settings, "summary": s.summary,
+            "ws_url": f"/ws/practice/{s.id}"}
+
+
+def patient_sessions(db: Session, patient_id: int, since: date | None = None) -> list[PracticeSession]:
+    stmt = select(PracticeSession).where(PracticeSession.patient_id == patient_id)
+    if since:
+        stmt = stmt.where(PracticeSession.local_date >= since)
+    return list(db.scalars(stmt.order_by(PracticeSession.id)))
+
+
+def resumable(db: Session, patient_id: int, exercise: str) -> PracticeSession | None:
+    """The newest unfinished session of this exercise from the last hours with repetitions to go."""
+    since = datetime.now(timezone.utc) - RESUMABLE_FOR
+    rows = db.scalars(select(PracticeSession).where(
+        PracticeSession.patient_id == patient_id, PracticeSession.exercise == exercise,
+        PracticeSession.status != "finished").order_by(PracticeSession.id.desc()).limit(5))
+    for s in rows:
+        if aware_utc(s.updated_at) >= since and s.reps_done < s.reps_prescribed:
+            return s
+    return None
+
+
+# ============================================================================ adherence, trends
+
+def adherence(items: list[dict], sessions: list[PracticeSession], start: date, today: date,
+              days: int = 7, weeks: int = 8) -> dict:
+    """Sessions done vs prescribed per day (last `days`) and per ISO week (last `weeks`).
+
+    A session counts as done when all its repetitions were done (`complete`), as partial when some
+    were; prescribed = Σ sessions per day over the programme, from the day it started (the first
+    programme, or the first session for the default programme) — days before are not "missed".
+    """
+    per_day = sum(i["sessions_per_day"] for i in items)
+
+    def counts(d0: date, d1: date) -> dict:
+        ss = [s for s in sessions if d0 <= s.local_date <= d1 and s.reps_done > 0]
+        complete = sum(1 for s in ss if (s.summary or {}).get("complete"))
+        active_days = max(0, (min(d1, today) - max(d0, start)).days + 1)
+        return {"prescribed": per_day * active_days, "complete": complete, "partial": len(ss) - complete,
+                "reps": sum(s.reps_done for s in ss)}
+
+    day_rows = [{"date": d.isoformat(), **counts(d, d)} for d in (today - timedelta(days=k) for k in range(days))]
+    monday = today - timedelta(days=today.weekday())
+    week_rows = []
+    for k in range(weeks):
+        w0 = monday - timedelta(weeks=k)
+        if w0 + timedelta(days=6) < start and k:
+            break
+        week_rows.append({"week": f"{w0.isocalendar().year}-W{w0.isocalendar().week:02d}", "from": w0.isoformat(),
+                          **counts(w0, w0 + timedelta(days=6))})
+    for row in day_rows + week_rows:
+        row["share"] = round(row["complete"] / row["prescribed"], 2) if row["prescribed"] else None
+    return {"sessions_per_day": per_day, "since": start.isoformat(), "days": day_rows, "weeks": week_rows}
+
+
+def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
+    """Per exercise, oldest first: each practised session's median unwanted movement, the share of
+    repetitions without synkinesis and the repetitions done."""
+    out: dict[str, dict] = {}
+    for s in sessions:
+        summ = s.summary or {}
+        if not s.reps_done:
+            continue
+        e = EXERCISES.get(s.exercise)
+        t = out.setdefault(s.exercise, {"name": e.name if e else s.exercise,
+                                        "unwanted_signal": summ.get("unwanted_signal"),
+                                        "unit": "%" if unit_of(summ.get("unwanted_signal") or "") == "pct" else "mm",
+                                        "points": []})
+        t["points"].append({"session_id": s.id, "date": s.local_date.isoformat(), "reps_done": s.reps_done,
+                            "reps_prescribed": s.reps_prescribed, "threshold": summ.get("threshold"),
+                            "median_unwanted": summ.get("median_unwanted"),
+                            "share_without_synkinesis": summ.get("share_without_synkinesis"),
+                            "complete": bool(summ.get("complete"))})
+    return out
+
+
+def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
+              y_max: float | None = None, better: str = "lower is better") -> str:
+    """A practice progress chart of `key` over sessions; points over the threshold `ref` are red."""
+    values = [p.get(key) for p in points]
+    colours = ["#246" if ref is None or v is None else "#c33" if v > ref else "#2a7" for v in values]
+    tips = [f'{p["date"]}: {v:g} {unit} ({p["reps_done"]}/{p["reps_prescribed"]} reps)' if v is not None else ""
+            for p, v in zip(points, values)]
+    return line_chart([p["date"] for p in points], [Series(title, values, point_colours=colours, tips=tips)],
+                      title=title, unit=unit, better=better, ref=ref, y_max=y_max)
+
+
+def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), today: date | None = None) -> dict:
+    """Programme, adherence, trends (with charts) and recent sessions: the patient page's block and
+    the sessions API."""
+    prog = programme_dict(db, patient.id)
+    sessions = patient_sessions(db, patient.id)
+    today = today or datetime.now(timezone.utc).date()
+    first_prog = db.scalar(select(PracticeProgramme.created_at).where(PracticeProgramme.patient_id == patient.id)
+                           .order_by(PracticeProgramme.id).limit(1))
+    starts = [aware_utc(first_prog).date()] if first_prog else []
+    starts += [sessions[0].local_date] if sessions else []
+    start = min(starts) if starts else today
+    tr = trends(sessions)
+    charts = {}
+    for key, t in tr.items():
+        pts = t["points"][-30:]
+        ref = pts[-1]["threshold"] if pts else None
+        what = "Eye narrowing" if (t["unwanted_signal"] or "").startswith("eye") else "Mouth movement"
+        charts[key] = {
+            "name": t["name"],
+            "unwanted": trend_svg(pts, "median_unwanted", t["unit"], f"{what} (median per session)", ref=ref),
+            "clean": trend_svg([p | {"share_pct": None if p["share_without_synkinesis"] is None
+                                     else round(100 * p["share_without_synkinesis"])} for p in pts],
+                               "share_pct", "%", "Repetitions without synkinesis", y_max=100,
+                               better="higher is better")}
+    return {"programme": prog, "adherence": adherence(prog["items"], sessions, start, today), "trends": tr,
+            "charts": charts,
+            "sessions": [session_dict(s, live_ids) for s in reversed(sessions[-50:])]}
+

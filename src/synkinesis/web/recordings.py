@@ -1,0 +1,185 @@
+"""Recordings and their analyses: upload, the guided recorder, the recording page with its grading and step
+corrections, retry, stored files — pages and JSON API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from ..actions import Action, recordings
+from ..store.models import User
+from . import services as sv
+from .deps import actor, analysis_for, audit, current_user, get_db, recording_for, staff_user, visit_for
+from .grading import grading_view
+from .indices_view import indices_view
+from .protocol import protocol
+from .render import redirect, render
+from .schemas import AnalysisOut, AssessmentOut, JobStatus, UploadOut
+from .security import check_csrf
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["recordings"])
+CSRF = [Depends(check_csrf)]
+
+
+# --- pages
+
+@pages.post("/visits/{visit_id}/recordings", dependencies=CSRF)
+async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
+                           db: Session = Depends(get_db)):
+    v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
+    db.commit()  # no DB connection held while the upload arrives and is checked
+    form = await request.form()
+    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
+                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
+    return redirect(f"/recordings/{rec.id}")
+
+
+@pages.get("/visits/{visit_id}/record")
+def guided_record(request: Request, visit_id: int, user: User = Depends(current_user),
+                  db: Session = Depends(get_db)):
+    v = visit_for(db, user, visit_id)
+    audit(db, request, user, Action.OPEN_RECORDER, "visit", v.id, v.patient_id)
+    steps = protocol(request.app.state.settings.protocol_speed)
+    return render(request, "record.html", visit=v, patient=v.patient, steps=steps,
+                  steps_json=json.dumps(steps).replace("</", "<\\/"))  # data in a <script type=json>
+
+
+@pages.get("/recordings/{recording_id}")
+def recording_page(request: Request, recording_id: int, user: User = Depends(current_user),
+                   db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    audit(db, request, user, Action.READ, "recording", rec.id, rec.visit.patient_id)
+    return _recording(request, rec)
+
+
+def _recording(request: Request, rec, status_code: int = 200, error: str | None = None, form: dict | None = None):
+    a = rec.analysis
+    ctx = {}
+    if a:
+        from ..measures import LABELS, PER_SIDE
+
+        rest = a.result.get("rest_measures") or {}
+        ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
+                           for stem, (unit, *_) in PER_SIDE.items()]
+        ctx["grading"] = grading_view(a.result.get("assessment"))
+        ctx["indices"] = indices_view(a.result.get("indices"))
+    return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
+                  patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
+                  steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)
+
+
+def _protocol_steps(rec) -> list[tuple[str, str]]:
+    """(key, name) of the steps of the protocol a recording follows (none: [])."""
+    from ..protocols import load_protocol
+
+    return [(s.key, s.name) for s in load_protocol(rec.protocol).steps] if rec.protocol else []
+
+
+@pages.post("/recordings/{recording_id}/steps", dependencies=CSRF)
+async def recording_steps(request: Request, recording_id: int, user: User = Depends(staff_user),
+                          db: Session = Depends(get_db)):
+    """Correct a guided recording's step boundaries (or go back to the recorded ones) and grade again."""
+    rec = recording_for(db, user, recording_id)
+    form = await request.form()
+    try:
+        steps = None if form.get("reset") else sv.step_times_from_form(form, [k for k, _ in _protocol_steps(rec)])
+        # reads the stored table and landmarks: off the event loop
+        await anyio.to_thread.run_sync(recordings.correct_steps, db, actor(request, user), request.app.state.settings,
+                                       rec, steps)
+    except sv.FormError as e:
+        return _recording(request, rec, status_code=e.status, error=str(e), form=dict(form))
+    return redirect(f"/recordings/{rec.id}#grading")
+
+
+@pages.post("/recordings/{recording_id}/retry", dependencies=CSRF)
+def recording_retry(request: Request, recording_id: int, user: User = Depends(staff_user),
+                    db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    recordings.retry_recording(db, actor(request, user), rec)
+    return redirect(f"/recordings/{rec.id}")
+
+
+@pages.get("/recordings/{recording_id}/files/{name}")
+def recording_file(request: Request, recording_id: int, name: str, user: User = Depends(current_user),
+                   db: Session = Depends(get_db)):
+    """Key frames (key-<n>.png), the plot (plot.png) and the per-frame table (frames.parquet)."""
+    rec = recording_for(db, user, recording_id)
+    a = rec.analysis
+    rel = None
+    if a and name == "plot.png":
+        rel = a.plot_path
+    elif a and name == "frames.parquet":
+        rel = a.table_path
+    elif a and name.startswith("key-") and name.endswith(".png") and name[4:-4].isdigit():
+        i = int(name[4:-4])
+        rel = a.key_frames[i]["path"] if i < len(a.key_frames) else None
+    path = sv.media_file(request.app.state.settings, rel)
+    if path is None:
+        raise sv.FormError("No such file.", status=404)
+    audit(db, request, user, Action.READ_FILE, "recording", rec.id, rec.visit.patient_id)
+    return FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
+# --- JSON API
+
+@api.post("/visits/{visit_id}/recordings", response_model=UploadOut, status_code=201, dependencies=CSRF,
+             summary="Upload a video or photo (multipart: file; optional protocol key (meei8, scb) to grade its "
+                     "expressions, or step_times JSON from the guided recorder); queues its analysis")
+async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
+                           db: Session = Depends(get_db)):
+    v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
+    db.commit()  # no DB connection held while the upload arrives and is checked
+    form = await request.form()
+    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
+                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
+    return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
+
+
+@api.get("/recordings/{recording_id}/status", response_model=JobStatus,
+         summary="Analysis job status and progress (poll this)")
+def recording_status(request: Request, recording_id: int, user: User = Depends(current_user),
+                     db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    return sv.job_status(rec)  # polled every second: not audited (the page that polls it is)
+
+
+@api.post("/recordings/{recording_id}/retry", response_model=JobStatus, dependencies=CSRF,
+          summary="Queue a failed analysis again")
+def retry(request: Request, recording_id: int, user: User = Depends(staff_user), db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    recordings.retry_recording(db, actor(request, user), rec)
+    return sv.job_status(rec)
+
+
+class StepsIn(BaseModel):
+    steps: list[dict[str, Any]] | None = Field(
+        None, description="[{step, start_s, end_s}] of the guided protocol's steps; null: the recorded times")
+
+
+@api.put("/recordings/{recording_id}/steps", response_model=AssessmentOut, dependencies=CSRF,
+            summary="Correct a guided recording's step boundaries and grade its expressions again")
+def correct_steps(request: Request, recording_id: int, body: StepsIn, user: User = Depends(staff_user),
+                  db: Session = Depends(get_db)):
+    rec = recording_for(db, user, recording_id)
+    assessment = recordings.correct_steps(db, actor(request, user), request.app.state.settings, rec, body.steps)
+    return {"assessment": assessment}
+
+
+@api.get("/analyses/{analysis_id}", response_model=AnalysisOut,
+         summary="Stored analysis: provenance, units, episodes, indices, rest measures")
+def get_analysis(request: Request, analysis_id: int, user: User = Depends(current_user),
+                 db: Session = Depends(get_db)):
+    a = analysis_for(db, user, analysis_id)
+    audit(db, request, user, Action.READ, "analysis", a.id, a.recording.visit.patient_id)
+    return {"id": a.id, "recording_id": a.recording_id, "affected_side": a.affected_side,
+            "engine_version": a.engine_version, "formula_version": a.formula_version,
+            "indices_version": a.indices_version, "key_frames": [
+                {k: kf[k] for k in ("label", "frame", "time_s")} | {"url": f"/recordings/{a.recording_id}/files/key-{i}.png"}
+                for i, kf in enumerate(a.key_frames)], "result": a.result}
