@@ -23,7 +23,7 @@ def read_rgb(path) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def analysed(tmp_path_factory):
-    """Analyse each real video once per session: name -> Analysis (affected side: left)."""
+    """Analyse each real video once per session: name -> RecordingAnalysis (affected side: left)."""
     cache = {}
 
     def get(name: str):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from synkinesis.errors import InvalidInput, SynkinesisError
 from synkinesis.scales import SCALES, ScaleInputError, get_scale, score
 from synkinesis.scales import base, eface, face, house_brackmann, saq, sunnybrook
-from synkinesis.scales.cli import app
+from synkinesis.cli.score import app
 
 EXPRESSIONS = ["brow_lift", "gentle_eye_closure", "open_mouth_smile", "snarl", "lip_pucker"]
 

@@ -118,11 +118,25 @@ class MediaSource:
 def open_media(path: str | Path, threads: int | None = None) -> MediaSource:
     """Validate and open a video or photo.
 
-    threads: decoder threads for video. None keeps PyAV's default; 1 pins decoding to one
+    Parameters
+    ----------
+    path : a video (`VIDEO_EXTENSIONS`: mp4, mov, webm, avi, …) or photo (`PHOTO_EXTENSIONS`: jpg, png, …).
+    threads : decoder threads for video. None keeps PyAV's default; 1 pins decoding to one
         thread (benchmarks); 0 lets FFmpeg pick; N > 1 uses frame + slice threading.
 
-    A video's first frame is decoded here, so an undecodable file fails now (CorruptMedia /
-    EmptyMedia) rather than halfway through a pipeline.
+    Returns
+    -------
+    MediaSource : `.info` (`MediaInfo`: kind, upright width × height in px, fps, frame count,
+        rotation) and, iterated, one `Frame` at a time: `index`, `time_s` (s) and `image`, an RGB
+        uint8 array (H, W, 3), upright and never mirrored. Use it as a context manager.
+
+    Raises `MediaNotFound`, `UnsupportedFormat`, `CorruptMedia` or `EmptyMedia` (all
+    `SynkinesisError`, each saying what to do). A video's first frame is decoded here, so an
+    undecodable file fails now rather than halfway through a pipeline.
+
+    >>> open_media("visit.txt")
+    Traceback (most recent call last):
+    synkinesis.errors.MediaNotFound: visit.txt does not exist: check the path and file name and try again.
     """
     if threads is not None and threads < 0:
         raise ValueError(f"threads must be None or >= 0, got {threads}")
@@ -139,7 +153,11 @@ def iter_frames(path: str | Path, threads: int | None = None) -> Iterator[Frame]
 
 
 def read_photo(path: str | Path) -> np.ndarray:
-    """Read a still as an upright RGB uint8 array (H, W, 3), C-contiguous."""
+    """Read a still as an upright RGB uint8 array (H, W, 3), C-contiguous.
+
+    Parameters: `path`, a photo (`PHOTO_EXTENSIONS`); EXIF orientation is applied, greyscale and
+    palette images come back as RGB. Raises `UnsupportedFormat` for a video (use `open_media`).
+    """
     path, kind = _check_path(path)
     if kind != "photo":
         raise UnsupportedFormat(

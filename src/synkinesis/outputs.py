@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from .errors import UnsupportedFormat
-from .pipeline import Analysis
+from .pipeline import RecordingAnalysis
 from .plots import plot_time_series
 
 
-def write_table(analysis: Analysis, path: Path) -> Path:
+def write_table(analysis: RecordingAnalysis, path: Path) -> Path:
     table = analysis.table
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -28,11 +28,11 @@ def write_table(analysis: Analysis, path: Path) -> Path:
     return path
 
 
-def write_json(analysis: Analysis, path: Path) -> Path:
+def write_json(analysis: RecordingAnalysis, path: Path) -> Path:
     path.write_text(json.dumps(analysis.to_dict(), indent=2, default=float))
     return path
 
 
-def write_plot(analysis: Analysis, path: Path) -> Path:
+def write_plot(analysis: RecordingAnalysis, path: Path) -> Path:
     return plot_time_series(analysis.table, analysis.segmentation, analysis.indices["affected_side"], path,
                             title=f"{analysis.measured.provenance.source}: eye aperture and mouth movement")

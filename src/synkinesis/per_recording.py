@@ -4,7 +4,7 @@ same numbers for the same file and versions.
 
 A video is analysed (`pipeline.analyze`: measures, segments, indices; graded per expression when it
 follows a protocol); a photo has no movement, so it is measured only. The table stored for a video
-carries the engine's own fissure heights beside the refined ones (`web.grading.ENGINE_PREFIX`),
+carries the engine's own fissure heights beside the refined ones (`Measured.stored_table`),
 which is what lets a clinician's corrected steps be graded again without the video.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .pipeline import Analysis, Measured, Progress
+from .pipeline import Measured, Progress, RecordingAnalysis
 
 
 @dataclass
@@ -24,7 +24,7 @@ class RecordingResult:
     table: pd.DataFrame  # the per-frame table as stored
     result: dict  # provenance, units, episodes, indices, rest measures (+ "assessment" for a protocol)
     measured: Measured
-    analysis: Analysis | None  # None for a photo
+    analysis: RecordingAnalysis | None  # None for a photo
 
     @property
     def landmarks(self) -> np.ndarray:
@@ -35,10 +35,11 @@ def analyse_recording(media_path: Path, side: str, *, progress: Progress | None 
                       protocol: str | None = None, step_times: list[dict] | None = None,
                       threads: int | None = None) -> RecordingResult:
     from . import __version__, measures
-    from .findings.indices import INDICES_VERSION, check_side
+    from .assess import assessment_record
+    from .findings.indices import INDICES_VERSION
     from .frames import PHOTO_EXTENSIONS
+    from .landmarks.points import check_side
     from .pipeline import analyze, analyze_measured, measure_recording
-    from .web import grading  # pure pandas glue (no web framework is imported)
 
     media_path = Path(media_path)
     if media_path.suffix.lower() in PHOTO_EXTENSIONS:
@@ -52,11 +53,11 @@ def analyse_recording(media_path: Path, side: str, *, progress: Progress | None 
                                     if u in ("mm", "mm2", "deg")}}
         return RecordingResult(m.table, result, m, None)
     a = analyze(media_path, side, progress=progress, workdir=workdir, threads=threads)
-    assessment = grading.assessment(a.measured, side, protocol, step_times) if protocol else None
+    assessment = assessment_record(a.measured, side, protocol, step_times)[0] if protocol else None
     known = assessment.get("step_times") if assessment and not assessment.get("refused") else None
     if known:  # the steps (recorded or found) name the movements and give the rest
         a = analyze_measured(a.measured, side, steps=known, protocol=protocol)
     result = a.to_dict()
     if protocol:
         result["assessment"] = assessment
-    return RecordingResult(grading.with_engine_pfh(a.table, a.measured), result, a.measured, a)
+    return RecordingResult(a.measured.stored_table(a.table), result, a.measured, a)

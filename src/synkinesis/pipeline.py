@@ -32,6 +32,7 @@ FACE_COUNT_EVERY_S = 2.0  # how often video is checked for extra faces
 MIN_IRIS_PX = 7.0  # below this one pixel is > 1.7 mm: too coarse to measure a lid
 
 Progress = Callable[[int, int | None], None]  # (frames done, frames expected or None)
+ENGINE_PREFIX = "engine_"  # a stored table's columns of the engine's own fissure heights (`Measured.stored_table`)
 
 
 @dataclass
@@ -43,17 +44,39 @@ class Measured:
     # blinks are found on these (a shut eye is the engine's: the lid refinement fades out there).
     engine_pfh: pd.DataFrame | None = None
 
-    def segmentation_table(self) -> pd.DataFrame:
-        """The table segmentation reads: `table`, with the engine's fissure heights if refined."""
+    def segmentation_table(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The table segmentation reads: `table` (default: this recording's), with the engine's
+        fissure heights in place of the refined ones if refined. Never changes `table`."""
+        table = self.table if table is None else table
         if self.engine_pfh is None:
-            return self.table
-        t = self.table.copy()
+            return table
+        t = table.copy()
         t[list(self.engine_pfh.columns)] = self.engine_pfh.to_numpy()
         return t
 
     @property
     def landmarks(self) -> np.ndarray:
         return np.load(self.landmarks_file, mmap_mode="r")
+
+    def stored_table(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The per-frame table to store: `table` (default: this recording's) plus the engine's own
+        fissure heights as `engine_pfh_mm_<side>` when refined, so eye closures can be found again
+        from the stored table alone (`from_stored`)."""
+        table = self.table if table is None else table
+        if self.engine_pfh is None:
+            return table
+        return pd.concat([table, self.engine_pfh.add_prefix(ENGINE_PREFIX).set_axis(table.index)], axis=1)
+
+    @classmethod
+    def from_stored(cls, provenance: Provenance, table: pd.DataFrame, landmarks_file: Path) -> Measured:
+        """The recording behind a stored table (`stored_table`) and landmarks file, without the video."""
+        engine = [ENGINE_PREFIX + measures.column("pfh", side) for side in measures.SIDES]
+        engine = [c for c in engine if c in table]
+        engine_pfh = None
+        if engine:
+            engine_pfh = table[engine].rename(columns=lambda c: c[len(ENGINE_PREFIX):])
+            table = table.drop(columns=engine)
+        return cls(provenance, table, Path(landmarks_file), engine_pfh)
 
 
 class _LandmarkSpool:
@@ -90,8 +113,23 @@ def measure_recording(path: str | Path, *, iris_mm: float = IRIS_DIAMETER_MM, en
                       threads: int | None = None, refinement: str = DEFAULT_REFINEMENT) -> Measured:
     """Landmarks and per-frame measures of a video or photo.
 
-    `refinement`: how each frame's lid points are refined in the image (`landmarks.refine`;
-    "none" keeps the engine's points). It is recorded in the provenance.
+    Parameters
+    ----------
+    path : a video or photo (`frames.open_media`).
+    iris_mm : horizontal iris diameter (mm) the recording is calibrated with.
+    engine : a key of `landmarks.ENGINES`.
+    progress : called as `progress(frames done, frames expected or None)` while decoding.
+    workdir : folder for the landmark spool (`landmarks.npy`); a new temporary one by default.
+    threads : video decoder threads (`frames.open_media`).
+    refinement : how each frame's lid points are refined in the image (`landmarks.refine`;
+        "none" keeps the engine's points). It is recorded in the provenance.
+
+    Returns
+    -------
+    Measured : `table`, one row per decoded frame: `frame`, `time_s` (s), `face_found`, every column
+        of `measures.units()` (lengths mm, areas mm², angles deg), `mm_per_px`, `pose_ok`;
+        `landmarks_file`, a float32 (F, 478, 3) pixel `.npy` (NaN rows without a face);
+        `provenance` (source, size, fps, engine and formula versions, iris calibration, notes).
 
     Frames without a face are kept as rows with `face_found=False` and NaN measures. Raises
     NoFaceFound, FaceTooSmall or ExtremePose when nothing in the recording can be measured.
@@ -196,16 +234,22 @@ def _check_measurable(table: pd.DataFrame, prov: Provenance, detector_saw: int =
 
 
 @dataclass
-class Analysis:
-    """A measured recording plus what was found in it, for one affected side."""
+class RecordingAnalysis:
+    """A measured recording plus what was found in it, for one affected side.
+
+    (Not the stored `store.models.Analysis` row, which keeps this as files and JSON.)
+    """
 
     measured: Measured
     segmentation: Segmentation
     indices: dict
+    # `measured.table` plus per-frame findings: blink, eyes_closed, one_eye_closed (bool),
+    # mouth_movement_mm, episode (kind name or ""). A new frame: `measured.table` is left as it was.
+    table: pd.DataFrame
 
-    @property
-    def table(self) -> pd.DataFrame:
-        return self.measured.table
+    def segmentation_table(self) -> pd.DataFrame:
+        """`table` with the engine's own fissure heights where refined (what blinks are found on)."""
+        return self.measured.segmentation_table(self.table)
 
     def to_dict(self) -> dict:
         from . import __version__
@@ -231,7 +275,11 @@ def _rest_rows(table: pd.DataFrame, seg: Segmentation) -> tuple[pd.DataFrame, li
 
 
 def rest_measures(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
-    """Median of every measure over the resting baseline (blinks left out)."""
+    """Median of every measure over the resting baseline (blinks left out).
+
+    `table`: one row per frame with the mm / mm² / deg columns of `measures.units()`; `seg`: its
+    segmentation. Returns column → median (rounded to 0.001), or None without a rest.
+    """
     if seg.rest is None:
         return None
     rows, cols = _rest_rows(table, seg)
@@ -253,7 +301,13 @@ def rest_sd(table: pd.DataFrame, seg: Segmentation) -> dict[str, float] | None:
 
 
 def step_movements(steps, protocol=None) -> list[dict] | None:
-    """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added."""
+    """`[{step, start_s, end_s}]` (a protocol's keys) → the same with each step's `movement` added.
+
+    >>> clinic = {"key": "short", "steps": [{"key": "rest", "movement": "rest"},
+    ...                                     {"key": "grin", "movement": "big_smile"}]}
+    >>> step_movements([{"step": "grin", "start_s": 2.0, "end_s": 4.5}], clinic)
+    [{'step': 'grin', 'start_s': 2.0, 'end_s': 4.5, 'movement': 'big_smile'}]
+    """
     if not steps:
         return None
     moves = {}
@@ -279,13 +333,27 @@ def segment_measured(m: Measured, *, rest: tuple[int, int] | None = None, steps=
 
 def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAMETER_MM,
             rest: tuple[int, int] | None = None, progress: Progress | None = None,
-            workdir: Path | None = None, threads: int | None = None, steps=None, protocol=None) -> Analysis:
+            workdir: Path | None = None, threads: int | None = None, steps=None,
+            protocol=None) -> RecordingAnalysis:
     """Measure a recording, segment it and compute the synkinesis indices.
 
-    steps: known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
-    correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
+    Parameters
+    ----------
+    path : a video (a still picture is refused with `EmptyMedia`: use `measure_recording`).
+    affected_side : the patient's own affected side, "left" or "right" (checked before the video is read).
+    iris_mm, progress, workdir, threads : as for `measure_recording`.
+    rest : (first, last) frame of a resting baseline chosen by a person; None finds it.
+    steps : known step times `[{step, start_s, end_s}]` (guided recorder, protocol, a person's
+        correction) with the `protocol` they belong to: each step's frames are an episode of its movement.
+
+    Returns
+    -------
+    RecordingAnalysis : `measured` (as `measure_recording`), `segmentation` (rest, blinks, closures,
+        movement episodes), `indices` (`findings.synkinesis_indices`, with its `headline`) and
+        `table`: the measures plus per-frame `blink`, `eyes_closed`, `one_eye_closed`,
+        `mouth_movement_mm` and `episode`.
     """
-    from .findings.indices import check_side
+    from .landmarks.points import check_side
 
     check_side(affected_side)  # fail before the slow part
     m = measure_recording(path, iris_mm=iris_mm, progress=progress, workdir=workdir, threads=threads)
@@ -297,20 +365,24 @@ def analyze(path: str | Path, affected_side: str, *, iris_mm: float = IRIS_DIAME
 
 
 def analyze_measured(m: Measured, affected_side: str, *, rest: tuple[int, int] | None = None, steps=None,
-                     protocol=None) -> Analysis:
-    """Segment an already measured recording and compute its indices (no video read)."""
+                     protocol=None) -> RecordingAnalysis:
+    """Segment an already measured recording and compute its indices (no video read).
+
+    As `analyze` from its second step; `m` is not changed (its notes gain the indices' notes).
+    """
     from .findings import synkinesis_indices
 
     fps = m.provenance.fps or 30.0
     seg = segment_measured(m, rest=rest, steps=steps, protocol=protocol)
-    m.table["blink"] = seg.blink
-    m.table["eyes_closed"] = seg.eye_closed
-    m.table["one_eye_closed"] = seg.one_eye_closed
-    m.table["mouth_movement_mm"] = seg.mouth_movement_mm
-    m.table["episode"] = ""
+    table = m.table.copy()
+    table["blink"] = seg.blink
+    table["eyes_closed"] = seg.eye_closed
+    table["one_eye_closed"] = seg.one_eye_closed
+    table["mouth_movement_mm"] = seg.mouth_movement_mm
+    table["episode"] = ""
     for e in seg.episodes:
         if e.kind != "blink" and e.side is None:
-            m.table.loc[e.start:e.end, "episode"] = e.kind
-    indices = synkinesis_indices(m.table, seg, affected_side, fps)
+            table.loc[e.start:e.end, "episode"] = e.kind
+    indices = synkinesis_indices(table, seg, affected_side, fps)
     m.provenance.notes += [n for n in indices.get("notes", []) if n not in m.provenance.notes]
-    return Analysis(m, seg, indices)
+    return RecordingAnalysis(m, seg, indices, table)

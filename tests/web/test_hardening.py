@@ -414,11 +414,11 @@ def test_secure_cookies_option_and_cli_flags(app, world, monkeypatch, tmp_path):
     import uvicorn
     from typer.testing import CliRunner
 
-    from synkinesis.web.cli import web_app
+    from synkinesis.cli import app as cli_app
 
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
-    out = CliRunner().invoke(web_app, ["serve", "--data-dir", str(tmp_path / "d"), "--no-worker",
+    out = CliRunner().invoke(cli_app, ["serve", "--data-dir", str(tmp_path / "d"), "--no-worker",
                                        "--secure-cookies", "--trusted-proxy", "10.0.0.5"])
     assert out.exit_code == 0, out.output
     assert seen["proxy_headers"] is False

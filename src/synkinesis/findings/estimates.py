@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from ..protocols import MOVEMENTS, Protocol
 from ..scales import eface, house_brackmann, sunnybrook
 from ..scales.base import ScaleInputError, check_item
-from .indices import check_side, other
+from ..landmarks.points import check_side, other
 from .per_expression import ExpressionResult
 
 ESTIMATE_LABEL = "ESTIMATE (automated from video; not a clinician's grade)"
@@ -256,8 +256,12 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
 def voluntary_grade(ratio: float) -> int:
     """Sunnybrook voluntary movement 1–5 from the affected/healthy excursion ratio.
 
-    >>> voluntary_grade(1.0), voluntary_grade(0.5), voluntary_grade(0.0)
-    (5, 3, 1)
+    Parameters: `ratio`, the affected side's movement over the healthy side's (unitless, ≥ 0).
+    Returns the grade of the first cut-off the ratio reaches (`SUNNYBROOK_VOLUNTARY_CUTOFFS`:
+    ≥ 0.75 (complete) → 5, ≥ 0.50 → 4, ≥ 0.25 → 3, ≥ 0.10 → 2), else 1.
+
+    >>> voluntary_grade(1.0), voluntary_grade(0.5), voluntary_grade(0.3), voluntary_grade(0.0)
+    (5, 4, 3, 1)
     """
     return next((g for cut, g in SUNNYBROOK_VOLUNTARY_CUTOFFS if ratio >= cut), 1)
 
@@ -464,6 +468,8 @@ def estimate(results: Sequence[ExpressionResult], protocol: Protocol, affected_s
 
     clinician_items: optional items a clinician entered that video cannot give, per scale
     (e.g. {"sunnybrook": {"rest_cheek": "normal"}}), so a composite can be completed.
+    Returns `Estimates`, always labelled as estimates: per scale the items it could estimate (with
+    the steps and measures that drove each), the ones refused and why, and the score where complete.
     """
     aff = check_side(affected_side)
     hea = other(aff)

@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInput
-from ..landmarks.points import SIDES
+from ..landmarks.points import SIDES, check_side, other
 from ..segments.episodes import BROW, EYE_CLOSURES, MOUTH_EXPRESSIONS, Segmentation, held_frames
 
 INDICES_VERSION = "indices/2"  # 2: excess narrowing with MDC95, neutral rest, movement kinds, no negative ratios
@@ -34,16 +33,6 @@ MIN_OCULAR_ORAL_S = 0.2  # less held time with both eyes open (and the head fron
 MIN_NEUTRAL_STRETCHES = 1
 MAX_LAG_S = 0.5
 MAX_GAZE_OFF_MM = 2.0  # iris offset from its rest position (≈ 10° of gaze) beyond which a frame is not compared
-
-
-def other(side: str) -> str:
-    return "right" if side == "left" else "left"
-
-
-def check_side(side: str) -> str:
-    if side not in SIDES:
-        raise InvalidInput(f"Affected side must be 'left' or 'right' (the patient's own side); got {side!r}.")
-    return side
 
 
 def _r(x: float | None, nd: int = 1) -> float | None:
@@ -99,7 +88,15 @@ def refused(affected: str, seg: Segmentation, reason: str) -> dict:
 
 
 def synkinesis_indices(table: pd.DataFrame, seg: Segmentation, affected_side: str, fps: float) -> dict:
-    """Indices as a JSON-ready dict; every number's unit is in its key."""
+    """Indices as a JSON-ready dict; every number's unit is in its key.
+
+    Parameters: `table`, one row per frame with `face_found` and `pfh_mm_<side>`,
+    `commissure_excursion_mm_<side>`, `commissure_height_mm_<side>` (mm; gaze and `pose_ok` used when
+    present); `seg`, its `Segmentation` (same frames); `affected_side`, the patient's own "left" or
+    "right"; `fps`, frames per second. Returns `{"version", "affected_side", "healthy_side",
+    "ocular_oral": [per mouth expression], "oral_ocular": [...], "coupling", "summary", "headline",
+    "notes"}`, or the same keys with `"refused": why` when nothing can be compared with rest.
+    """
     affected = check_side(affected_side)
     healthy = other(affected)
     if seg.rest is None:
@@ -324,7 +321,13 @@ def headline(indices: dict) -> dict:
 
     flagged: ocular-oral excess narrowing (median over the mouth expressions) above its MDC95 and at
     least `MIN_FLAG_EXCESS_PCT` points. Works on indices/2 dicts; an older dict is read from its
-    summary narrowing (no MDC: never flagged, the reason says so).
+    summary narrowing (no MDC: never flagged, the reason says so). Returns `{"flagged", "reason",
+    "ocular_oral_excess_pct_points", "mdc95_pct_points", "above_noise", "ocular_oral_excess_mm",
+    "episodes"}`.
+
+    >>> h = headline({"refused": "no rest was found"})
+    >>> h["flagged"], h["reason"]
+    (False, 'no rest was found')
     """
     out = {"flagged": False, "ocular_oral_excess_pct_points": None, "mdc95_pct_points": None,
            "above_noise": None, "ocular_oral_excess_mm": None, "episodes": 0, "reason": ""}

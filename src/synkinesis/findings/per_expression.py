@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..landmarks.points import SIDES
-from ..segments.protocol import ProtocolSegmentation, held_frames, primary_signal
-from .indices import check_side, other
+from ..segments.protocol import ProtocolSegmentation, primary_signal, repetition_held_frames
+from ..landmarks.points import check_side, other
 
 MIN_HELD_FRAMES = 3  # fewer usable held frames than this: the step cannot be graded
 MIN_USABLE_SHARE = 0.5  # at least this share of a step's frames must have a frontal face
@@ -176,6 +176,10 @@ def per_expression(table: pd.DataFrame, pseg: ProtocolSegmentation, affected_sid
     """One `ExpressionResult` per protocol step (rest included, as the baseline's own row).
 
     table: measures table with the `movement_signals` columns (same frames as the segmentation).
+    pseg: `segment_protocol`'s result; affected_side: the patient's own "left" or "right".
+    Each result holds the step's status ("ok", "poor", "missing" with reasons), its voluntary
+    measure on each side (mm or % of rest, with the affected/healthy ratio) and the synkinesis
+    measures elsewhere on the face (affected, healthy, excess).
     """
     affected = check_side(affected_side)
     healthy = other(affected)
@@ -199,7 +203,7 @@ def per_expression(table: pd.DataFrame, pseg: ProtocolSegmentation, affected_sid
         else:
             prim = primary_signal(pseg.signals, step.kind.signal)
             exclude = ~usable if seg.movement not in EYE_CLOSURES else ~(table["face_found"].to_numpy(bool))
-            held = np.concatenate([held_frames(r, prim, exclude) for r in seg.repetitions])
+            held = np.concatenate([repetition_held_frames(r, prim, exclude) for r in seg.repetitions])
         frames = seg.frames()
         res.usable_share = round(float(usable[frames].mean()), 3) if len(frames) else 0.0
         peaks = np.array([r.peak for r in seg.repetitions] if not step.is_rest else held, dtype=int)

@@ -12,6 +12,13 @@ ENGINES = {"mediapipe-facemesh": MediaPipeFaceMesh}
 
 
 def make_engine(name: str = "mediapipe-facemesh", **options) -> LandmarkEngine:
+    """A landmark engine by its key in `ENGINES`; `options` go to its constructor (e.g. `static`,
+    `max_faces`). Its `detect(rgb)` returns the faces, largest first, as (n_points, 3) pixel points.
+
+    >>> make_engine("dlib-68")
+    Traceback (most recent call last):
+    ValueError: unknown landmark engine 'dlib-68'; known: mediapipe-facemesh
+    """
     try:
         return ENGINES[name](**options)
     except KeyError:

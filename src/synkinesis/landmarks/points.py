@@ -4,7 +4,30 @@ In an unmirrored image the patient's right is the image's left, so "right" point
 smaller x on a frontal face.
 """
 
+from ..errors import InvalidInput
+
 SIDES = ("left", "right")
+
+
+def other(side: str) -> str:
+    """The opposite anatomical side.
+
+    >>> other("left")
+    'right'
+    """
+    return "right" if side == "left" else "left"
+
+
+def check_side(side: str) -> str:
+    """`side` if it is "left" or "right" (the patient's own), else `InvalidInput` saying so.
+
+    >>> check_side("right")
+    'right'
+    """
+    if side not in SIDES:
+        raise InvalidInput(f"Affected side must be 'left' or 'right' (the patient's own side); got {side!r}.")
+    return side
+
 
 LATERAL_CANTHUS = {"right": 33, "left": 263}
 MEDIAL_CANTHUS = {"right": 133, "left": 362}

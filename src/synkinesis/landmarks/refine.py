@@ -56,7 +56,7 @@ so nothing depends on the image size):
   from reference frames: the median over the last `REFERENCE_MEMORY_S` seconds' worth of
   eyes-open frames (both fissures ≥ `MIN_REFERENCE_OPEN` W), excluding the current frame. So the
   lids' absolute position is the mesh's on average (the mesh agrees with human annotators on
-  neutral faces, tests/test_annotations.py, tests/test_refinement.py), and every CHANGE relative to
+  neutral faces, tests/acceptance/test_annotations.py, tests/test_refine.py), and every CHANGE relative to
   that recent reference is measured in the image. A photo on its own is its own reference: its
   points come back unchanged. In video the correction ramps in over the first `RAMP_S` of
   reference frames (an offset from one or two frames is noisy).

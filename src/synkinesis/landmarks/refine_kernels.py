@@ -8,7 +8,7 @@ memory, medians) and calls these between its image sampling (cv2.remap).
 
 Each kernel follows `refine`'s documented algorithm step for step, with the same precision
 (float32 where the image values are float32, float64 elsewhere) and the same tie-breaking (first
-maximum / minimum); tests/test_refine_speed_equivalence.py checks them against the straightforward
+maximum / minimum); tests/test_refine_kernels.py checks them against the straightforward
 NumPy version. `nogil`: live practice refines several sessions' frames in threads.
 """
 

@@ -13,7 +13,17 @@ from .refine import DEFAULT, make_refiner
 
 
 class FaceTracker:
-    """Largest face's (478, 3) pixel points per frame, refined; `None` without a face."""
+    """Largest face's (478, 3) pixel points per frame, refined; `None` without a face.
+
+    Parameters
+    ----------
+    engine : a key of `landmarks.ENGINES` (default MediaPipe Face Mesh, 478 points).
+    static : True for unrelated photos (no tracking between calls), False for a video's frames.
+    fps : the video's frame rate (the lid refinement's temporal smoothing); ignored for photos.
+    refinement : `landmarks.refine` method for the lid points ("none" keeps the engine's).
+
+    `version` and `refinement` name what produced the points (stored in the provenance).
+    """
 
     def __init__(self, engine: str = "mediapipe-facemesh", *, static: bool = False, fps: float | None = None,
                  refinement: str = DEFAULT):
@@ -34,7 +44,11 @@ class FaceTracker:
         self.engine = make_engine(self._engine_name, static=self._static, max_faces=n)
 
     def track(self, rgb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(engine's points, refined points) of the largest face, or (None, None)."""
+        """(engine's points, refined points) of the largest face, or (None, None).
+
+        `rgb`: (H, W, 3) uint8 RGB, upright and unmirrored. Points: (n_points, 3) float32, x and y
+        in pixels of that image, z relative depth (MediaPipe's scale).
+        """
         faces = self.engine.detect(rgb)
         if not faces:
             lids = getattr(self.refiner, "lids", self.refiner)

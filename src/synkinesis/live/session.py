@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .. import measures
-from ..findings.indices import check_side, other
+from ..landmarks.points import check_side, other
 from ..measures import eye, mouth
 from ..measures.face_frame import IRIS_DIAMETER_MM, face_frame, intercanthal_px, iris_diameter_px
 from .exercises import Exercise

@@ -53,18 +53,39 @@ FACE_COLUMNS = {"commissure_height_diff_mm": "mm", "yaw_deg": "deg", "pitch_deg"
 
 
 def column(stem: str, side: str) -> str:
-    """`column("pfh", "left")` → `"pfh_mm_left"`."""
+    """The table column of a per-side measure: `<stem>_<unit>_<side>`.
+
+    >>> column("pfh", "left"), column("eye_area", "right")
+    ('pfh_mm_left', 'eye_area_mm2_right')
+    """
     return f"{stem}_{PER_SIDE[stem][0]}_{side}"
 
 
 def units() -> dict[str, str]:
-    """Unit of every column the measures table has."""
+    """Unit of every column the measures table has: column name → "mm", "mm2", "deg", "px", "mm/px" or "bool".
+
+    >>> u = units()
+    >>> u["pfh_mm_left"], u["yaw_deg"], u["mm_per_px"]
+    ('mm', 'deg', 'mm/px')
+    """
     u = {column(stem, side): unit for stem, (unit, _) in PER_SIDE.items() for side in SIDES}
     return u | FACE_COLUMNS
 
 
 def measure_px(points: np.ndarray) -> pd.DataFrame:
-    """Measures of (F, 478, 3) pixel landmarks with lengths still in px (areas px²); NaN rows stay NaN."""
+    """Measures of landmarks with lengths still in px (areas px²), one row per frame.
+
+    Parameters
+    ----------
+    points : (F, 478, 3) float, MediaPipe face-mesh points in pixels of the upright, unmirrored
+        image (x right, y down); a frame without a face is a row of NaN.
+
+    Returns
+    -------
+    DataFrame : F rows, the columns of `units()` (per-side `<measure>_<unit>_<side>` still in px,
+        head pose in degrees, `iris_diameter_px`, `intercanthal_px`, `pose_ok` as 0/1); all NaN
+        for a frame without a face. `to_mm` turns it into mm with the recording's calibration.
+    """
     points = np.asarray(points, dtype=np.float64)
     found = ~np.isnan(points).any(axis=(1, 2))
     out = pd.DataFrame(np.nan, index=range(len(points)), columns=list(units()))
@@ -99,7 +120,16 @@ def fissure_heights_px(points: np.ndarray) -> np.ndarray:
 def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM, smooth_frames: int = 1) -> pd.DataFrame:
     """Scale a `measure_px` table (one recording) to mm with the recording's iris calibration.
 
-    `smooth_frames`: window (frames, ≈ 1 s of video) over which the head-distance scale is smoothed.
+    Parameters
+    ----------
+    table : a `measure_px` table (needs `iris_diameter_px`, `intercanthal_px`, `pose_ok` and the
+        per-side px columns) of the whole recording: the calibration is a median over it.
+    iris_mm : horizontal visible iris diameter in mm (default `IRIS_DIAMETER_MM`, 11.77).
+    smooth_frames : window (frames, ≈ 1 s of video) over which the head-distance scale is smoothed.
+
+    Returns
+    -------
+    DataFrame : a new table, lengths in mm and areas in mm², `mm_per_px` added, `pose_ok` bool.
     """
     out = table.copy()
     scale = mm_per_px(table["iris_diameter_px"].to_numpy(), table["intercanthal_px"].to_numpy(), iris_mm,
@@ -115,7 +145,11 @@ def to_mm(table: pd.DataFrame, iris_mm: float = IRIS_DIAMETER_MM, smooth_frames:
 
 
 def measure_points(points: np.ndarray, iris_mm: float = IRIS_DIAMETER_MM) -> pd.DataFrame:
-    """One row per frame of (F, 478, 3) pixel landmarks, in mm; NaN rows for frames without a face."""
+    """One row per frame of (F, 478, 3) pixel landmarks, in mm; NaN rows for frames without a face.
+
+    `measure_px` then `to_mm` (see both): the calibration is taken over these F frames, so pass a
+    whole recording (or a photo) at once.
+    """
     return to_mm(measure_px(points), iris_mm)
 
 

@@ -140,20 +140,32 @@ class Segmentation:
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Inclusive (start, end) of each run of True."""
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (start, end) of each run of True.
+
+    >>> runs(np.array([False, True, True, False, True]))
+    [(1, 2), (4, 4)]
+    """
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(int)))
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+def fill_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+    """`mask` with gaps of at most `max_gap` False frames between two runs of True filled in.
+
+    >>> fill_gaps(np.array([True, False, True, False, False, True]), 1).astype(int).tolist()
+    [1, 1, 1, 0, 0, 1]
+    """
     out = mask.copy()
     runs = _runs(mask)
     for (_, e0), (s1, _) in zip(runs, runs[1:]):
         if s1 - e0 - 1 <= max_gap:
             out[e0 + 1:s1] = True
     return out
+
+
+_runs, _fill_gaps = runs, fill_gaps  # the names this module's code uses
 
 
 def _col(table: pd.DataFrame, name: str) -> np.ndarray:
@@ -671,6 +683,13 @@ def segment(table: pd.DataFrame, fps: float, rest: tuple[int, int] | None = None
     neutral) or by a protocol step (`rest_how="rest step"`: used if neutral, else the most neutral
     still stretch). steps: `[{"movement"|"step", "start_s", "end_s"}]` — each step's frames become one
     episode of that movement (source "protocol step"); a "rest" step gives the rest.
+
+    Parameters: `table`, one row per frame with `face_found` (bool), `time_s` (s; else frame / fps)
+    and the measures in mm (`pfh_mm_<side>`, `commissure_*_mm_<side>`, `brow_height_mm_<side>`,
+    head pose in deg; `measure_recording`'s table); `fps`, frames per second.
+    Returns a `Segmentation`: `rest` (first, last frame) or None with `rest_refusal`, per-frame bool
+    arrays of length F (`blink`, `eye_closed`, `one_eye_closed`), `mouth_movement_mm` (F,) and the
+    `episodes` (kind, frames, peak, seconds, side for one-sided events).
     """
     fps = fps or 30.0
     n = len(table)

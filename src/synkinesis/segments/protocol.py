@@ -34,8 +34,8 @@ from ..errors import InvalidInput
 from ..landmarks import points as P
 from ..landmarks.points import SIDES
 from ..protocols import Protocol, Step
-from .episodes import (CLOSED_FRACTION, HELD_FRACTION, MIN_REST_S, STILL_MM_PER_S, Segmentation, _fill_gaps,
-                       _runs, segment)
+from .episodes import (CLOSED_FRACTION, HELD_FRACTION, MIN_REST_S, STILL_MM_PER_S, Segmentation, fill_gaps,
+                       runs, segment)
 
 SEGMENTATION_VERSION = "protocol-segments/1"  # bump when detection or alignment changes
 
@@ -157,8 +157,8 @@ def find_rest(raw: Mapping[str, np.ndarray], base: Segmentation, found: np.ndarr
         if np.isfinite(x).any():
             speed = np.abs(np.gradient(np.nan_to_num(x, nan=float(np.nanmedian(x))))) * fps
             still &= speed < STILL_MM_PER_S
-    still = _fill_gaps(still, max(1, int(0.1 * fps)))
-    for a, b in _runs(still):
+    still = fill_gaps(still, max(1, int(0.1 * fps)))
+    for a, b in runs(still):
         if (b - a + 1) / fps >= MIN_REST_S:
             return a, b
     return None
@@ -228,7 +228,7 @@ def _pieces(level: np.ndarray, a: int, b: int, min_gap: int) -> list[tuple[int, 
     One held movement stays above threshold from ramp-up to ramp-down; two repetitions (or a smile
     followed by a pucker) dip below it in between even when landmark jitter keeps the run alive.
     """
-    strong = _runs(level[a:b + 1] >= 1.0)
+    strong = runs(level[a:b + 1] >= 1.0)
     cuts, pieces, start = [], [], a
     for (_, e0), (s1, _) in zip(strong, strong[1:]):
         if s1 - e0 - 1 >= min_gap:
@@ -256,9 +256,9 @@ def find_events(sig: pd.DataFrame, thr: Mapping[str, float], fps: float) -> list
     z["eyes"] = 2.0 * (closed | one)
     families = [k for k in SIGNALS if k != "corner_up"] + ["eyes"]
     level = np.max(np.column_stack([z[k] for k in families]), axis=1)
-    active = _fill_gaps(level >= 0.5, int(MERGE_GAP_S * fps))
+    active = fill_gaps(level >= 0.5, int(MERGE_GAP_S * fps))
     events = []
-    for a0, b0 in _runs(active):
+    for a0, b0 in runs(active):
         for a, b in _pieces(level, a0, b0, max(2, int(MIN_EVENT_S * fps))):
             if level[a:b + 1].max() < 1.0:
                 continue
@@ -428,6 +428,11 @@ def parse_step_times(data: object, protocol: Protocol, duration_s: float | None 
 
     Every problem is reported at once (`InvalidInput`): unknown step keys (with the protocol's
     keys), end before start, times outside the recording, a step given twice, overlaps.
+    Times are seconds from the recording's first frame; `duration_s` (s), if given, bounds them.
+
+    >>> from synkinesis.protocols import load_protocol
+    >>> parse_step_times([{"step": "rest", "start_s": 0, "end_s": 2}], load_protocol("meei8"))
+    [StepTime(step='rest', start_s=0.0, end_s=2.0)]
     """
     if isinstance(data, Mapping) and "steps" in data:
         data = data["steps"]
@@ -500,7 +505,8 @@ def _repetition(a: int, b: int, prim: np.ndarray, times: np.ndarray) -> Repetiti
     return Repetition(a, b, peak, float(times[a]), float(times[b]), float(times[peak]))
 
 
-def held_frames(rep: Repetition, prim: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+def repetition_held_frames(rep: Repetition, prim: np.ndarray,
+                           exclude: np.ndarray | None = None) -> np.ndarray:
     """Frames of a repetition within `HELD_FRACTION` of its peak movement (minus `exclude`d frames)."""
     f = np.arange(rep.start, rep.end + 1)
     if not rep.clear:  # no movement to find a peak of: the middle half of the window
@@ -531,6 +537,8 @@ def segment_protocol(table: pd.DataFrame, fps: float, protocol: Protocol, landma
     table: the measures table of `measure_recording` (one row per frame); landmarks: its
     (F, 478, 3) px array (optional; adds the lip/chin signals); steps: validated step times
     (`parse_step_times`) — guided mode. Steps not found are kept with `found == False`.
+    Returns a `ProtocolSegmentation`: per step its frames, seconds, repetitions and peaks, how it was
+    found, plus the detected `base` segmentation (rest, blinks, closures) and notes.
     """
     fps = fps or 30.0
     table = table.copy()
@@ -609,5 +617,5 @@ def _frames(st: StepTime, times: np.ndarray) -> tuple[int, int]:
 
 
 __all__ = ["Event", "ProtocolSegmentation", "Repetition", "StepSegment", "StepTime", "align", "compatibility",
-           "detection_signals", "find_events", "held_frames", "load_step_times", "movement_signals",
-           "parse_step_times", "primary_signal", "segment_protocol"]
+           "detection_signals", "find_events", "load_step_times", "movement_signals",
+           "parse_step_times", "primary_signal", "repetition_held_frames", "segment_protocol"]

@@ -3,7 +3,7 @@
 `warps` holds the pure image warps (one upper lid lowered, one mouth corner moved);
 `frontal_faces()` loads the real frontal photos they are applied to (sample media, cached);
 `score_lid` / `score_commissure` compare what a landmark method reports against the truth, the
-same way in the acceptance test (tests/test_known_truth.py) and the benchmark
+same way in the acceptance test (tests/acceptance/test_known_truth.py) and the benchmark
 (benchmarks/one_sided_change.py).
 
 Scoring conventions (one definition for tests and benchmark):

@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..landmarks import points as P
-from .warps import _frame_axes, _from_uv, _roi, _sample, _smoothstep, _to_uv, lower_upper_lid, mm_to_px, \
-    move_commissure
+from .warps import (bounding_roi, frame_axes, from_uv, lower_upper_lid, mm_to_px, move_commissure, sample_at,
+                    smoothstep, to_uv)
 
-SIDES = ("left", "right")
+SIDES = P.SIDES
 MAX_LID_FRACTION = 0.97  # `lower_upper_lid` needs < 1; 97 % of the fissure is a closed eye to any viewer
 # Brow push: Gaussian across the face, sigma = this × eye width (canthus to canthus), centred on the pupil.
 BROW_SIGMA_U = 0.6
@@ -93,36 +93,36 @@ def push(rgb: np.ndarray, points: np.ndarray, origin: np.ndarray, disp_uv: tuple
     w ≈ 0. Landmarks are forward-mapped by solving p − D·w(p) = q (a contraction while
     |D|·max|∇w| < 1, which the callers' field sizes guarantee). Returns (image, points_after).
     """
-    e_u, e_v = _frame_axes(points)
+    e_u, e_v = frame_axes(points)
     d = np.asarray(disp_uv, dtype=np.float64)
     if np.abs(d).max() < 1e-6:
         return rgb, points
     u0, u1, v0, v1 = extent_uv
     cu, cv = np.array([u0, u0, u1, u1]), np.array([v0, v1, v0, v1])
-    x0, y0, x1, y1 = _roi(*_from_uv(cu, cv, origin, e_u, e_v), rgb.shape)
+    x0, y0, x1, y1 = bounding_roi(*from_uv(cu, cv, origin, e_u, e_v), rgb.shape)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-    u, v = _to_uv(np.stack([gx, gy], axis=-1), origin, e_u, e_v)
+    u, v = to_uv(np.stack([gx, gy], axis=-1), origin, e_u, e_v)
     w = weight(u, v)
     su, sv = u - d[0] * w, v - d[1] * w
-    patch = _sample(rgb, *_from_uv(su, sv, origin, e_u, e_v))
+    patch = sample_at(rgb, *from_uv(su, sv, origin, e_u, e_v))
     moved = w * np.abs(d).max() > 1e-3
     out = rgb.copy()
     region = out[y0:y1, x0:x1]
     region[moved] = np.clip(np.rint(patch[moved]), 0, 255).astype(rgb.dtype)
 
-    qu, qv = _to_uv(points, origin, e_u, e_v)
+    qu, qv = to_uv(points, origin, e_u, e_v)
     pu, pv = qu.copy(), qv.copy()
     for _ in range(60):
         wp = weight(pu, pv)
         pu, pv = qu + d[0] * wp, qv + d[1] * wp
     after = np.array(points, dtype=np.float64, copy=True)
-    after[:, 0], after[:, 1] = _from_uv(pu, pv, origin, e_u, e_v)
+    after[:, 0], after[:, 1] = from_uv(pu, pv, origin, e_u, e_v)
     return out, after
 
 
 def _ramp(v: np.ndarray, zero_at: float, one_at: float) -> np.ndarray:
     """0 at `zero_at`, 1 at `one_at` (either order), smooth in between."""
-    return _smoothstep((v - zero_at) / (one_at - zero_at))
+    return smoothstep((v - zero_at) / (one_at - zero_at))
 
 
 def _check_fold(disp: float, ramp_len: float, sigma: float, what: str) -> None:
@@ -142,10 +142,10 @@ def raise_brow(rgb: np.ndarray, points: np.ndarray, side: str, mm: float, px_per
     px_per_mm: the face's calibration; default from these landmarks' iris (11.77 mm).
     """
     points = np.asarray(points, dtype=np.float64)
-    e_u, e_v = _frame_axes(points)
+    e_u, e_v = frame_axes(points)
     pupil = points[P.IRIS_CENTRE[side], :2]
-    bu, bv = _to_uv(points[list(P.BROW_TOP[side])], pupil, e_u, e_v)
-    mu, mv = _to_uv(points[list(P.UPPER_LID[side])], pupil, e_u, e_v)
+    bu, bv = to_uv(points[list(P.BROW_TOP[side])], pupil, e_u, e_v)
+    mu, mv = to_uv(points[list(P.UPPER_LID[side])], pupil, e_u, e_v)
     order_b, order_m = np.argsort(bu), np.argsort(mu)
     brow_v = float(np.interp(0.0, bu[order_b], bv[order_b]))  # above the pupil (negative: up)
     margin_v = float(np.interp(0.0, mu[order_m], mv[order_m]))
@@ -173,9 +173,9 @@ def raise_cheek(rgb: np.ndarray, points: np.ndarray, side: str, mm: float, px_pe
     the eyeball stretches over `LIP_MIN_STRETCH` × the displacement (no fold), the upper lid stays.
     """
     points = np.asarray(points, dtype=np.float64)
-    e_u, e_v = _frame_axes(points)
+    e_u, e_v = frame_axes(points)
     pupil = points[P.IRIS_CENTRE[side], :2]
-    lu, lv = _to_uv(points[list(P.LOWER_LID[side])], pupil, e_u, e_v)
+    lu, lv = to_uv(points[list(P.LOWER_LID[side])], pupil, e_u, e_v)
     o = np.argsort(lu)
     margin_v = float(np.interp(0.0, lu[o], lv[o]))  # below the pupil (positive: down)
     eye_w = float(np.linalg.norm(points[P.LATERAL_CANTHUS[side], :2] - points[P.MEDIAL_CANTHUS[side], :2]))
@@ -196,13 +196,13 @@ def raise_cheek(rgb: np.ndarray, points: np.ndarray, side: str, mm: float, px_pe
 def _lip_geometry(points: np.ndarray, side: str):
     """Half-way point between midline and corner (origin), mouth width, and the heights (v, down) there
     of the upper-inner, lower-inner, upper-outer and lower-outer lip borders."""
-    e_u, e_v = _frame_axes(points)
+    e_u, e_v = frame_axes(points)
     corner = points[P.COMMISSURE[side], :2]
     mid = points[P.UPPER_LIP_INNER_MID, :2]
     origin = (corner + mid) / 2
 
     def v_at(idx):
-        u, v = _to_uv(points[list(idx)], origin, e_u, e_v)
+        u, v = to_uv(points[list(idx)], origin, e_u, e_v)
         o = np.argsort(u)
         return float(np.interp(0.0, u[o], v[o]))
 

@@ -39,7 +39,7 @@ MOVEMENT_STATES: dict[str, SideState] = {
     "gentle_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION),
     # squeezed shut: lids closed, brow pulled down, lower lid and cheek pushed up. The cheek is kept small:
     # the mesh moves the mouth corners 1–2 mm when the eyes shut (truth: 0), and with a 1-mm cheek that
-    # artefact became 1.2 mm one-sided on a healthy face (0.6 mm at 0.5 mm; tests/test_assess.py).
+    # artefact became 1.2 mm one-sided on a healthy face (0.6 mm at 0.5 mm; tests/acceptance/test_assess.py).
     "tight_eye_closure": SideState(lid_fraction=MAX_LID_FRACTION, brow_up_mm=-1.0, cheek_up_mm=0.5),
     "small_smile": SideState(corner_up_mm=1.5, corner_out_mm=2.5),
     "big_smile": SideState(corner_up_mm=3.0, corner_out_mm=4.5),

@@ -29,7 +29,7 @@ COMMISSURE_SIGMA = 0.28
 
 
 # ----------------------------------------------------------------------------------------- frame
-def _frame_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def frame_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (image px) along the iris line (towards the patient's left) and face-down."""
     right, left = points[P.IRIS_CENTRE["right"], :2], points[P.IRIS_CENTRE["left"], :2]
     e_u = (left - right) / np.linalg.norm(left - right)
@@ -37,35 +37,35 @@ def _frame_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e_u.astype(np.float64), e_v.astype(np.float64)
 
 
-def _to_uv(xy: np.ndarray, origin: np.ndarray, e_u: np.ndarray, e_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def to_uv(xy: np.ndarray, origin: np.ndarray, e_u: np.ndarray, e_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rel = np.asarray(xy, dtype=np.float64)[..., :2] - origin
     return rel @ e_u, rel @ e_v
 
 
-def _from_uv(u, v, origin, e_u, e_v) -> tuple[np.ndarray, np.ndarray]:
+def from_uv(u, v, origin, e_u, e_v) -> tuple[np.ndarray, np.ndarray]:
     return origin[0] + u * e_u[0] + v * e_v[0], origin[1] + u * e_u[1] + v * e_v[1]
 
 
 def _curve(points: np.ndarray, idx, origin, e_u, e_v) -> tuple[np.ndarray, np.ndarray]:
     """A lid contour as (u, v) sorted by u, ready for np.interp (same polyline as `y_at_x`)."""
-    u, v = _to_uv(points[list(idx)], origin, e_u, e_v)
+    u, v = to_uv(points[list(idx)], origin, e_u, e_v)
     order = np.argsort(u)
     return u[order], v[order]
 
 
-def _smoothstep(t: np.ndarray) -> np.ndarray:
+def smoothstep(t: np.ndarray) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
-def _roi(cx: np.ndarray, cy: np.ndarray, shape, pad: int = 3) -> tuple[int, int, int, int]:
+def bounding_roi(cx: np.ndarray, cy: np.ndarray, shape, pad: int = 3) -> tuple[int, int, int, int]:
     h, w = shape[:2]
     x0, x1 = int(max(0, np.floor(cx.min()) - pad)), int(min(w, np.ceil(cx.max()) + pad + 1))
     y0, y1 = int(max(0, np.floor(cy.min()) - pad)), int(min(h, np.ceil(cy.max()) + pad + 1))
     return x0, y0, x1, y1
 
 
-def _sample(rgb: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+def sample_at(rgb: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
     """Sample `rgb` at (map_x, map_y) (full-image coordinates; bicubic) → float64 (…, 3)."""
     return cv2.remap(rgb, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_CUBIC,
                      borderMode=cv2.BORDER_REFLECT101).astype(np.float64)
@@ -76,7 +76,7 @@ class _LidModel:
     """Everything the lid warp needs about one eye, in eye-centred face-frame coordinates."""
 
     def __init__(self, points: np.ndarray, side: str, fraction: float):
-        self.e_u, self.e_v = _frame_axes(points)
+        self.e_u, self.e_v = frame_axes(points)
         lat, med = points[P.LATERAL_CANTHUS[side], :2], points[P.MEDIAL_CANTHUS[side], :2]
         self.origin = (lat.astype(np.float64) + med) / 2
         self.up_u, self.up_v = _curve(points, P.UPPER_LID[side], self.origin, self.e_u, self.e_v)
@@ -84,8 +84,8 @@ class _LidModel:
         self.u_lo, self.u_hi = self.up_u[0], self.up_u[-1]
         self.width = self.u_hi - self.u_lo
         # Midpoint between the canthi along the iris line: where `pfh_mm_*` is measured.
-        lat_u = _to_uv(lat, self.origin, self.e_u, self.e_v)[0]
-        med_u = _to_uv(med, self.origin, self.e_u, self.e_v)[0]
+        lat_u = to_uv(lat, self.origin, self.e_u, self.e_v)[0]
+        med_u = to_uv(med, self.origin, self.e_u, self.e_v)[0]
         self.u_mid = float((lat_u + med_u) / 2)
         self.fraction = float(fraction)
         brow_u, brow_v = _curve(points, P.BROW_TOP[side], self.origin, self.e_u, self.e_v)
@@ -118,8 +118,8 @@ class _LidModel:
         bottom = self.lo_v.max() + 2
         corners_u = np.array([us[0], us[0], us[1], us[1]])
         corners_v = np.array([top, bottom, top, bottom])
-        cx, cy = _from_uv(corners_u, corners_v, self.origin, self.e_u, self.e_v)
-        return _roi(cx, cy, shape)
+        cx, cy = from_uv(corners_u, corners_v, self.origin, self.e_u, self.e_v)
+        return bounding_roi(cx, cy, shape)
 
     def source_v(self, u, v):
         """Backward map along v: (v of the lid sample, v of the eyeball sample, lid coverage α)."""
@@ -129,7 +129,7 @@ class _LidModel:
         t = (v - top) / np.maximum(edge - top, 1e-6)
         # Smoothstep: no stretch at the top (feathered) nor at the margin (the lash line and
         # the lid edge slide down rigidly); the skin in between stretches.
-        v_lid = np.where(v <= top, v, v - d * _smoothstep(t))
+        v_lid = np.where(v <= top, v, v - d * smoothstep(t))
         v_eye = v
         # Coverage of the pixel by the (new) lid: anti-aliased occluding edge.
         alpha = np.clip(edge - v + 0.5, 0.0, 1.0)
@@ -147,7 +147,7 @@ class _LidModel:
         lo, hi = top, m + d  # the lid map is monotonic on [top, m + d]: bisection
         for _ in range(60):
             mid = (lo + hi) / 2
-            if mid - d * float(_smoothstep((mid - top) / (m + d - top))) < v:
+            if mid - d * float(smoothstep((mid - top) / (m + d - top))) < v:
                 lo = mid
             else:
                 hi = mid
@@ -173,10 +173,10 @@ def lower_upper_lid(rgb: np.ndarray, points: np.ndarray, side: str, fraction: fl
     eye = _LidModel(points, side, fraction)
     x0, y0, x1, y1 = eye.roi(rgb.shape)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-    u, v = _to_uv(np.stack([gx, gy], axis=-1), eye.origin, eye.e_u, eye.e_v)
+    u, v = to_uv(np.stack([gx, gy], axis=-1), eye.origin, eye.e_u, eye.e_v)
     v_lid, v_eye, alpha = eye.source_v(u, v)
-    lid = _sample(rgb, *_from_uv(u, v_lid, eye.origin, eye.e_u, eye.e_v))
-    eyeball = _sample(rgb, *_from_uv(u, v_eye, eye.origin, eye.e_u, eye.e_v))
+    lid = sample_at(rgb, *from_uv(u, v_lid, eye.origin, eye.e_u, eye.e_v))
+    eyeball = sample_at(rgb, *from_uv(u, v_eye, eye.origin, eye.e_u, eye.e_v))
     patch = alpha[..., None] * lid + (1.0 - alpha[..., None]) * eyeball
     moved = (np.abs(v_lid - v) > 1e-4) | (alpha < 1.0)
     out = rgb.copy()
@@ -185,13 +185,13 @@ def lower_upper_lid(rgb: np.ndarray, points: np.ndarray, side: str, fraction: fl
 
     after = points.copy()
     hidden = []
-    pu, pv = _to_uv(points, eye.origin, eye.e_u, eye.e_v)
+    pu, pv = to_uv(points, eye.origin, eye.e_u, eye.e_v)
     for i in range(len(points)):
         nv = eye.forward_v(float(pu[i]), float(pv[i]))
         if nv is None:
             hidden.append(i)
         elif nv != pv[i]:
-            after[i, 0], after[i, 1] = _from_uv(pu[i], nv, eye.origin, eye.e_u, eye.e_v)
+            after[i, 0], after[i, 1] = from_uv(pu[i], nv, eye.origin, eye.e_u, eye.e_v)
     before = float(eye.pfh(eye.u_mid))
     drop = float(eye.drop(np.array([eye.u_mid]))[0])
     truth = {"side": side, "fraction": float(fraction), "pfh_px_before": before,
@@ -203,7 +203,7 @@ def lower_upper_lid(rgb: np.ndarray, points: np.ndarray, side: str, fraction: fl
 
 # ------------------------------------------------------------------------------- mouth corner
 def _commissure_geometry(points: np.ndarray, side: str):
-    e_u, e_v = _frame_axes(points)
+    e_u, e_v = frame_axes(points)
     corner = points[P.COMMISSURE[side], :2].astype(np.float64)
     midline = points[P.LOWER_LIP_VERMILION, :2].astype(np.float64)
     outward = e_u * np.sign((corner - midline) @ e_u)
@@ -242,12 +242,12 @@ def move_commissure(rgb: np.ndarray, points: np.ndarray, side: str, down_px: flo
         raise ValueError(f"displacement {np.linalg.norm(disp):.1f} px too large for sigma {sigma:.1f} px")
     target = corner + disp
     reach = 4.0 * sigma
-    x0, y0, x1, y1 = _roi(np.array([target[0] - reach, target[0] + reach]),
+    x0, y0, x1, y1 = bounding_roi(np.array([target[0] - reach, target[0] + reach]),
                           np.array([target[1] - reach, target[1] + reach]), rgb.shape)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
     g = np.exp(-((gx - target[0]) ** 2 + (gy - target[1]) ** 2) / (2 * sigma**2))
     sx, sy = gx - disp[0] * g, gy - disp[1] * g
-    patch = _sample(rgb, sx, sy)
+    patch = sample_at(rgb, sx, sy)
     moved = g * np.linalg.norm(disp) > 1e-3
     out = rgb.copy()
     region = out[y0:y1, x0:x1]

@@ -1,8 +1,8 @@
 """Before/after a treatment: which assessments to compare, and each change against its noise.
 
 Pure: the caller passes the assessments' numbers as the pipeline and the scales produce them
-(`Analysis.to_dict()["rest_measures"]`/`["rest_sd"]`, findings, scale totals). A change smaller than
-its minimal detectable change (MDC95) cannot be told from measurement noise: "within noise".
+(`pipeline.RecordingAnalysis.to_dict()["rest_measures"]`/`["rest_sd"]`, findings, scale totals).
+A change smaller than its minimal detectable change (MDC95) cannot be told from measurement noise: "within noise".
 """
 
 from __future__ import annotations

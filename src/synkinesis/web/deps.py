@@ -117,3 +117,7 @@ def audit(db: Session, request: Request, user: User, action: Action, object_type
     (Changes are audited by their action, in their own transaction: `synkinesis.actions`.)"""
     actions_audit(db, actor(request, user), action, object_type, object_id, patient_id)
     db.commit()
+
+
+# Public for the routes of other domains that check access to their own objects (web/treatments.py).
+visible = _visible

@@ -1,4 +1,4 @@
-"""Per-expression grading of protocol recordings: the app's glue over `protocols.assess`.
+"""Per-expression grading of protocol recordings: the app's glue over `synkinesis.assess`.
 
 A guided recording (web/protocol.py) knows when each step was asked for; an uploaded video of a
 protocol (MEEI-8, SCB) has its steps found automatically. The worker grades each expression and
@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from .. import measures
-from ..errors import InvalidInput
 
-ENGINE_PREFIX = "engine_"  # stored beside the table: the engine's own fissure heights (eye closure is found on them)
+# The stored table and the assessment record are the core's (pipeline.Measured, assess.assessment_record),
+# so `synkinesis batch` stores exactly what the app does; these names stay for the app's callers.
+ENGINE_PREFIX = "engine_"  # = pipeline.ENGINE_PREFIX
 
 
 def engine_columns() -> list[str]:
@@ -27,9 +28,7 @@ def engine_columns() -> list[str]:
 
 def with_engine_pfh(table: pd.DataFrame, measured) -> pd.DataFrame:
     """The per-frame table to store: `table` plus the engine's fissure heights when refined."""
-    if measured.engine_pfh is None:
-        return table
-    return pd.concat([table, measured.engine_pfh.add_prefix(ENGINE_PREFIX).set_axis(table.index)], axis=1)
+    return measured.stored_table(table)
 
 
 def stored_measured(data_dir: Path, analysis):
@@ -37,45 +36,23 @@ def stored_measured(data_dir: Path, analysis):
     from ..pipeline import Measured
     from ..recording import Provenance
 
-    table = pd.read_parquet(data_dir / analysis.table_path)
-    engine = [c for c in engine_columns() if c in table]
-    engine_pfh = None
-    if engine:
-        engine_pfh = table[engine].rename(columns=lambda c: c[len(ENGINE_PREFIX):])
-        table = table.drop(columns=engine)
     prov = Provenance(**{k: v for k, v in analysis.result["provenance"].items()
                          if k in Provenance.__dataclass_fields__})
-    return Measured(prov, table, data_dir / analysis.landmarks_path, engine_pfh)
+    return Measured.from_stored(prov, pd.read_parquet(data_dir / analysis.table_path),
+                                data_dir / analysis.landmarks_path)
 
 
 def assessment(measured, affected_side: str, protocol: str, steps: list[dict] | None,
                corrected: bool = False) -> dict:
-    """A protocol's assessment of a measured recording as stored (JSON-ready), or `{"refused": why}`
-    when it cannot be graded (e.g. no step was performed). steps: the guided recorder's step times,
-    a clinician's (`corrected`), or None to find the steps in the movement signals; which of the
-    three is stored as "steps_source".
-
-    Invalid step times from the recorder are a refusal (the rest of the analysis still stands);
-    a clinician's raise `InvalidInput` saying what is wrong with them, so nothing is stored."""
+    """A protocol's assessment of a measured recording as stored (`assess.assessment_record`)."""
     return _assess(measured, affected_side, protocol, steps, corrected)[0]
 
 
 def _assess(measured, affected_side: str, protocol: str, steps: list[dict] | None, corrected: bool):
     """(stored assessment dict, the `Assessment` or None when refused)."""
-    from ..protocols.assess import StepsNotFound, assess_measured
+    from ..assess import assessment_record
 
-    try:
-        a = assess_measured(measured, protocol, affected_side, steps=steps)
-    except InvalidInput as e:
-        if corrected:
-            raise
-        return {"refused": str(e), "step_times": steps}, None
-    except StepsNotFound as e:
-        return {"refused": str(e), "step_times": steps}, None
-    d = a.to_dict()
-    d.pop("provenance", None)  # the analysis result has it already
-    d["steps_source"] = "clinician" if corrected else "automatic" if steps is None else "recorder"
-    return d, a
+    return assessment_record(measured, affected_side, protocol, steps, corrected)
 
 
 def regrade(data_dir: Path, analysis, protocol: str, steps: list[dict] | None, corrected: bool) -> dict:

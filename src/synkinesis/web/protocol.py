@@ -1,6 +1,6 @@
 """The guided recording: the built-in "guided" protocol's steps, each a prompt, a countdown and a
 hold in seconds. The recorder stores each step's start and end, and the analysis grades each
-expression from them (`protocols.assess`)."""
+expression from them (`synkinesis.assess`)."""
 
 from ..protocols import load_protocol
 

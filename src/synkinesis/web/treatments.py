@@ -27,7 +27,7 @@ from ..scales import SCALES
 from ..store.models import (Analysis, Patient, PracticeProgramme, PracticeSession, Recording, Treatment, User,
                             Visit)
 from ..treatments.face_map import Anchor
-from .deps import _visible, admin_user, audit, client_ip, current_user, get_db, patient_for, staff_user
+from .deps import admin_user, audit, client_ip, current_user, get_db, patient_for, staff_user, visible
 from .render import render
 from .security import check_csrf
 from .services import FormError
@@ -132,7 +132,7 @@ class EffectCurve(BaseModel):
 # ============================================================================ services
 
 def treatment_for(db: Session, user: User, treatment_id: int) -> Treatment:
-    return _visible(db, user, Treatment, treatment_id, lambda t: db.get(Patient, t.patient_id), "treatment")
+    return visible(db, user, Treatment, treatment_id, lambda t: db.get(Patient, t.patient_id), "treatment")
 
 
 def actor(request: Request, user: User) -> Actor:

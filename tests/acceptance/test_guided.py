@@ -30,7 +30,7 @@ EXCESS_PCT_TOL = 8.0
 
 
 def _cli(*args, timeout=900):
-    code = "from synkinesis.assess_cli import app; app()"
+    code = "from synkinesis.cli import app; app()"
     env = {**os.environ, "COLUMNS": "200"}
     r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                        timeout=timeout, env=env)

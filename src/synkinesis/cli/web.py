@@ -1,4 +1,4 @@
-"""`synkinesis serve` and `synkinesis worker`. Mount with `app.add_typer(web_app)` or call the functions."""
+"""The clinic app's commands: `serve`, `worker`, `create-clinic`, `backup` and `restore`."""
 
 from __future__ import annotations
 
@@ -10,19 +10,18 @@ from typing import Optional
 
 import typer
 
-web_app = typer.Typer(add_completion=False)
+from .common import fail
 
 
 def _settings(data_dir: Path, database_url: Optional[str], **kw):
-    from .privacy import make_private
-    from .settings import Settings
+    from ..web.privacy import make_private
+    from ..web.settings import Settings
 
     settings = Settings(data_dir=data_dir, database_url=database_url, **kw)
     make_private(settings.data_dir, settings.database_url)  # before the database file is created
     return settings
 
 
-@web_app.command()
 def serve(
     data_dir: Path = typer.Option(Path("data"), help="Folder for the SQLite database and media."),
     database_url: Optional[str] = typer.Option(None, help="e.g. postgresql+psycopg://user@127.0.0.1/db "
@@ -38,11 +37,12 @@ def serve(
                                                      "headers are believed (repeatable). Without it they are "
                                                      "ignored, so nobody can fake their address."),
 ):
-    """Start the clinic web app (pages at /, JSON API at /api, docs at /docs)."""
+    """Start the clinic web app (SQLite in --data-dir, or --database-url)."""
+    # Pages at /, the JSON API at /api, its docs at /docs.
     import uvicorn
 
     from ..store import Database, migrate
-    from .app import create_app
+    from ..web.app import create_app
 
     settings = _settings(data_dir, database_url, run_worker=worker, max_upload_mb=max_upload_mb,
                          **({"cookie_secure": True} if secure_cookies else {}),
@@ -50,7 +50,7 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     if demo:
-        from .demo import DEMO_USERS, seed_demo
+        from ..web.demo import DEMO_USERS, seed_demo
 
         typer.echo("Preparing the demo clinic (the first time: analyses a real face video and a synthetic guided "
                    "recording, ~30 s)…")
@@ -70,19 +70,18 @@ def serve(
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 
-@web_app.command("create-clinic")
 def create_clinic(
     name: str = typer.Argument(..., help="The clinic's name as shown in the app."),
     admin: str = typer.Option(..., "--admin", help="User name of the clinic's first administrator."),
     data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
     database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
 ):
-    """Create a clinic and its first administrator (asks for the password; it is never an argument,
-    so it stays out of shell history). The administrator then adds clinicians under Accounts."""
-    from ..store import Database, migrate
+    """Create a clinic and its first administrator (password asked, never an argument)."""
+    # Asked, so it stays out of shell history. The administrator then adds clinicians under Accounts.
     from ..actions import Actor
     from ..actions.accounts import create_clinic as create
-    from .services import FormError
+    from ..store import Database, migrate
+    from ..web.services import FormError
 
     password = typer.prompt("Password for the administrator", hide_input=True, confirmation_prompt=True)
     settings = _settings(data_dir, database_url)
@@ -96,8 +95,7 @@ def create_clinic(
             except FormError as e:
                 s.rollback()
                 details = "; ".join(f"{k}: {v}" for k, v in e.problems.items())
-                typer.echo(f"Error: {e} ({details}). Nothing was created.", err=True)
-                raise typer.Exit(2)
+                fail(f"{e} ({details}). Nothing was created.")
             clinic_id = clinic.id
     finally:
         db.dispose()
@@ -105,15 +103,15 @@ def create_clinic(
                f"Start the app with `synkinesis serve --data-dir {settings.data_dir}` and log in.")
 
 
-@web_app.command()
 def worker(
     data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
     database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
     poll_s: float = typer.Option(1.0, help="Seconds between checks for queued analyses."),
 ):
-    """Run queued analyses (alongside `serve --no-worker`, or as extra workers)."""
+    """Run queued analyses for the web app in a separate process."""
+    # Alongside `serve --no-worker`, or as extra workers.
     from ..store import Database, migrate
-    from .worker import WorkerThread
+    from ..web.worker import WorkerThread
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(data_dir, database_url)
@@ -132,18 +130,15 @@ def worker(
     w.join()
 
 
-@web_app.command("backup")
 def backup(
     out: Optional[Path] = typer.Argument(None, help="Backup file to write (default: "
                                                    "backups/synkinesis-backup-<UTC time>.tar here)."),
     data_dir: Path = typer.Option(Path("data"), help="Same data folder as `serve`."),
     database_url: Optional[str] = typer.Option(None, help="Same database as `serve`."),
 ):
-    """Back up the database and the media folder to one file, consistently, while the app runs."""
-    from .backup import backup as run_backup
-    from .backup import default_name
-
-    from .backup import BackupError
+    """Back up the clinic's database and media to one file (safe while the app runs)."""
+    from ..web.backup import BackupError, default_name
+    from ..web.backup import backup as run_backup
 
     settings = _settings(data_dir, database_url)
     out = out or Path("backups") / default_name()
@@ -160,15 +155,14 @@ def backup(
                    "run it again at a quieter time.", err=True)
 
 
-@web_app.command("restore")
 def restore(
     archive: Path = typer.Argument(..., help="A file written by `synkinesis backup`."),
     data_dir: Path = typer.Option(Path("data"), help="Data folder to restore into."),
     database_url: Optional[str] = typer.Option(None, help="Database to restore into (default: SQLite in --data-dir)."),
     replace: bool = typer.Option(False, help="Overwrite a database and media folder that already hold records."),
 ):
-    """Restore a backup (database and media). Stop the app and its workers first."""
-    from .backup import restore as run_restore
+    """Restore a backup into an empty (or, with --replace, this) data folder and database; stop the app first."""
+    from ..web.backup import restore as run_restore
 
     settings = _settings(data_dir, database_url)
     m = run_restore(archive, settings.data_dir, settings.database_url, replace=replace)
@@ -176,5 +170,4 @@ def restore(
                f"{len(m['files'])} media files, into {settings.data_dir}. Start the app with `synkinesis serve`.")
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m synkinesis.web.cli serve`
-    web_app()
+__all__ = ["backup", "create_clinic", "restore", "serve", "worker"]

@@ -1,4 +1,4 @@
-"""`synkinesis batch` and `synkinesis cohort` (registered by cli._mount_subcommands)."""
+"""`synkinesis batch` and `synkinesis cohort`: a folder or manifest of recordings analysed at scale."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..errors import InvalidInput
+from .common import console, progress as progress_bar
 
 
 def batch(
@@ -25,14 +25,12 @@ def batch(
                                       "machine) or ray://HOST:PORT."),
 ):
     """Analyse every recording of a folder or manifest; resumable (a re-run skips what is done)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from .run import LocalRunner, RayRunner, run_batch
+    from ..batch.run import LocalRunner, RayRunner, run_batch
 
     if ray is not None and ray != "auto" and not ray.startswith("ray://"):
         raise InvalidInput(f"--ray takes 'auto' or ray://HOST:PORT (the cluster's client port, usually 10001); got {ray!r}.")
     if ray is not None:
-        from .run import ray_env
+        from ..batch.run import ray_env
 
         ray_env(ray)  # before Ray is imported: it reads its settings at import
         try:
@@ -40,10 +38,8 @@ def batch(
         except ImportError:
             raise InvalidInput("--ray needs Ray: pip install 'synkinesis[ray]'.") from None
     runner = RayRunner(ray, workers) if ray is not None else LocalRunner(workers)
-    err = Console(stderr=True)
-    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("done {task.fields[done]} · failed {task.fields[failed]} · skipped {task.fields[skipped]}"),
-                   TextColumn("{task.fields[fps]:.0f} frames/s"), TimeRemainingColumn(), console=err)
+    bar = progress_bar("done {task.fields[done]} · failed {task.fields[failed]} · skipped {task.fields[skipped]}",
+                       "{task.fields[fps]:.0f} frames/s", transient=False)
     task = None
 
     def progress(s: dict) -> None:
@@ -58,7 +54,6 @@ def batch(
 
     with bar:
         report = run_batch(source, out, affected_side=affected_side, runner=runner, on_progress=progress)
-    console = Console()
     t = Table(title=f"Batch: {report.out}", title_justify="left", show_header=False)
     t.add_column("")
     t.add_column("", justify="right")
@@ -85,10 +80,9 @@ def cohort(
                                        "DIR/cohort_summary.csv for a local folder)."),
 ):
     """Summarise a batch output: counts, headline measures per affected side, failures by reason."""
-    from .cohort import summarise
+    from ..batch.cohort import summarise
 
     c = summarise(out)
-    console = Console()
     t = Table(title="Cohort", title_justify="left")
     t.add_column("")
     t.add_column("count", justify="right")

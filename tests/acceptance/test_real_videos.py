@@ -112,7 +112,7 @@ def test_faceless_frames_are_flagged_not_dropped(analysed):
 def test_multi_face_photo_measures_the_largest_and_says_so(media, tmp_path):
     from synkinesis.landmarks import MediaPipeFaceMesh
 
-    from .conftest import read_rgb
+    from ..conftest import read_rgb
 
     m = measure_recording(media("multi_face.jpg"), workdir=tmp_path)
     assert m.provenance.faces_seen == 5

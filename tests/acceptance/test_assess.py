@@ -26,7 +26,7 @@ import pytest
 
 from synkinesis.errors import SynkinesisError
 from synkinesis.pipeline import measure_recording
-from synkinesis.protocols.assess import StepsNotFound, assess, assess_measured, reassess
+from synkinesis.assess import StepsNotFound, assess, assess_measured, reassess
 from synkinesis.synthetic.patient import make_patient_video, ocular_oral_pattern
 
 SMILE_PUCKER = {"key": "smile-pucker", "defaults": {"repetitions": 1},
@@ -289,7 +289,7 @@ def test_no_movement_at_all_is_a_clear_error(tmp_path):
 # --------------------------------------------------------------------------------------- CLI
 def _cli(*args, timeout=180):
     env = {**os.environ, "COLUMNS": "220"}
-    code = "from synkinesis.assess_cli import app; app()"
+    code = "from synkinesis.cli import app; app()"
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env)
 

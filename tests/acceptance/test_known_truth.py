@@ -40,7 +40,7 @@ import pytest
 
 from synkinesis.synthetic import (FRONTAL_FACES, load_face, lower_upper_lid, mm_to_px, move_commissure,
                                   score_commissure, score_lid)
-from synkinesis.synthetic.warps import _LidModel, _from_uv
+from synkinesis.synthetic.warps import _LidModel, from_uv
 
 SIDES = ("right", "left")
 LID_FRACTIONS = (0.35, 0.50)
@@ -280,7 +280,7 @@ def test_lid_warp_occludes_and_is_exact(faces, name):
         checked = 0
         for ui, e, lo in zip(u, edge, lower):
             for v in np.arange(np.ceil(e + 1.5), np.floor(lo)):
-                x, y = (int(round(c)) for c in _from_uv(ui, v, eye.origin, eye.e_u, eye.e_v))
+                x, y = (int(round(c)) for c in from_uv(ui, v, eye.origin, eye.e_u, eye.e_v))
                 # the pixel centre must itself lie below the edge (rounding moved it)
                 pu = (np.array([x, y]) - eye.origin) @ eye.e_u
                 pv = (np.array([x, y]) - eye.origin) @ eye.e_v

@@ -15,7 +15,7 @@ import pytest
 
 from synkinesis.landmarks import MediaPipeFaceMesh
 
-from .conftest import read_rgb
+from ..conftest import read_rgb
 
 # name: (MediaPipe index, iBUG-68 index, 0-based). Right/left are the patient's own.
 PAIRS = {

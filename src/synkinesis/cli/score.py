@@ -1,10 +1,8 @@
-"""Command line for the scales: one command per scale, generated from the registry.
+"""`synkinesis score`: one command per clinical scale, generated from the registry (`scales.SCALES`).
 
     synkinesis score sunnybrook --item rest_eye=narrow --item vol_lip_pucker=4 ...
     synkinesis score saq --json answers.json          # or --json - to read stdin
     synkinesis score eface --show-items               # what to enter, and allowed values
-
-Input errors print one red line on stderr and exit with code 2; no traceback.
 """
 
 from __future__ import annotations
@@ -13,31 +11,26 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from synkinesis.errors import InvalidInput, SynkinesisError
+from ..errors import InvalidInput
+from ..scales import SCALES
+from ..scales.base import Scale, ScoreResult
+from .common import fmt, user_errors
 
-from . import SCALES
-from .base import Scale, ScoreResult
-
-app = typer.Typer(help="Score a clinical scale: Sunnybrook, House–Brackmann (hb), eFACE, SAQ, FaCE.",
-                  no_args_is_help=True)
+# A command group of its own: `synkinesis score <scale>`, one subcommand per scale.
+app = typer.Typer(help="Score clinical scales and questionnaires from entered items.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
 
 
 class Output(StrEnum):
     table = "table"
     json = "json"
-
-
-def fail(message: str) -> NoReturn:
-    # soft_wrap: the message stays one line however narrow the terminal.
-    Console(stderr=True, soft_wrap=True, highlight=False).print(Text(f"Error: {message}", style="bold red"))
-    raise typer.Exit(2)
 
 
 def read_items(item_args: list[str], json_path: str | None) -> dict[str, object]:
@@ -77,21 +70,17 @@ def read_items(item_args: list[str], json_path: str | None) -> dict[str, object]
     return items
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
-
-
 def result_table(scale: Scale, result: ScoreResult) -> Table:
     table = Table(title=scale.title, caption=f"{result.version} · {scale.source}", caption_justify="left")
     for name, justify in (("score", "left"), ("value", "right"), ("range", "left"), ("better", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     lo, hi = result.total_range
-    total = "not computed" if result.total is None else (result.label or _fmt(result.total))
-    table.add_row("total", total, f"{_fmt(lo)}–{_fmt(hi)} {result.unit}", f"{result.better} is better",
-                  style="bold")
+    total = "not computed" if result.total is None else (result.label or fmt(result.total, whole=True))
+    table.add_row("total", total, f"{fmt(lo, whole=True)}–{fmt(hi, whole=True)} {result.unit}",
+                  f"{result.better} is better", style="bold")
     for name, value in result.subscores.items():
         lo, hi = result.subscore_ranges[name]
-        table.add_row(name.replace("_", " "), _fmt(value), f"{_fmt(lo)}–{_fmt(hi)}",
+        table.add_row(name.replace("_", " "), fmt(value, whole=True), f"{fmt(lo, whole=True)}–{fmt(hi, whole=True)}",
                       f"{result.subscore_better[name]} is better")
     return table
 
@@ -107,6 +96,7 @@ def items_table(scale: Scale) -> Table:
 
 
 def _command(scale: Scale):
+    @user_errors
     def command(
         item: Annotated[list[str] | None, typer.Option(
             "--item", "-i", metavar="KEY=VALUE", help="One item, e.g. q1=3; repeat for each item.")] = None,
@@ -119,10 +109,7 @@ def _command(scale: Scale):
         if show_items:
             console.print(items_table(scale))
             return
-        try:
-            result = scale.score(read_items(item or [], json_file))
-        except SynkinesisError as e:
-            fail(str(e))
+        result = scale.score(read_items(item or [], json_file))
         if output is Output.json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
             return

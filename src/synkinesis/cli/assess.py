@@ -1,53 +1,23 @@
-"""Command line for protocol recordings: `assess`, `synth` and `protocols` (mounted by `synkinesis.cli`).
+"""Protocol recordings: `assess`, `synth` and `protocols`.
 
     synkinesis assess VIDEO --protocol meei8 --affected-side left [--steps steps.json] [--json out.json]
     synkinesis synth --out DIR --pattern left-ocular-oral      # a synthetic patient to try it on
     synkinesis protocols [meei8 | FILE.json]                   # list, show or check a protocol
-
-Input errors print one red line on stderr and exit with code 2; no traceback.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .cli_errors import user_errors
-from .errors import InvalidInput
-from .measures.face_frame import IRIS_DIAMETER_MM
-
-app = typer.Typer(help="Protocol recordings: per-expression grading and scale estimates.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-console = Console()
-
-
-class Side(str, Enum):
-    left = "left"
-    right = "right"
-
-
-def _fmt(v, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int | float):
-        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-    return str(v)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-
+from ..errors import InvalidInput
+from ..measures.face_frame import IRIS_DIAMETER_MM
+from .common import Side, check_iris, console, fmt, progress
 
 # ------------------------------------------------------------------------------------- printing
 _SYN_LABEL = {"narrowing_pct": "eye narrowing %", "corner_displacement_mm": "mouth corner mm",
@@ -56,7 +26,7 @@ _SYN_LABEL = {"narrowing_pct": "eye narrowing %", "corner_displacement_mm": "mou
 
 def print_assessment(a) -> None:
     """Rich tables: steps found, per-expression results, estimates, refusals."""
-    from .findings.estimates import item_words, scale_title
+    from ..findings.estimates import item_words, scale_title
 
     prov, seg = a.measured.provenance, a.segmentation
     aff = a.affected_side
@@ -85,11 +55,11 @@ def print_assessment(a) -> None:
         if e.movement == "rest" or e.status == "missing":
             continue
         v = e.voluntary
-        syn = "; ".join(f"{_SYN_LABEL[f.measure]} {_fmt(f.affected)} / {_fmt(f.healthy)} "
-                        f"({'+' if (f.excess or 0) >= 0 else ''}{_fmt(f.excess)})"
+        syn = "; ".join(f"{_SYN_LABEL[f.measure]} {fmt(f.affected)} / {fmt(f.healthy)} "
+                        f"({'+' if (f.excess or 0) >= 0 else ''}{fmt(f.excess)})"
                         for f in e.synkinesis if f.measure in _SYN_LABEL)
-        t.add_row(e.name, f"{v.label or v.measure} ({v.unit})" if v else "–", _fmt(v.affected if v else None),
-                  _fmt(v.healthy if v else None), _fmt(v.ratio if v else None, 2), syn or "–")
+        t.add_row(e.name, f"{v.label or v.measure} ({v.unit})" if v else "–", fmt(v.affected if v else None),
+                  fmt(v.healthy if v else None), fmt(v.ratio if v else None, 2), syn or "–")
     console.print(t)
 
     est = a.estimates
@@ -100,17 +70,17 @@ def print_assessment(a) -> None:
         for c in ("item", "estimate", "from", "driven by", "refused because"):
             t.add_column(c)
         for i in s.items:
-            drivers = ", ".join(f"{k} {_fmt(v, 2)}" for k, v in list(i.drivers.items())[:3])
-            t.add_row(item_words(s.scale, i.item), _fmt(i.value), ", ".join(names.get(k, k) for k in i.steps[:2]),
+            drivers = ", ".join(f"{k} {fmt(v, 2)}" for k, v in list(i.drivers.items())[:3])
+            t.add_row(item_words(s.scale, i.item), fmt(i.value), ", ".join(names.get(k, k) for k in i.steps[:2]),
                       drivers,
                       f"[yellow]{i.refused}[/]" if i.refused else "")
         console.print(t)
         r = s.result
         if r:
             lo, hi = r["total_range"]
-            total = (f"total {_fmt(r['total'])} ({lo:g}–{hi:g}, {r['better']} is better)"
+            total = (f"total {fmt(r['total'])} ({lo:g}–{hi:g}, {r['better']} is better)"
                      if r["total"] is not None else "no total (partial)")
-            subs = ", ".join(f"{k} {_fmt(v)}" for k, v in r["subscores"].items())
+            subs = ", ".join(f"{k} {fmt(v)}" for k, v in r["subscores"].items())
             label = f"  [bold]{r['label']}[/]" if r.get("label") else ""
             console.print(f"  {scale_title(s.scale)} estimate: {total}{label}; {subs}")
         for k, v in s.extra.items():
@@ -129,8 +99,6 @@ def print_assessment(a) -> None:
 
 
 # ------------------------------------------------------------------------------------- commands
-@app.command()
-@user_errors
 def assess(
     video: Path = typer.Argument(..., help="Video of the patient performing the protocol."),
     protocol: str = typer.Option("meei8", "--protocol", "-p",
@@ -146,17 +114,16 @@ def assess(
     iris_mm: float = typer.Option(IRIS_DIAMETER_MM, help="Horizontal iris diameter for calibration (mm)."),
 ):
     """Split a protocol recording into its steps, grade each expression and estimate eFACE, Sunnybrook and HB."""
-    from .protocols import load_protocol
-    from .protocols.assess import assess as run
-    from .segments.protocol import load_step_times
+    from ..assess import assess as run
+    from ..protocols import load_protocol
+    from ..segments.protocol import load_step_times
 
-    if not 9.0 <= iris_mm <= 14.0:
-        raise InvalidInput(f"--iris-mm must be a horizontal iris diameter between 9 and 14 mm; got {iris_mm}.")
+    check_iris(iris_mm)
     proto = load_protocol(protocol)
     if steps is not None:
         load_step_times(steps, proto)  # a bad file fails before the video is read
     clinician = {"sunnybrook": {"rest_cheek": cheek}} if cheek else None
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task("Measuring frames", total=None)
         result = run(video, proto, affected_side.value, steps=steps, iris_mm=iris_mm, clinician_items=clinician,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -183,8 +150,6 @@ def _json_default(o):
     return str(o)
 
 
-@app.command()
-@user_errors
 def synth(
     out: Path = typer.Option(Path("out/synthetic"), "--out", help="Folder for patient.mp4, its truth and steps."),
     pattern: str = typer.Option("left-ocular-oral", "--pattern", help="What the face does beyond the protocol."),
@@ -196,8 +161,8 @@ def synth(
     y4m: bool = typer.Option(False, "--y4m", help="Also write patient.y4m (30 fps) for a browser's fake camera."),
 ):
     """Render a synthetic patient (a real face photo) performing a protocol, with known truth."""
-    from .synthetic import FRONTAL_FACES
-    from .synthetic.patient import PATTERNS, make_patient_video
+    from ..synthetic import FRONTAL_FACES
+    from ..synthetic.patient import PATTERNS, make_patient_video
 
     if pattern not in PATTERNS:
         raise InvalidInput(f"Unknown --pattern {pattern!r}; known: {', '.join(PATTERNS)}.")
@@ -213,12 +178,10 @@ def synth(
     console.print(f"Try: synkinesis assess {p.video} --protocol {p.protocol_file} --affected-side {side}")
 
 
-@app.command()
-@user_errors
 def protocols(spec: Optional[str] = typer.Argument(None, help="A built-in key or a protocol JSON file to show "
                                                     "(and check); none lists the built-in protocols.")):
     """List the built-in recording protocols, or show and check one (built-in or a clinic's JSON file)."""
-    from .protocols import MOVEMENTS, builtin_protocols, load_protocol
+    from ..protocols import MOVEMENTS, builtin_protocols, load_protocol
 
     if spec is None:
         t = Table(title="Built-in protocols", title_justify="left")
@@ -240,4 +203,4 @@ def protocols(spec: Optional[str] = typer.Argument(None, help="A built-in key or
     console.print(f"[green]valid[/]: {len(p.steps)} steps, about {p.duration_s():.0f} s")
 
 
-__all__ = ["app", "assess", "print_assessment", "protocols", "synth"]
+__all__ = ["assess", "print_assessment", "protocols", "synth"]

@@ -1,5 +1,7 @@
 """Assess a protocol recording: measure → segment into steps → per-expression results → estimates.
 
+Orchestration, so it sits beside `pipeline.py`, above the protocol definitions (`protocols/`) it reads.
+
     a = assess("visit.mp4", "meei8", "left")                  # automatic segmentation
     a = assess("visit.mp4", "meei8", "left", steps="steps.json")  # guided / corrected step times
     b = reassess(a, corrected_steps)                          # a person moved a boundary: recompute
@@ -17,14 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import SynkinesisError
-from ..findings.estimates import Estimates, check_clinician_items, estimate
-from ..findings.indices import check_side
-from ..findings.per_expression import ExpressionResult, per_expression
-from ..measures.face_frame import IRIS_DIAMETER_MM
-from ..segments.protocol import (ProtocolSegmentation, StepTime, load_step_times, movement_signals,
-                                 parse_step_times, segment_protocol)
-from . import Protocol, load_protocol
+from .errors import InvalidInput, SynkinesisError
+from .findings.estimates import Estimates, check_clinician_items, estimate
+from .findings.per_expression import ExpressionResult, per_expression
+from .landmarks.points import check_side
+from .measures.face_frame import IRIS_DIAMETER_MM
+from .protocols import Protocol, load_protocol
+from .segments.protocol import (ProtocolSegmentation, StepTime, load_step_times, movement_signals,
+                                parse_step_times, segment_protocol)
 
 ASSESS_VERSION = "assess/1"
 StepsSpec = str | Path | Sequence[Mapping[str, Any]] | Sequence[StepTime] | None
@@ -55,7 +57,7 @@ class Assessment:
         return steps + self.estimates.refusals()
 
     def to_dict(self) -> dict:
-        from .. import __version__
+        from . import __version__
 
         return {
             "synkinesis_version": __version__, "assess_version": ASSESS_VERSION,
@@ -114,7 +116,7 @@ def assess(path: str | Path, protocol: str | Path | Mapping | Protocol, affected
            threads: int | None = None, clinician_items: Mapping[str, Mapping[str, object]] | None = None
            ) -> Assessment:
     """Measure a protocol recording and assess it (see `assess_measured`)."""
-    from ..pipeline import measure_recording
+    from .pipeline import measure_recording
 
     check_side(affected_side)
     proto = load_protocol(protocol)  # fail on a bad protocol before the slow part…
@@ -125,6 +127,30 @@ def assess(path: str | Path, protocol: str | Path | Mapping | Protocol, affected
     return assess_measured(m, proto, affected_side, steps=steps, clinician_items=clinician_items)
 
 
+def assessment_record(measured, affected_side: str, protocol: str | Path | Mapping | Protocol,
+                      steps: list[dict] | None, corrected: bool = False) -> tuple[dict, Assessment | None]:
+    """A protocol's assessment of a measured recording as stored (JSON-ready), and the `Assessment`;
+    or `({"refused": why, "step_times": steps}, None)` when it cannot be graded (e.g. no step was
+    performed). steps: a guided recorder's step times, a clinician's (`corrected`), or None to find
+    the steps in the movement signals; which of the three is stored as "steps_source".
+
+    Invalid step times from a recorder are a refusal (the rest of the analysis still stands); a
+    clinician's raise `InvalidInput` saying what is wrong with them, so nothing is stored.
+    """
+    try:
+        a = assess_measured(measured, protocol, affected_side, steps=steps)
+    except InvalidInput as e:
+        if corrected:
+            raise
+        return {"refused": str(e), "step_times": steps}, None
+    except StepsNotFound as e:
+        return {"refused": str(e), "step_times": steps}, None
+    d = a.to_dict()
+    d.pop("provenance", None)  # the analysis result has it already
+    d["steps_source"] = "clinician" if corrected else "automatic" if steps is None else "recorder"
+    return d, a
+
+
 def reassess(assessment: Assessment, steps: StepsSpec,
              clinician_items: Mapping[str, Mapping[str, object]] | None = None) -> Assessment:
     """Recompute an assessment with corrected step times (None: back to automatic)."""
@@ -133,4 +159,5 @@ def reassess(assessment: Assessment, steps: StepsSpec,
                            clinician_items=clinician_items)
 
 
-__all__ = ["ASSESS_VERSION", "Assessment", "StepsNotFound", "assess", "assess_measured", "reassess"]
+__all__ = ["ASSESS_VERSION", "Assessment", "StepsNotFound", "assess", "assess_measured", "assessment_record",
+           "reassess"]

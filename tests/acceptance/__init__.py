@@ -1,0 +1,1 @@
+"""Acceptance tests: real media (and synthetic patients made from real faces) with known truth."""
