@@ -51,6 +51,8 @@ ROUTES = {
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_form"),
     ("GET", "/admin/audit"): (ADMIN, None),
+    ("GET", "/admin/audit.csv"): (ADMIN, None),
+    ("GET", "/favicon.ico"): (PUBLIC, None),
     ("GET", "/admin/clinic"): (ADMIN, None),
     ("POST", "/admin/clinic"): (ADMIN, "privacy_form"),
     ("GET", "/admin/users"): (ADMIN, None),

@@ -25,6 +25,7 @@ class Action(StrEnum):
     OPEN_FORM = "open_form"
     OPEN_RECORDER = "open_recorder"
     OPEN_PRACTICE = "open_practice"
+    EXPORT_AUDIT = "export_audit"  # an administrator downloaded (part of) the audit log as CSV
     REFUSED = "refused"  # a read or change of a record the user may not see
     # changes
     CREATE = "create"

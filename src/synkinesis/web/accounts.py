@@ -3,14 +3,21 @@ JSON API (the signed-in account: /api/me)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from fastapi.responses import Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..actions import accounts
+from ..actions import Action, accounts
 from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
-from .deps import account_for, actor, admin_user, current_user, get_db
+from .deps import MAX_ID, account_for, actor, admin_user, audit, current_user, get_db
 from .render import redirect, render
 from .schemas import AuditLog, Me
 from .security import check_csrf
@@ -22,11 +29,116 @@ CSRF = [Depends(check_csrf)]
 
 # --- pages
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """The audit log's filters, as typed into the page's form or the API's query (all optional)."""
+    patient_id: int | None = None
+    user: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    include_files: bool = False  # key-frame / file reads (`read_file`): image-load noise, hidden by default
+
+    @classmethod
+    def parse(cls, q) -> "AuditFilter":
+        """From query parameters (strings; empty = no filter). Bad values → FormError naming the field."""
+        problems = {}
+
+        def num(name):
+            v = (q.get(name) or "").strip()
+            if not v:
+                return None
+            if not v.isdigit() or not 0 < int(v) <= MAX_ID:
+                problems[name] = "a patient id is a whole number, e.g. 12"
+                return None
+            return int(v)
+
+        def day(name):
+            v = (q.get(name) or "").strip()
+            try:
+                return date.fromisoformat(v) if v else None
+            except ValueError:
+                problems[name] = "a date as YYYY-MM-DD"
+                return None
+
+        action = (q.get("action") or "").strip()
+        if action and action not in ACTIONS:
+            problems["action"] = "one of the listed actions"
+        f = cls(num("patient_id"), (q.get("user") or "").strip()[:100], action, day("date_from"), day("date_to"),
+                (q.get("include_files") or "").lower() in ("1", "on", "yes", "true"))
+        if f.date_from and f.date_to and f.date_to < f.date_from:
+            problems["date_to"] = "the end date is before the start date"
+        if problems:
+            raise sv.FormError("Check the audit log filters: " + "; ".join(f"{k}: {v}" for k, v in problems.items()),
+                               problems)
+        return f
+
+    def query(self, clinic_id: int):
+        stmt = select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
+        if self.patient_id is not None:
+            stmt = stmt.where(AuditEvent.patient_id == self.patient_id)
+        if self.user:
+            stmt = stmt.where(func.lower(AuditEvent.username).contains(self.user.lower(), autoescape=True))
+        if self.action:
+            stmt = stmt.where(AuditEvent.action == self.action)
+        elif not self.include_files:
+            stmt = stmt.where(AuditEvent.action != Action.READ_FILE.value)
+        if self.date_from:
+            stmt = stmt.where(AuditEvent.at >= datetime.combine(self.date_from, time(), timezone.utc))
+        if self.date_to:
+            stmt = stmt.where(AuditEvent.at < datetime.combine(self.date_to + timedelta(days=1), time(), timezone.utc))
+        return stmt.order_by(AuditEvent.id.desc())
+
+    def as_query_string(self) -> str:
+        return urlencode({k: v for k, v in (("patient_id", self.patient_id or ""), ("user", self.user),
+                                            ("action", self.action), ("date_from", self.date_from or ""),
+                                            ("date_to", self.date_to or ""),
+                                            ("include_files", "on" if self.include_files else "")) if v})
+
+
+ACTIONS = [a.value for a in Action]
+PAGE_ROWS = 500
+CSV_ROWS = 100_000
+CSV_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "object_type", "object_id", "patient_id", "ip"]
+
+
+def _event_row(e: AuditEvent) -> dict:
+    return {"id": e.id, "at": e.at.isoformat(), "user_id": e.user_id, "username": e.username, "role": e.role,
+            "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
+            "patient_id": e.patient_id, "ip": e.ip}
+
+
+def _csv_cell(v) -> str:
+    v = "" if v is None else str(v)
+    # A cell starting with = + - @ would run as a formula in a spreadsheet (a name typed at log-in can).
+    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+
 @pages.get("/admin/audit")
 def audit_page(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
-    events = db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-                        .order_by(AuditEvent.id.desc()).limit(500)).all()
-    return render(request, "audit.html", events=events)
+    try:
+        f, error, problems = AuditFilter.parse(request.query_params), None, {}
+    except sv.FormError as e:
+        f, error, problems = AuditFilter(), str(e), e.problems
+    events = db.scalars(f.query(user.clinic_id).limit(PAGE_ROWS)).all()
+    return render(request, "audit.html", status_code=422 if error else 200, events=events, f=f,
+                  values=request.query_params, actions=ACTIONS, error=error, problems=problems,
+                  page_rows=PAGE_ROWS, csv_query=f.as_query_string())
+
+
+@pages.get("/admin/audit.csv")
+def audit_csv(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    f = AuditFilter.parse(request.query_params)
+    events = db.scalars(f.query(user.clinic_id).limit(CSV_ROWS)).all()
+    audit(db, request, user, Action.EXPORT_AUDIT, "audit_log", None, f.patient_id)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for e in events:
+        row = _event_row(e)
+        w.writerow([_csv_cell(row[c]) for c in CSV_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
 
 
 @pages.get("/admin/clinic")
@@ -95,11 +207,12 @@ def me(user: User = Depends(current_user)):
             "patient_id": user.patient_id}
 
 
-@api.get("/audit", response_model=AuditLog, summary="Audit trail of this clinic (admin only)")
-def audit_log(limit: int = Query(500, ge=1, le=5000, description="newest events, 1–5000"),
+@api.get("/audit", response_model=AuditLog, summary="Audit trail of this clinic (admin only)",
+         description="Newest first. Filters (all optional): patient_id, user (part of the user name), action, "
+                     "date_from / date_to (YYYY-MM-DD, inclusive), include_files (key-frame/file reads, left out "
+                     "by default).")
+def audit_log(request: Request, limit: int = Query(500, ge=1, le=5000, description="newest events, 1–5000"),
               user: User = Depends(admin_user), db: Session = Depends(get_db)):
-    events = db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-                        .order_by(AuditEvent.id.desc()).limit(limit)).all()
-    return {"events": [{"id": e.id, "at": e.at.isoformat(), "user_id": e.user_id, "username": e.username,
-                        "role": e.role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
-                        "patient_id": e.patient_id, "ip": e.ip} for e in events]}
+    f = AuditFilter.parse(request.query_params)
+    events = db.scalars(f.query(user.clinic_id).limit(limit)).all()
+    return {"events": [_event_row(e) for e in events]}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
@@ -223,6 +223,12 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     def redoc_docs(request: Request, user=Depends(staff_user)):
         return templates.TemplateResponse(request, "docs.html", {"ui": "redoc", "assets": DOCS_ASSETS,
                                                                  "csrf": request.state.csrf})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        # Browsers ask for /favicon.ico whatever base.html links; answer it rather than 404 on every page.
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     for router in ROUTERS():
         app.include_router(router)

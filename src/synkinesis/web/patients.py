@@ -55,12 +55,12 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
                  db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
     audit(db, request, user, Action.READ, "patient", p.id, p.id)
-    has_login = db.scalar(select(User.id).where(User.patient_id == p.id)) is not None
+    logins = db.scalars(select(User).where(User.patient_id == p.id).order_by(User.id)).all()
     from .practice import exercise_catalogue, hub_of, overview
 
     trends = sv.trends(p)
     return render(request, "patient.html", patient=p, trends=trends, charts=sv.trend_charts(trends),
-                  has_login=has_login, scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES,
+                  has_login=bool(logins), logins=logins, scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES,
                   practice=overview(db, p, hub_of(request.app).live_ids()), exercises=exercise_catalogue())
 
 
