@@ -58,8 +58,11 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
     has_login = db.scalar(select(User.id).where(User.patient_id == p.id)) is not None
     from .practice import exercise_catalogue, hub_of, overview
 
+    from .treatments import treatment_markers
+
     trends = sv.trends(p)
-    return render(request, "patient.html", patient=p, trends=trends, charts=sv.trend_charts(trends),
+    return render(request, "patient.html", patient=p, trends=trends,
+                  charts=sv.trend_charts(trends, treatment_markers(db, p.id)),
                   has_login=has_login, scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES,
                   practice=overview(db, p, hub_of(request.app).live_ids()), exercises=exercise_catalogue())
 
