@@ -111,6 +111,8 @@ ROUTES = {
     ("GET", "/due"): (STAFF, None),
     ("GET", "/api/treatment-settings"): (STAFF, None),
     ("PUT", "/api/treatment-settings"): (ADMIN, "treatment_settings_json"),
+    ("GET", "/admin/treatments"): (ADMIN, None),
+    ("POST", "/admin/treatments"): (ADMIN, "treatment_settings_form"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -212,6 +214,8 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["json"] = {"kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left", "surgeon": "X"}
     elif body == "treatment_settings_json":
         kw["json"] = {"botox_interval_days": 30}
+    elif body == "treatment_settings_form":
+        kw["data"] = {**form, "botox_interval_days": "30", "follow_up_from_days": "10", "follow_up_to_days": "28"}
     elif body == "treatment_form":
         kw["data"] = {**form, "kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left",
                       "surgeon": "X"}

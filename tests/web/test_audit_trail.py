@@ -64,6 +64,8 @@ WRITES = {
     ("PUT", "/api/treatments/{treatment_id}"): ("doc_a", "treatment_json", Action.UPDATE),
     ("POST", "/treatments/{treatment_id}"): ("doc_a", "treatment_form", Action.UPDATE),
     ("PUT", "/api/treatment-settings"): ("admin_a", "treatment_settings_json", Action.UPDATE),
+    ("POST", "/admin/treatments"): ("admin_a", {"botox_interval_days": "60", "follow_up_from_days": "10",
+                                                "follow_up_to_days": "28"}, Action.UPDATE),
     ("POST", "/treatments/{treatment_id}/delete"): ("doc_a", "form", Action.DELETE),
     ("DELETE", "/api/treatments/{treatment2_id}"): ("doc_a", None, Action.DELETE),
     ("POST", "/patients/{p2_id}/delete"): ("doc_a", "form", Action.DELETE),

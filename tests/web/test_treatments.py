@@ -343,3 +343,51 @@ def test_clinic_settings_change_the_due_list_and_the_dose_limits(app, world, as_
     assert r.status_code == 201
     assert doc.get("/api/due").json()["botox_due"] == []
     assert doc.get("/api/due").json()["settings"]["botox_interval_days"] == 98
+
+
+def test_the_patient_pages_trend_charts_mark_each_treatment(app, world, as_user):
+    """Every trend chart of the patient page carries a labelled marker per Botox session and surgery
+    dated within the charted visits (SAQ across three visits: one chart)."""
+    doc = as_user("doc_a")
+    for day, q in (("2024-01-10", 4), ("2024-03-10", 3), ("2024-05-10", 2)):
+        vid = doc.post(f"/api/patients/{world.p1}/visits", json={"visit_date": day}).json()["id"]
+        assert doc.post(f"/api/visits/{vid}/scores/saq", json={f"q{n}": q for n in range(1, 10)}).status_code < 300
+    assert doc.post(f"/api/patients/{world.p1}/treatments", json=botox(date="2024-02-09")).status_code == 201
+    assert doc.post(f"/api/patients/{world.p1}/treatments", json={
+        "kind": "surgery", "type": "selective_neurectomy", "date": "2024-04-10", "side": "left",
+        "surgeon": "Dr Roe"}).status_code == 201
+    html = doc.get(f"/patients/{world.p1}").text
+    charts = [c for c in html.split('<svg class="trend-chart"')[1:]]
+    assert charts, "the SAQ chart is drawn"
+    for c in charts:
+        assert c.count('<g class="marker">') == 2
+        assert "<title>Botox, 2024-02-09</title>" in c and "<title>Selective neurectomy, 2024-04-10</title>" in c
+    # The visits are one x step apart (2024-01-10 → 03-10 → 05-10); 2024-02-09 lies 30 of 60 days into
+    # the first step: x = 40 + 390 × 0.5 / 2 = 137.5 on the 440-wide chart.
+    assert 'x1="137.5"' in charts[0]
+
+
+def test_the_clinic_treatment_settings_page_refuses_bad_values_on_their_fields_and_stores_good_ones(
+        app, world, as_user):
+    from synkinesis.store.models import TreatmentSettings
+
+    admin, doc = as_user("admin_a"), as_user("doc_a")
+    assert doc.get("/admin/treatments").status_code == 403
+    page = admin.get("/admin/treatments")
+    assert page.status_code == 200 and 'href="/admin/treatments"' in page.text and 'value="84"' in page.text
+    csrf = admin.cookies.get("synk_csrf")
+    bad = {"csrf_token": csrf, "botox_interval_days": "twelve weeks", "follow_up_from_days": "10",
+           "follow_up_to_days": "28", "dose_limits.onabotulinumtoxinA.site_ceiling": "-3"}
+    r = admin.post("/admin/treatments", data=bad)
+    assert r.status_code == 422
+    assert 'id="err-botox_interval_days">a whole number of days from 14 to 365' in r.text
+    assert 'id="err-dose_limits.onabotulinumtoxinA.site_ceiling">a number of units more than 0' in r.text
+    assert 'value="twelve weeks"' in r.text  # what was typed is kept for correction
+    assert count(app, TreatmentSettings) == 0 and doc.get("/api/treatment-settings").json()["botox_interval_days"] == 84
+    good = {**bad, "botox_interval_days": "98", "dose_limits.onabotulinumtoxinA.site_ceiling": "20"}
+    r = admin.post("/admin/treatments", data=good, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    got = doc.get("/api/treatment-settings").json()
+    assert got["botox_interval_days"] == 98 and got["dose_limits"] == {"onabotulinumtoxinA": {"site_ceiling": 20.0}}
+    assert got["limits_in_force"]["onabotulinumtoxinA"]["site_ceiling"]["units"] == 20.0
+    assert 'value="20"' in admin.get("/admin/treatments").text

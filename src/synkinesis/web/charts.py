@@ -4,6 +4,7 @@ and scale totals across visits. Every point carries a tooltip with its exact val
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 
@@ -22,7 +23,10 @@ def _esc(text) -> str:
 
 
 def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str, better: str,
-               ref: float | None = None, ref_label: str = "threshold", y_max: float | None = None) -> str:
+               ref: float | None = None, ref_label: str = "threshold", y_max: float | None = None,
+               markers: list[tuple[str | date, str]] | None = None) -> str:
+    """`markers`: (date, label) drawn as labelled vertical lines (e.g. treatments) when the labels are
+    ISO dates; placed between the two visits around it, since the x axis is one step per visit."""
     w, h, left, right, top, bottom = 440, 150, 40, 10, 22, 24
     values = [v for s in series for v in s.values if v is not None]
     y_min = min(0.0, *values) * 1.15 if values else 0.0
@@ -65,6 +69,11 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
             parts.append(f'<line x1="{lx}" y1="{top + 6}" x2="{lx + 16}" y2="{top + 6}" stroke="{s.colour}" '
                          f'stroke-width="2"{dash}/><text x="{lx + 20}" y="{top + 9}" font-size="10">'
                          f'{_esc(s.name)}</text>')
+    for when, label, iso in _marker_positions(labels, markers or []):
+        mx = x(when)
+        parts.append(f'<g class="marker"><line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{y(y_min):.1f}" '
+                     f'stroke="#7a3" stroke-width="1.5" stroke-dasharray="2 2"/><text x="{mx + 2:.1f}" '
+                     f'y="{top + 20}" font-size="9" fill="#572">{_esc(label)}</text><title>{_esc(label)}, {iso}</title></g>')
     if labels:
         parts.append(f'<text x="{left}" y="{h - 6}" font-size="10">{_esc(labels[0])}</text>')
         if len(labels) > 1:
@@ -72,3 +81,25 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
                          f'{_esc(labels[-1])}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _marker_positions(labels: list[str], markers) -> list[tuple[float, str, str]]:
+    """Each marker's fractional x index (date interpolated between the visits around it); markers outside
+    the charted dates or with non-date labels are left out rather than drawn at a misleading place."""
+    try:
+        days = [date.fromisoformat(str(lbl)[:10]).toordinal() for lbl in labels]
+    except ValueError:
+        return []
+    out = []
+    for when, label in markers:
+        when = when if isinstance(when, date) else date.fromisoformat(str(when)[:10])
+        d = when.toordinal()
+        for i in range(len(days) - 1):
+            a, b = days[i], days[i + 1]
+            if a <= d <= b:
+                out.append((i + (d - a) / (b - a) if b > a else float(i), label, when.isoformat()))
+                break
+        else:
+            if len(days) == 1 and d == days[0]:
+                out.append((0.0, label, when.isoformat()))
+    return out

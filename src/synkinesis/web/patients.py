@@ -57,10 +57,13 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
     audit(db, request, user, Action.READ, "patient", p.id, p.id)
     logins = db.scalars(select(User).where(User.patient_id == p.id).order_by(User.id)).all()
     from .practice import exercise_catalogue, hub_of, overview
+    from .treatments import treatment_markers
 
     trends = sv.trends(p)
-    return render(request, "patient.html", patient=p, trends=trends, charts=sv.trend_charts(trends),
-                  has_login=bool(logins), logins=logins, scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES, patient_scales=sv.PATIENT_SCALES,
+    return render(request, "patient.html", patient=p, trends=trends,
+                  charts=sv.trend_charts(trends, treatment_markers(db, p.id)),
+                  has_login=bool(logins), logins=logins, scales=SCALES, clinician_scales=sv.CLINICIAN_SCALES,
+                  patient_scales=sv.PATIENT_SCALES,
                   practice=overview(db, p, hub_of(request.app).live_ids()), exercises=exercise_catalogue())
 
 

@@ -266,9 +266,10 @@ def trends(patient: Patient) -> dict:
                        for k, pts in scores.items()}}
 
 
-def trend_charts(trends: dict) -> list[str]:
+def trend_charts(trends: dict, markers: list[tuple] | None = None) -> list[str]:
     """The page's SVG charts of `trends(patient)`: one per rest measure (affected side solid, healthy
-    side dashed), the ocular-oral ratio and each scale's total, across visits."""
+    side dashed), the ocular-oral ratio and each scale's total, across visits; `markers` [(date,
+    label)] (the patient's treatments) drawn on every chart."""
     affected_side, measures, charts = trends["affected_side"], trends["measures"], []
     if len(measures) > 1:
         labels = [m["date"] for m in measures]
@@ -277,7 +278,7 @@ def trend_charts(trends: dict) -> list[str]:
                              [m.get(f"{key}_{side}") for m in measures],
                              colour="#c33" if side == affected_side else "#246", dashed=side != affected_side)
                       for side in SIDES]
-            charts.append(line_chart(labels, series, title=name, unit=unit, better=better))
+            charts.append(line_chart(labels, series, title=name, unit=unit, better=better, markers=markers))
         oo = [m.get("ocular_oral_excess") for m in measures]
         if any(v is not None for v in oo):
             tips = [f"{m['date']}: {m['ocular_oral_excess']:+.1f} points (MDC95 {m['ocular_oral_mdc95']:.1f}); "
@@ -286,12 +287,14 @@ def trend_charts(trends: dict) -> list[str]:
             colours = ["#c33" if m.get("ocular_oral_flagged") else "#246" for m in measures]
             charts.append(line_chart(labels, [Series("excess narrowing", oo, tips=tips, point_colours=colours)],
                                      title="Ocular-oral synkinesis (excess eye narrowing)", unit="points",
-                                     better="lower is better", ref=0.0, ref_label="both eyes alike"))
+                                     better="lower is better", ref=0.0, ref_label="both eyes alike",
+                                     markers=markers))
     for t in trends["scores"].values():
         pts = t["points"]
         if len(pts) > 1:
             charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts])],
-                                     title=t["title"], unit=pts[-1]["unit"] or "", better=t["better_text"]))
+                                     title=t["title"], unit=pts[-1]["unit"] or "", better=t["better_text"],
+                                     markers=markers))
     return charts
 
 

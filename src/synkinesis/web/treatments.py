@@ -174,6 +174,18 @@ def treatment_dict(t: Treatment, warnings: list | None = None) -> dict:
             "warnings": [p.to_dict() for p in (warnings or [])]}
 
 
+def treatment_markers(db: Session, patient_id: int) -> list[tuple[date, str]]:
+    """(date, short label) of each Botox session and surgery, for the trend charts' markers."""
+    out = []
+    for t in patient_treatments(db, patient_id):
+        if t.kind == "botox":
+            out.append((t.date, "Botox"))
+        else:
+            d = t.details
+            out.append((t.date, d.get("type_other") or core.SURGERY_TYPES.get(t.surgery_type, t.surgery_type)))
+    return out
+
+
 def patient_treatments(db: Session, patient_id: int) -> list[Treatment]:
     return list(db.scalars(select(Treatment).where(Treatment.patient_id == patient_id)
                            .order_by(Treatment.date, Treatment.id)))
@@ -731,3 +743,73 @@ def due_page(request: Request, user: User = Depends(staff_user), db: Session = D
     out = due(db, user)
     audit(db, request, user, Action.LIST, "due")
     return render(request, "treatment_due.html", due=out)
+
+
+# ---------------------------------------------------------------- clinic treatment settings (admin)
+
+LIMIT_LABELS = {"site_warn": "Warn above, per injection point", "session_warn": "Warn above, per session",
+                "site_ceiling": "Refuse above, per injection point", "session_ceiling": "Refuse above, per session "
+                                                                                      "(and per window)"}
+
+
+def _form_number(v: str, cast):
+    """A typed number, or the text as typed so the action refuses it on its field (never a 500)."""
+    v = (v or "").strip()
+    try:
+        return cast(v)
+    except ValueError:
+        return v
+
+
+def settings_form_to_data(form: dict, current: dict) -> dict:
+    """The page's fields → the action's settings; a blank limit = the default. The per-purpose side
+    warnings and windows set through the API are kept as they are."""
+    data = {k: _form_number(form.get(k, ""), int) for k in act.SETTINGS_RANGES}
+    limits = {p: dict(v) for p, v in (current or {}).items() if isinstance(v, dict)}
+    for product in core.PRODUCTS:
+        cfg = limits.setdefault(product, {})
+        for k in act.LIMIT_KEYS:
+            raw = (form.get(f"dose_limits.{product}.{k}") or "").strip()
+            if raw:
+                cfg[k] = _form_number(raw, float)
+            else:
+                cfg.pop(k, None)
+        if not cfg:
+            del limits[product]
+    data["dose_limits"] = limits
+    return data
+
+
+def _settings_page(request, db, user, form: dict | None = None, problems: dict | None = None, error=None,
+                   saved=False, status_code=200):
+    row = act.clinic_settings(db, user.clinic_id)
+    if form is None:
+        form = {k: getattr(row, k) for k in act.SETTINGS_RANGES}
+        for product, cfg in (row.dose_limits or {}).items():
+            for k in act.LIMIT_KEYS:
+                if isinstance(cfg, dict) and cfg.get(k) is not None:
+                    form[f"dose_limits.{product}.{k}"] = f"{cfg[k]:g}"
+    defaults = {p: core.limits_for(p).to_dict() for p in core.PRODUCTS}
+    return render(request, "treatment_settings.html", status_code=status_code, form=form, problems=problems or {},
+                  error=error, saved=saved, products=core.PRODUCTS, defaults=defaults, limit_labels=LIMIT_LABELS,
+                  ranges=act.SETTINGS_RANGES)
+
+
+@router.get("/admin/treatments", include_in_schema=False)
+def settings_page(request: Request, saved: bool = False, user: User = Depends(admin_user),
+                  db: Session = Depends(get_db)):
+    audit(db, request, user, Action.READ, "treatment_settings")
+    return _settings_page(request, db, user, saved=saved)
+
+
+@router.post("/admin/treatments", dependencies=CSRF, include_in_schema=False)
+async def settings_save(request: Request, user: User = Depends(admin_user), db: Session = Depends(get_db)):
+    form = dict(await request.form())
+    data = settings_form_to_data(form, act.clinic_settings(db, user.clinic_id).dose_limits or {})
+    try:
+        with committed(db):
+            act.update_settings(db, actor(request, user), user.clinic_id, data)
+    except core.TreatmentInvalid as e:  # `committed` rolled back: nothing stored
+        return _settings_page(request, db, user, form, problems_dict(e),
+                              "Nothing was changed: please correct the marked fields.", status_code=422)
+    return RedirectResponse("/admin/treatments?saved=1", status_code=303)
