@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -204,3 +205,42 @@ def guided_patient(tmp_path_factory):
 @pytest.fixture(scope="session")
 def meei8_patient(tmp_path_factory):
     return _synthetic_patient(tmp_path_factory, "meei8")
+
+
+# --- The one session-wide headless Chromium (test_browser.py, test_treatments_browser.py): defined once
+# here, because a session fixture imported into two modules is two fixtures, and the sync Playwright
+# API cannot run twice in one thread.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def write_y4m(video: Path, out: Path) -> Path:
+    """Frames of a real face video as raw YUV 4:2:0 (what Chromium's fake capture reads)."""
+    import cv2
+
+    from synkinesis.frames import open_media
+
+    with open_media(video) as media, open(out, "wb") as f:
+        w, h = media.info.width, media.info.height
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in media:
+            f.write(b"FRAME\n" + cv2.cvtColor(frame.image, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return out
+
+
+@pytest.fixture(scope="session")
+def fake_camera(tmp_path_factory, face_video):
+    return write_y4m(face_video, tmp_path_factory.mktemp("cam") / "face.y4m")
+
+
+@pytest.fixture(scope="session")
+def browser(fake_camera):
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={fake_camera}"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield b
+        b.close()

@@ -16,7 +16,7 @@ import pytest
 
 from synkinesis.store import Database
 
-from .test_browser import CHROMIUM, browser, fake_camera, live_url, log_in, page, wait_until  # noqa: F401
+from .test_browser import CHROMIUM, live_url, log_in, page, wait_until  # noqa: F401
 from .test_treatments import POINTS, _practice, guided_10pct, synthetic_series  # noqa: F401
 
 pytestmark = [pytest.mark.browser,
