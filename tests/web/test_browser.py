@@ -7,6 +7,7 @@ import re
 import socket
 import threading
 import time
+
 import pytest
 
 from .conftest import CHROMIUM  # the session-wide `browser` fixture is in conftest.py (one per session)
