@@ -30,14 +30,19 @@ CSRF = [Depends(check_csrf)]
 
 # --- pages
 
-@pages.post("/visits/{visit_id}/recordings", dependencies=CSRF)
-async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
-                           db: Session = Depends(get_db)):
+async def _receive_upload(request: Request, visit_id: int, user: User, db: Session):
+    """The upload form's file stored as a recording of the visit (page and API alike)."""
     v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
     db.commit()  # no DB connection held while the upload arrives and is checked
     form = await request.form()
-    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
-                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
+    return await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
+                                          sv.parse_step_times(form.get("step_times")), form.get("protocol"))
+
+
+@pages.post("/visits/{visit_id}/recordings", dependencies=CSRF)
+async def recording_upload(request: Request, visit_id: int, user: User = Depends(current_user),
+                           db: Session = Depends(get_db)):
+    rec = await _receive_upload(request, visit_id, user, db)
     return redirect(f"/recordings/{rec.id}")
 
 
@@ -134,11 +139,7 @@ def recording_file(request: Request, recording_id: int, name: str, user: User = 
                      "expressions, or step_times JSON from the guided recorder); queues its analysis")
 async def upload_recording(request: Request, visit_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
-    v, who = visit_for(db, user, visit_id), actor(request, user)  # `who` read now: `user` expires at the commit
-    db.commit()  # no DB connection held while the upload arrives and is checked
-    form = await request.form()
-    rec = await recordings.add_recording(db, who, request.app.state.settings, v, form.get("file"),
-                                         sv.parse_step_times(form.get("step_times")), form.get("protocol"))
+    rec = await _receive_upload(request, visit_id, user, db)
     return sv.job_status(rec) | {"url": f"/recordings/{rec.id}"}
 
 
