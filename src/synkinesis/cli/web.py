@@ -52,8 +52,8 @@ def serve(
     if demo:
         from ..web.demo import DEMO_USERS, seed_demo
 
-        typer.echo("Preparing the demo clinic (the first time: analyses a real face video and a synthetic guided "
-                   "recording, ~30 s)…")
+        typer.echo("Preparing the demo clinic (the first time: a real face video and three synthetic guided "
+                   "recordings — one before and one after a Botox session — are analysed in the background)…")
         db = Database(settings.database_url)
         seed_demo(settings, db)
         db.dispose()
