@@ -53,7 +53,7 @@ def serve(
         from ..web.demo import DEMO_USERS, seed_demo
 
         typer.echo("Preparing the demo clinic (the first time: a real face video and three synthetic guided "
-                   "recordings — one before and one after a Botox session — are analysed in the background)…")
+                   "recordings — one before and one after a Botox session — are analysed first, about a minute)…")
         db = Database(settings.database_url)
         seed_demo(settings, db)
         db.dispose()
