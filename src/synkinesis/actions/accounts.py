@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..records.accounts import end_other_sessions, hash_password, normalise_username, password_problems
+from ..records.checks import FormError
 from ..store.models import Clinic, User
 from .base import Action, Actor, audit
 
@@ -13,13 +18,6 @@ STAFF_ROLES = ("clinician", "admin")
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise);
     the calling action audits it."""
-    import re
-
-    from sqlalchemy import select
-
-    from ..web.security import hash_password, normalise_username
-    from ..web.services import FormError, password_problems
-
     username = normalise_username(username)
     problems = password_problems(password, username, fields.get("display_name"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
@@ -36,8 +34,6 @@ def new_account(db: Session, username: str, password: str, **fields) -> User:
 
 def create_account(db: Session, actor: Actor, data: dict) -> User:
     """A clinician or administrator of the actor's clinic (FormError names each wrong field)."""
-    from ..web.services import FormError
-
     role = data.get("role")
     if role not in STAFF_ROLES:
         raise FormError("Please correct the marked fields.", {"role": "Choose clinician or administrator."})
@@ -52,8 +48,6 @@ def create_account(db: Session, actor: Actor, data: dict) -> User:
 def set_active(db: Session, actor: Actor, account: User, active: bool) -> None:
     """Deactivating ends the account's sessions at once (session_user refuses inactive accounts);
     nobody deactivates their own account."""
-    from ..web.services import FormError
-
     if account.id == actor.user_id and not active:
         raise FormError("You cannot deactivate your own account: ask another administrator.", status=409)
     account.active = active
@@ -63,9 +57,6 @@ def set_active(db: Session, actor: Actor, account: User, active: bool) -> None:
 
 
 def _new_password(db: Session, account: User, password: str | None, keep_token: str | None) -> None:
-    from ..web.security import end_other_sessions, hash_password
-    from ..web.services import FormError, password_problems
-
     if problems := password_problems(password, account.username, account.display_name):
         raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)

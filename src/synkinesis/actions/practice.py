@@ -7,14 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..records.practice import new_session_row, validate_items
 from ..store.models import Patient, PracticeProgramme, PracticeSession, utcnow
 from .base import Action, Actor, audit
 
 
 def save_programme(db: Session, actor: Actor, patient: Patient, raw_items: Any, note: str = "") -> PracticeProgramme:
     """A new version of the patient's programme (the history is kept); FormError when an item is not valid."""
-    from ..web.practice.service import validate_items
-
     row = PracticeProgramme(patient_id=patient.id, items=validate_items(raw_items), note=str(note or "")[:2000],
                             created_by=actor.user_id)
     db.add(row)
@@ -26,8 +25,6 @@ def save_programme(db: Session, actor: Actor, patient: Patient, raw_items: Any, 
 
 def start_session(db: Session, actor: Actor, patient: Patient, exercise: str, local_date: str | None) -> PracticeSession:
     """A practice session of one prescribed exercise (FormError when it is not in the programme)."""
-    from ..web.practice.service import new_session_row
-
     s = new_session_row(db, actor.user_id, patient, exercise, local_date)
     db.add(s)
     db.flush()

@@ -4,41 +4,18 @@ week, and trends per exercise (for the pages and the API)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...live import EXERCISES
+from ...live.programme import TARGET_RANGES, unit_of
+# The programme check and a new session row are below the actions (records.practice); imported for the pages.
+from ...records.practice import current_programme, new_session_row, programme_dict, validate_items  # noqa: F401
 from ...store.models import Patient, PracticeProgramme, PracticeSession
 from ..charts import Series, line_chart
-from ..services import FormError
-from ...live.programme import (DEFAULT_PROGRAMME, TARGET_RANGES, ProgrammeError, programme_view, resolve_item,
-                               unit_of)
-from ...live.programme import validate_items as _validate
 
 RESUMABLE_FOR = timedelta(hours=12)
-
-
-def validate_items(raw: Any) -> list[dict]:
-    """A programme's items, normalised; FormError lists every problem as `<exercise>.<field>`."""
-    try:
-        return _validate(raw)
-    except ProgrammeError as e:
-        raise FormError(str(e), e.problems) from None
-
-
-def current_programme(db: Session, patient_id: int) -> PracticeProgramme | None:
-    return db.scalar(select(PracticeProgramme).where(PracticeProgramme.patient_id == patient_id)
-                     .order_by(PracticeProgramme.id.desc()).limit(1))
-
-
-def programme_dict(db: Session, patient_id: int) -> dict:
-    row = current_programme(db, patient_id)
-    items = row.items if row else [dict(i) for i in DEFAULT_PROGRAMME]
-    return {"patient_id": patient_id, "id": row.id if row else None, "default": row is None,
-            "note": row.note if row else "", "created_at": row.created_at.isoformat() if row else None,
-            "created_by": row.created_by if row else None, "items": programme_view(items)}
 
 
 def exercise_catalogue() -> list[dict]:
@@ -50,31 +27,6 @@ def exercise_catalogue() -> list[dict]:
 
 def aware_utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def _local_date(value: str | None) -> date:
-    """The patient's calendar day as the browser sent it, if it is within a day of UTC's."""
-    today = datetime.now(timezone.utc).date()
-    try:
-        d = date.fromisoformat(str(value or ""))
-    except ValueError:
-        return today
-    return d if abs((d - today).days) <= 1 else today
-
-
-def new_session_row(db: Session, user_id: int | None, patient: Patient, exercise: str,
-                    local_date: str | None) -> PracticeSession:
-    """A session row (not added) of one exercise of the patient's programme (FormError otherwise)."""
-    prog = programme_dict(db, patient.id)
-    item = next((i for i in prog["items"] if i["exercise"] == exercise), None)
-    if item is None:
-        raise FormError(f"{exercise!r} is not in this patient's programme; practise one of: "
-                        f"{', '.join(i['exercise'] for i in prog['items'])}.", {"exercise": "not prescribed"})
-    e, _ = resolve_item({"exercise": exercise, **item["prescribed"]})
-    s = PracticeSession(patient_id=patient.id, programme_id=prog["id"], exercise=exercise, settings=e.to_dict(),
-                        status="active", local_date=_local_date(local_date), reps_done=0, reps_prescribed=e.reps,
-                        engine_version="", formula_version="", created_by=user_id)
-    return s
 
 
 def session_dict(s: PracticeSession, live_ids: set[int] = frozenset()) -> dict:
