@@ -88,13 +88,14 @@ def update_privacy(db: Session, actor: Actor, clinic: Clinic, keep_original_vide
     db.commit()
 
 
-def create_clinic(db: Session, actor: Actor, name: str, admin: str, password: str) -> Clinic:
-    """A clinic and its first administrator (FormError when the name or password is refused:
-    nothing is created)."""
+def create_clinic(db: Session, actor: Actor, name: str, admin: str, password: str,
+                  display_name: str | None = None) -> Clinic:
+    """A clinic and its first administrator, shown as `display_name` (default: the user name);
+    FormError when the name or password is refused: nothing is created."""
     clinic = Clinic(name=name.strip()[:200] or "Clinic")
     db.add(clinic)
     db.flush()
-    new_account(db, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+    new_account(db, admin, password, role="admin", clinic_id=clinic.id, display_name=display_name or admin)
     audit(db, Actor(actor.user_id, actor.username, actor.role, clinic.id, actor.ip), Action.CREATE_CLINIC,
           "clinic", clinic.id)
     db.commit()

@@ -1,5 +1,5 @@
 """Practice programmes and sessions in the database: the current programme, sessions, adherence per day and
-week, and trends per exercise (for the pages and the API)."""
+week, and progress per exercise (for the pages and the API)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def resumable(db: Session, patient_id: int, exercise: str) -> PracticeSession | 
     return None
 
 
-# ============================================================================ adherence, trends
+# ============================================================================ adherence, progress
 
 def adherence(items: list[dict], sessions: list[PracticeSession], start: date, today: date,
               days: int = 7, weeks: int = 8) -> dict:
@@ -97,8 +97,9 @@ def adherence(items: list[dict], sessions: list[PracticeSession], start: date, t
     return {"sessions_per_day": per_day, "since": start.isoformat(), "days": day_rows, "weeks": week_rows}
 
 
-def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
-    """Per exercise, oldest first: each practised session's median unwanted movement, the share of
+def exercise_progress(sessions: list[PracticeSession]) -> dict[str, dict]:
+    """Practice progress per exercise, oldest first (the sessions API's `trends` key; not the visits'
+    `services.trends`): each practised session's median unwanted movement, the share of
     repetitions without synkinesis and the repetitions done."""
     out: dict[str, dict] = {}
     for s in sessions:
@@ -118,7 +119,7 @@ def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
     return out
 
 
-def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
+def progress_chart(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
               y_max: float | None = None, better: str = "lower is better") -> str:
     """A practice progress chart of `key` over sessions; points over the threshold `ref` are red."""
     values = [p.get(key) for p in points]
@@ -130,7 +131,8 @@ def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | 
 
 
 def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), today: date | None = None) -> dict:
-    """Programme, adherence, trends (with charts) and recent sessions: the patient page's block and
+    """Programme, adherence, progress per exercise (`trends`, with charts) and recent sessions: the
+    patient page's block and
     the sessions API."""
     prog = programme_dict(db, patient.id)
     sessions = patient_sessions(db, patient.id)
@@ -140,7 +142,7 @@ def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), to
     starts = [aware_utc(first_prog).date()] if first_prog else []
     starts += [sessions[0].local_date] if sessions else []
     start = min(starts) if starts else today
-    tr = trends(sessions)
+    tr = exercise_progress(sessions)
     charts = {}
     for key, t in tr.items():
         pts = t["points"][-30:]
@@ -148,8 +150,8 @@ def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), to
         what = "Eye narrowing" if (t["unwanted_signal"] or "").startswith("eye") else "Mouth movement"
         charts[key] = {
             "name": t["name"],
-            "unwanted": trend_svg(pts, "median_unwanted", t["unit"], f"{what} (median per session)", ref=ref),
-            "clean": trend_svg([p | {"share_pct": None if p["share_without_synkinesis"] is None
+            "unwanted": progress_chart(pts, "median_unwanted", t["unit"], f"{what} (median per session)", ref=ref),
+            "clean": progress_chart([p | {"share_pct": None if p["share_without_synkinesis"] is None
                                      else round(100 * p["share_without_synkinesis"])} for p in pts],
                                "share_pct", "%", "Repetitions without synkinesis", y_max=100,
                                better="higher is better")}
