@@ -168,3 +168,25 @@ def test_app_layers_import_only_downwards(layer):
            if _top(name) == layer for module, names, line in _imports(name, path)
            if above & set(_targets(module, names))]
     assert not bad, f"{layer}/ must not import the layers above it:\n" + "\n".join(bad)
+
+
+# JSON routes whose `response_model` is set in a module edited on a parallel branch this session
+# (web/patients.py, web/scales.py); their schemas are ready in web/schemas.py (VisitTrends, ScaleInfo).
+SHAPE_ON_MERGE = {("GET", "/api/patients/{patient_id}/trends"), ("GET", "/api/scales")}
+
+
+def test_every_json_route_declares_its_response_shape(tmp_path):
+    """/openapi.json shows what each JSON route answers (a pydantic `response_model`), not just "a JSON"."""
+    from synkinesis.web.app import create_app
+    from synkinesis.web.settings import Settings
+
+    spec = create_app(Settings(data_dir=tmp_path / "data", run_worker=False)).openapi()
+    shapeless = set()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            ok = [r for code, r in op.get("responses", {}).items() if code.startswith("2")]
+            if path.startswith("/api/") and not any(r.get("content", {}).get("application/json", {}).get("schema")
+                                                    for r in ok):
+                shapeless.add((method.upper(), path))
+    assert shapeless - SHAPE_ON_MERGE == set(), sorted(shapeless - SHAPE_ON_MERGE)
+    assert SHAPE_ON_MERGE <= shapeless, "shape added: drop it from SHAPE_ON_MERGE"
