@@ -7,6 +7,8 @@ import shutil
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..records.checks import FormError, patient_fields, visit_fields
+from ..records.media import patient_dir
 from ..store.models import Patient, User, Visit
 from .base import Action, Actor, audit
 
@@ -14,8 +16,6 @@ from .base import Action, Actor, audit
 def create_patient(db: Session, actor: Actor, data: dict) -> Patient:
     """A patient of the actor's clinic from form or JSON fields (FormError names each wrong field;
     409 when the MRN is taken in this clinic)."""
-    from ..web.services import FormError, patient_fields
-
     fields = patient_fields(data)
     p = Patient(clinic_id=actor.clinic_id, **fields)
     db.add(p)
@@ -34,8 +34,6 @@ def create_patient(db: Session, actor: Actor, data: dict) -> Patient:
 def delete_patient(db: Session, actor: Actor, media_dir, patient: Patient) -> None:
     """Rows go by cascade (visits, recordings, jobs, analyses, scores, the patient's login); media by
     folder, once the deletion and its audit row are committed."""
-    from ..web.media import patient_dir
-
     folder, patient_id = patient_dir(media_dir, patient.id), patient.id
     db.delete(patient)
     db.flush()
@@ -46,8 +44,6 @@ def delete_patient(db: Session, actor: Actor, media_dir, patient: Patient) -> No
 
 def create_visit(db: Session, actor: Actor, patient: Patient, data: dict) -> Visit:
     """A visit on `visit_date` (default today; not in the future nor before the patient's birth)."""
-    from ..web.services import visit_fields
-
     v = Visit(patient_id=patient.id, **visit_fields(patient, data))
     db.add(v)
     db.flush()

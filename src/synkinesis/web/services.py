@@ -1,10 +1,10 @@
-"""What the pages and the JSON API both read and check: input validation (FormError), searches,
-trends and the JSON shapes. Changes are made by `synkinesis.actions`, which use these checks."""
+"""What the pages and the JSON API both read: searches, the visit timeline's charts, the JSON shapes,
+and the parsing of step times sent by a form. The input checks the actions apply (FormError, a
+patient's or visit's fields, scores) are `synkinesis.records.checks`, re-exported here."""
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from datetime import date
 from pathlib import Path
@@ -12,30 +12,18 @@ from pathlib import Path
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import SynkinesisError
 from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
-from ..scales import SCALES, ScaleInputError
+from ..records.accounts import MIN_PASSWORD, password_problem, password_problems  # noqa: F401 (for the pages)
+# The input checks the actions apply live in records.checks; imported here for the pages and old imports.
+from ..records.checks import (CLINICIAN_SCALES, EARLIEST_DATE, GUIDED, PATIENT_SCALES, SIDES,  # noqa: F401
+                              FormError, may_enter, patient_fields, protocol_choice, score_row, storage_error,
+                              upload_protocols, visit_fields)
+from ..scales import SCALES
 from ..store.models import Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .protocol import GUIDED
 from .limits import finite_problems, non_finite_fields
-from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
 from .settings import Settings
-
-log = logging.getLogger("synkinesis.web")
-CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
-PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
-SIDES = ("left", "right")
-
-
-class FormError(SynkinesisError):
-    """Input a person typed was refused; `problems` maps field → message for the form."""
-
-    def __init__(self, message: str, problems: dict[str, str] | None = None, status: int = 422):
-        super().__init__(message)
-        self.problems = problems or {}
-        self.status = status
 
 
 def better_text(better: str) -> str:
@@ -57,85 +45,10 @@ def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> l
     return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
 
 
-EARLIEST_DATE = date(1900, 1, 1)  # a typo'd year (0001, 1024) is refused, not stored
-
-
-def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
-    try:
-        d = date.fromisoformat((value or "").strip())
-    except ValueError:
-        problems[field] = "Enter a date as YYYY-MM-DD."
-        return None
-    if d > date.today():
-        problems[field] = "The date cannot be in the future."
-    elif d < EARLIEST_DATE:
-        problems[field] = f"The date cannot be before {EARLIEST_DATE.isoformat()}: check the year."
-    return d
-
-
-def patient_fields(data: dict) -> dict:
-    """A new patient's columns from form or JSON fields; FormError names each wrong field."""
-    problems: dict[str, str] = {}
-    fields = {k: str(data.get(k) or "").strip() for k in ("mrn", "family_name", "given_name", "affected_side")}
-    for k, label in (("mrn", "MRN"), ("family_name", "Family name"), ("given_name", "Given name")):
-        if not fields[k]:
-            problems[k] = f"{label} is required."
-        elif len(fields[k]) > 100:
-            problems[k] = f"{label} is too long (100 characters at most)."
-    if fields["affected_side"] not in SIDES:
-        problems["affected_side"] = "Choose the patient's own affected side: left or right."
-    birth = _parse_date(data.get("birth_date"), "birth_date", problems)
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    return fields | {"birth_date": birth}
-
-
-def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
-    return {"password": problem} if (problem := password_problem(password, *known)) else {}
-
-
 # --- clinic accounts (admin)
-
-
 
 def clinic_accounts(db: Session, clinic_id: int) -> list[User]:
     return list(db.scalars(select(User).where(User.clinic_id == clinic_id).order_by(User.role, User.username)))
-
-
-def score_row(user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
-    """A scale's score from its items, not yet added (FormError: unknown scale, not the user's to
-    enter, or items out of range)."""
-    if key not in SCALES:
-        raise FormError(f"Unknown scale {key!r}.", status=404)
-    if not may_enter(user, key):
-        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
-    items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
-    try:
-        r = SCALES[key].score(items)
-    except ScaleInputError as e:
-        raise FormError(str(e), e.problems) from None
-    return ScaleScore(visit_id=visit.id, scale=key, version=r.version, total=r.total, better=str(r.better),
-                      unit=r.unit, label=r.label, result=r.to_dict(), entered_by=user.id)
-
-
-def password_problems(password: str | None, *known: str | None) -> dict[str, str]:
-    """{"password": why} when `password` is too weak or is one of `known` (the name), else {}."""
-    return _password_problem(password, *known)
-
-
-# --- visits
-
-def visit_fields(patient: Patient, data: dict) -> dict:
-    """A new visit's columns (date default today; not in the future nor before the patient's birth)."""
-    problems: dict[str, str] = {}
-    raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
-    d = _parse_date(raw, "visit_date", problems)
-    if d is not None and not problems and d < patient.birth_date:
-        problems["visit_date"] = f"The visit cannot be before the patient's birth ({patient.birth_date.isoformat()})."
-    note = str(data.get("note") or "")[:2000]
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    return {"visit_date": d, "note": note}
 
 
 # --- recordings
@@ -155,33 +68,6 @@ def parse_step_times(raw: str | None) -> list | None:
         raise FormError("The step times sent with the recording are not valid numbers; record again.",
                         finite_problems(bad))
     return out
-
-
-def upload_protocols() -> list[tuple[str, str]]:
-    """(key, name) of the protocols an upload can follow (the guided one is the webcam recorder's)."""
-    from ..protocols import builtin_protocols
-
-    return [(k, p.name) for k, p in builtin_protocols().items() if k != GUIDED]
-
-
-def protocol_choice(raw: str | None, step_times: list | None) -> str | None:
-    if step_times:
-        return GUIDED  # the webcam recorder's steps
-    key = (raw or "").strip()
-    if not key:
-        return None
-    known = [k for k, _ in upload_protocols()]
-    if key not in known:
-        raise FormError(f"Unknown protocol {key[:40]!r}: choose one of the list, or none.",
-                        {"protocol": "one of: " + ", ".join(known)})
-    return key
-
-
-def storage_error(e: OSError) -> FormError:
-    """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
-    log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
-    return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
-                     "stored. Tell the clinic's administrator, then upload again.", status=503)
 
 
 def step_times_from_form(form, keys: list[str]) -> list[dict]:
@@ -215,14 +101,6 @@ def job_status(rec: Recording) -> dict:
 
 
 # --- scales
-
-def may_enter(user: User, key: str) -> bool:
-    if key not in SCALES:
-        return False
-    if user.role == "patient":
-        return key in PATIENT_SCALES
-    return True
-
 
 # --- timeline and trends
 
