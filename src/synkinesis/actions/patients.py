@@ -47,8 +47,9 @@ def _palsy_fields(data: dict, birth: date | None, problems: dict) -> dict:
     return {"cause": cause, "onset_date": onset, "bilateral": word in YES}
 
 
-def patient_columns(data: dict) -> dict:
-    """All of a patient's own columns from form or JSON fields; FormError names every wrong field."""
+def patient_columns(data: dict, first_visit: date | None = None) -> dict:
+    """All of a patient's own columns from form or JSON fields; FormError names every wrong field.
+    `first_visit`: the date of the patient's earliest visit (a birth date after it is refused)."""
     from ..web.services import FormError, patient_fields
 
     problems: dict[str, str] = {}
@@ -57,7 +58,11 @@ def patient_columns(data: dict) -> dict:
     except FormError as e:
         problems.update(e.problems)
         fields = {}
-    fields |= _palsy_fields(data, fields.get("birth_date"), problems)
+    birth = fields.get("birth_date")
+    if birth is not None and first_visit is not None and birth > first_visit:
+        problems["birth_date"] = (f"The patient has a visit on {first_visit.isoformat()}, before this date of "
+                                  "birth: check the date, or correct that visit first.")
+    fields |= _palsy_fields(data, birth, problems)
     if problems:
         raise FormError("Please correct the marked fields.", problems)
     return fields
@@ -89,14 +94,7 @@ def create_patient(db: Session, actor: Actor, data: dict) -> Patient:
 def update_patient(db: Session, actor: Actor, patient: Patient, data: dict) -> Patient:
     """Correct a patient's record (every field as on the new-patient form). Stored analyses keep the
     affected side they were made with (`Analysis.affected_side`); only later analyses use the new one."""
-    from ..web.services import FormError
-
-    fields = patient_columns(data)
-    first_visit = min((v.visit_date for v in patient.visits), default=None)
-    if first_visit is not None and fields["birth_date"] > first_visit:
-        raise FormError("Please correct the marked fields.",
-                        {"birth_date": f"The patient has a visit on {first_visit.isoformat()}, before this date "
-                                       "of birth: check the date, or correct that visit first."})
+    fields = patient_columns(data, min((v.visit_date for v in patient.visits), default=None))
     for k, v in fields.items():
         setattr(patient, k, v)
     try:
