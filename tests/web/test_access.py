@@ -312,7 +312,8 @@ def test_clinicians_cannot_use_admin_routes(app, world, p1_records, as_user):
 
 
 def test_the_owner_and_their_clinic_can_read(app, world, p1_records, as_user):
-    users = {OWNER: ["pat1", "doc_a", "admin_a"], STAFF_OWN: ["doc_a", "admin_a"], STAFF: ["doc_a", "admin_a"], ADMIN: ["admin_a"],
+    users = {OWNER: ["pat1", "doc_a", "admin_a"], STAFF_OWN: ["doc_a", "admin_a"], STAFF: ["doc_a", "admin_a"],
+             ADMIN: ["admin_a"],
              ANY: ["pat1", "doc_a"]}
     failures = []
     for name in ("pat1", "doc_a", "admin_a"):

@@ -222,7 +222,7 @@ def test_a_score_is_corrected_in_place_and_deleted(app, world, as_user):
     r = doc.put(f"/api/scores/{sc['id']}", json={f"q{n}": 5 for n in range(1, 10)})
     assert r.status_code == 200 and r.json()["total"] == pytest.approx(100.0) and r.json()["id"] == sc["id"]
     confirm = doc.get(f"/scores/{sc['id']}/delete").text
-    assert f"Delete the {SCALES['saq'].title} score?" in confirm and "total 100" in confirm
+    assert f"Delete the {SCALES['saq'].title} score?" in confirm and "total 100.0 points" in confirm
     assert doc.post(f"/scores/{sc['id']}/delete", data=_form(doc)).status_code == 303
     with app.state.db.session() as s:
         assert s.get(ScaleScore, sc["id"]) is None

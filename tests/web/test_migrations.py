@@ -82,7 +82,8 @@ def test_0008_adds_cause_onset_and_bilateral_to_existing_patients(backend, db_te
         assert (row[0], str(row[1]), bool(row[2])) == ("bells_palsy", "2023-04-05", True)
     command.downgrade(alembic_config(url), "0007")
     with engine.begin() as c:
-        assert {"cause", "onset_date", "bilateral"}.isdisjoint(col["name"] for col in inspect(c).get_columns("patients"))
+        columns = {col["name"] for col in inspect(c).get_columns("patients")}
+        assert {"cause", "onset_date", "bilateral"}.isdisjoint(columns)
         assert c.execute(text("SELECT family_name FROM patients WHERE id = 1")).scalar() == "Old"
     engine.dispose()
     db_templates.drop(url)

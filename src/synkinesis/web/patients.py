@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..actions import Action, corrections, patients
 from ..scales import SCALES
 from ..store.models import CAUSES, PracticeSession, ScaleScore, Treatment, User
+from ..vocabulary import format_value
 from . import services as sv
 from .deps import actor, audit, current_user, get_db, patient_for, recording_for, staff_user, visible, visit_for
 from .render import redirect, render
@@ -98,7 +99,8 @@ def patient_delete_confirm(request: Request, patient_id: int, user: User = Depen
     n_practice = len(db.scalars(select(PracticeSession.id).where(PracticeSession.patient_id == p.id)).all())
     n_logins = len(db.scalars(select(User.id).where(User.patient_id == p.id)).all())
     return render(request, "confirm_delete.html", title=f"Delete the patient {p.full_name}",
-                  action=f"/patients/{p.id}/delete", back=f"/patients/{p.id}", button="Delete patient and all their media",
+                  action=f"/patients/{p.id}/delete", back=f"/patients/{p.id}",
+                  button="Delete patient and all their media",
                   lines=[f"{_n(len(p.visits), 'visit')}, {_n(len(recs), 'recording')} with their videos, photos "
                          f"and analyses, and {_n(sum(len(v.scores) for v in p.visits), 'scale score')}",
                          f"{_n(n_treat, 'treatment')} (Botox sessions and surgeries) and "
@@ -213,12 +215,12 @@ def score_delete_confirm(request: Request, score_id: int, user: User = Depends(s
     sc = score_for(db, user, score_id)
     v = sc.visit
     audit(db, request, user, Action.OPEN_FORM, "score", sc.id, v.patient_id)
-    total = "partial" if sc.total is None else f"{sc.total:g}"
+    total = "partial" if sc.total is None else format_value(f"{sc.scale}.total", sc.total)
     return render(request, "confirm_delete.html", title=f"Delete the {SCALES[sc.scale].title} score",
                   action=f"/scores/{sc.id}/delete", back=f"/visits/{v.id}", button="Delete this score",
                   patient=v.patient,
-                  lines=[f"{SCALES[sc.scale].title} of the visit of {v.visit_date.isoformat()}: total {total}"
-                         f"{' ' + sc.unit if sc.unit and sc.total is not None else ''}, with every item entered"])
+                  lines=[f"{SCALES[sc.scale].title} of the visit of {v.visit_date.isoformat()}: total {total}, "
+                         "with every item entered"])
 
 
 @pages.post("/scores/{score_id}/delete", dependencies=CSRF)
