@@ -13,15 +13,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both backends, never batch mode: SQLite's batch copy would rebuild `patients`
+# without AUTOINCREMENT (revision 0006) and a deleted patient's id could be given again.
 def upgrade() -> None:
-    with op.batch_alter_table("patients") as b:
-        b.add_column(sa.Column("cause", sa.String(40), nullable=True))
-        b.add_column(sa.Column("onset_date", sa.Date(), nullable=True))
-        b.add_column(sa.Column("bilateral", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("patients", sa.Column("cause", sa.String(40), nullable=True))
+    op.add_column("patients", sa.Column("onset_date", sa.Date(), nullable=True))
+    op.add_column("patients", sa.Column("bilateral", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patients") as b:
-        b.drop_column("bilateral")
-        b.drop_column("onset_date")
-        b.drop_column("cause")
+    for col in ("bilateral", "onset_date", "cause"):  # SQLite ≥ 3.35 drops a plain column in place
+        op.drop_column("patients", col)
