@@ -109,7 +109,7 @@ def patient_delete_confirm(request: Request, patient_id: int, user: User = Depen
 
 
 def _n(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n or 'no'} {word}{'' if n == 1 else 's'}"
 
 
 @pages.get("/patients/{patient_id}")
