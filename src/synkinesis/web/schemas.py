@@ -26,7 +26,10 @@ class PatientOut(Out):
     family_name: str
     given_name: str
     birth_date: str = Field(description="YYYY-MM-DD")
-    affected_side: str = Field(description="the patient's own side: left or right")
+    affected_side: str = Field(description="the patient's own side: left or right (bilateral: the more affected)")
+    cause: str | None = Field(None, description="cause of the palsy (a key of store.models.CAUSES); null: not recorded")
+    onset_date: str | None = Field(None, description="YYYY-MM-DD; null: not recorded")
+    bilateral: bool = Field(False, description="palsy on both sides")
 
 
 class PatientList(Out):

@@ -193,7 +193,8 @@ def _add_changes(rows: list[dict]) -> None:
 
 def patient_dict(p: Patient, full: bool = False) -> dict:
     d = {"id": p.id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
-         "birth_date": p.birth_date.isoformat(), "affected_side": p.affected_side}
+         "birth_date": p.birth_date.isoformat(), "affected_side": p.affected_side, "cause": p.cause,
+         "onset_date": p.onset_date.isoformat() if p.onset_date else None, "bilateral": bool(p.bilateral)}
     if full:
         d["visits"] = [visit_dict(v) for v in p.visits]
     return d
