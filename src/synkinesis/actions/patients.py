@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..records.checks import EARLIEST_DATE, FormError, patient_fields, visit_fields
-from ..records.media import patient_dir
+from ..records.media import patient_dir, recording_dir
 from ..store.models import CAUSES, Patient, User, Visit
 from .base import Action, Actor, audit
 
