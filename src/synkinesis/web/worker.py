@@ -29,7 +29,8 @@ from ..store import Database
 from ..actions import Actor
 from ..actions.recordings import replace_analysis
 from ..store.models import Job, Recording
-from .media import draw_landmarks, recording_dir
+from ..crops import closeup_sizes
+from .media import recording_dir, write_key_frame
 
 log = logging.getLogger("synkinesis.worker")  # ids and states only: never names or measures
 PROGRESS_EVERY_S = 0.5
@@ -236,7 +237,6 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     A video that follows a `protocol` is also graded per expression (`grading`), from the guided
     recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
-    import cv2
     import numpy as np
 
     from ..frames import open_media
@@ -264,13 +264,17 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         landmarks_path = out_dir / "landmarks.npy"
         np.save(landmarks_path, np.asarray(landmarks))
         key_frames = []
+        sizes = closeup_sizes(np.asarray(landmarks))  # one close-up size for the whole recording
         with open_media(media_path) as media:
             for frame in media:
                 if frame.index in wanted:
-                    p = out_dir / f"key_{frame.index:05d}.png"
-                    cv2.imwrite(str(p), draw_landmarks(frame.image, np.asarray(landmarks[frame.index])))
+                    files = write_key_frame(frame.image, np.asarray(landmarks[frame.index], float), sizes,
+                                            out_dir / f"key_{frame.index:05d}")
                     key_frames.append({"label": wanted[frame.index], "frame": frame.index,
-                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel)),
+                                       "time_s": round(frame.time_s, 3),
+                                       **{k: str(v.relative_to(rel)) if isinstance(v, Path) else v
+                                          for k, v in files.items()},
+                                       "closeups": {k: str(v.relative_to(rel)) for k, v in files["closeups"].items()},
                                        "detected": detected.get(frame.index, wanted[frame.index])})
                 if frame.index >= max(wanted):
                     break
