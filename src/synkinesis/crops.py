@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .landmarks.points import COMMISSURE, LATERAL_CANTHUS, LOWER_LID, MEDIAL_CANTHUS, SIDES, UPPER_LID
+from .landmarks.points import COMMISSURE, LATERAL_CANTHUS, MEDIAL_CANTHUS, SIDES
 
 FACE_MARGIN = 0.12  # of the landmarks' box on each side: ears and hairline stay out, the brows and chin in
 EYE_BOX = (2.0, 1.3)  # width, height in eye widths (canthus to canthus): lids, brow's lower edge, cheek top
@@ -64,11 +64,11 @@ def closeup_sizes(landmarks: np.ndarray) -> dict[str, tuple[float, float]]:
 
 
 def region_centre(points: np.ndarray, region: str, side: str) -> np.ndarray:
-    """The eye's centre (mean of its lid contours), or a point between the mouth's middle and that
+    """The eye's centre (midway between its canthi), or a point between the mouth's middle and that
     side's corner (a third of the way in from the corner)."""
     p = np.asarray(points, dtype=float)[:, :2]
-    if region == "eye":
-        return p[list(UPPER_LID[side] + LOWER_LID[side])].mean(axis=0)
+    if region == "eye":  # the canthi stay put while the lids move: rest and peak crops line up
+        return (p[LATERAL_CANTHUS[side]] + p[MEDIAL_CANTHUS[side]]) / 2
     if region == "mouth":
         corner, middle = p[COMMISSURE[side]], p[[COMMISSURE["left"], COMMISSURE["right"]]].mean(axis=0)
         return corner + (middle - corner) / 3
@@ -76,13 +76,18 @@ def region_centre(points: np.ndarray, region: str, side: str) -> np.ndarray:
 
 
 def closeup_box(points: np.ndarray, shape, region: str, side: str, size: tuple[float, float]) -> Box | None:
-    """The `region` close-up of the patient's `side`: a `size` box centred on the region; None when the
-    frame has no face."""
+    """The `region` close-up of the patient's `side`: a `size` box centred on the region (moved inside
+    the image at its edges); None when the frame has no face."""
     c = region_centre(points, region, side)
     if not np.isfinite(c).all():
         return None
-    w, h = size
-    return _clip((c[0] - w / 2, c[1] - h / 2, c[0] + w / 2, c[1] + h / 2), shape)
+    # Whole pixels of one size, shifted (not shrunk) to stay inside the image: every close-up of the
+    # recording is the same size, so rest and peak line up.
+    H, W = shape[:2]
+    w, h = min(max(1, round(size[0])), W), min(max(1, round(size[1])), H)
+    x0 = min(max(0, round(c[0] - w / 2)), W - w)
+    y0 = min(max(0, round(c[1] - h / 2)), H - h)
+    return x0, y0, x0 + w, y0 + h
 
 
 def crop(image: np.ndarray, box: Box) -> np.ndarray:
