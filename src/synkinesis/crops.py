@@ -44,22 +44,27 @@ def face_box(points: np.ndarray, shape, margin: float = FACE_MARGIN) -> Box:
     return _clip((x0 - mx, y0 - my, x1 + mx, y1 + my), shape)
 
 
+def _distance(points: np.ndarray, a: int, b: int) -> np.ndarray:
+    return np.linalg.norm(np.asarray(points[..., a, :2], float) - np.asarray(points[..., b, :2], float), axis=-1)
+
+
 def _eye_width(points: np.ndarray, side: str) -> np.ndarray:
-    return np.linalg.norm(points[..., LATERAL_CANTHUS[side], :2] - points[..., MEDIAL_CANTHUS[side], :2], axis=-1)
+    return _distance(points, LATERAL_CANTHUS[side], MEDIAL_CANTHUS[side])
 
 
 def _mouth_width(points: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(points[..., COMMISSURE["left"], :2] - points[..., COMMISSURE["right"], :2], axis=-1)
+    return _distance(points, COMMISSURE["left"], COMMISSURE["right"])
 
 
 def closeup_sizes(landmarks: np.ndarray) -> dict[str, tuple[float, float]]:
     """(width, height) in pixels of the eye and mouth close-ups of one recording: the median eye and
     mouth widths over its frames (both eyes, so the two sides' close-ups are the same size)."""
-    lm = np.asarray(landmarks, dtype=float)
+    lm = np.asarray(landmarks)  # no dtype cast: a long recording's memory-mapped landmarks stay on disk
     if lm.ndim == 2:
         lm = lm[None]
-    eye = float(np.nanmedian(np.concatenate([_eye_width(lm, s) for s in SIDES])))
-    mouth = float(np.nanmedian(_mouth_width(lm)))
+    eyes, mouths = np.concatenate([_eye_width(lm, s) for s in SIDES]), _mouth_width(lm)
+    eye = float(np.median(eyes[np.isfinite(eyes)])) if np.isfinite(eyes).any() else float("nan")
+    mouth = float(np.median(mouths[np.isfinite(mouths)])) if np.isfinite(mouths).any() else float("nan")
     return {"eye": (eye * EYE_BOX[0], eye * EYE_BOX[1]), "mouth": (mouth * MOUTH_BOX[0], mouth * MOUTH_BOX[1])}
 
 
@@ -79,7 +84,7 @@ def closeup_box(points: np.ndarray, shape, region: str, side: str, size: tuple[f
     """The `region` close-up of the patient's `side`: a `size` box centred on the region (moved inside
     the image at its edges); None when the frame has no face."""
     c = region_centre(points, region, side)
-    if not np.isfinite(c).all():
+    if not (np.isfinite(c).all() and np.isfinite(size).all()):
         return None
     # Whole pixels of one size, shifted (not shrunk) to stay inside the image: every close-up of the
     # recording is the same size, so rest and peak line up.

@@ -27,7 +27,7 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
                markers: list[tuple[str | date, str]] | None = None) -> str:
     """`markers`: (date, label) drawn as labelled vertical lines (e.g. treatments) when the labels are
     ISO dates; placed between the two visits around it, since the x axis is one step per visit."""
-    w, left, right, bottom = 440, 44, 10, 24
+    w, left, right, bottom = 440, 40, 10, 24
     title_lines = _wrap(title, 62)
     top = 16 * len(title_lines) + 26  # the title, the "better" line, then the legend row
     h = top + 110 + bottom

@@ -264,7 +264,7 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         landmarks_path = out_dir / "landmarks.npy"
         np.save(landmarks_path, np.asarray(landmarks))
         key_frames = []
-        sizes = closeup_sizes(np.asarray(landmarks))  # one close-up size for the whole recording
+        sizes = closeup_sizes(landmarks)  # one close-up size for the whole recording
         with open_media(media_path) as media:
             for frame in media:
                 if frame.index in wanted:
