@@ -164,7 +164,7 @@ def test_recording_pictures_video_ranges_and_comparison(app, world, settings, fa
         table = pd.read_parquet(settings.data_dir / s.get(Recording, ra).analysis.table_path)
     assert len(frames["time_s"]) == len(table) == 72
     affected = frames["rows"][0]["series"][0]
-    assert affected["name"].startswith("Left") and not affected["dashed"]  # P1's affected side is the left
+    assert affected["name"] == "patient's left (affected)" and not affected["dashed"]  # P1's affected side is the left
     np.testing.assert_allclose([v for v in affected["values"]], table["pfh_mm_left"].round(2), atol=0.006)
 
     # The comparison page: the stored numbers, their change and its MDC95; not judged between free recordings.

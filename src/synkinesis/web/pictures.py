@@ -106,7 +106,7 @@ def player_data(table, result: dict, affected_side: str) -> dict:
     rows = []
     for stem in PLAYER_COLUMNS:
         rows.append({"title": vocab.label(stem), "unit": vocab.unit_text(stem), "series": [
-            {"name": vocab.label(side) + (", affected" if side == affected_side else ", healthy"),
+            {"name": f"patient's {side} ({'affected' if side == affected_side else 'healthy'})",
              "colour": AFFECTED if side == affected_side else HEALTHY, "dashed": side != affected_side,
              "values": _value(table, f"{stem}_{side}")} for side in (affected_side, "left" if affected_side == "right" else "right")]})
     return {"time_s": t, "rows": rows, "spans": spans}
@@ -161,7 +161,7 @@ def comparison(rec_a, rec_b, affected_side: str, mirrored: bool = False) -> dict
                          "a": key_frames_view(rec_a.id, [ka_])[0] | {"src": _url(rec_a.id, i, "face") if ka_.get("face") else _url(rec_a.id, i)},
                          "b": key_frames_view(rec_b.id, [kb_])[0] | {"src": _url(rec_b.id, j, "face") if kb_.get("face") else _url(rec_b.id, j)},
                          "closeups": _paired_closeups(rec_a.id, i, ka_, rec_b.id, j, kb_, affected_side, mirrored)})
-    return {"same_protocol": same, "protocol_a": _protocol_name(rec_a.protocol),
+    return {"same_protocol": same, "free": rec_a.protocol is None or rec_b.protocol is None, "protocol_a": _protocol_name(rec_a.protocol),
             "protocol_b": _protocol_name(rec_b.protocol), "rows": rows, "pictures": pictures}
 
 
@@ -184,7 +184,7 @@ def _change_row(key: str, new, old, sd_old, sd_new, same: bool, tag: str | None 
     if delta is None:
         verdict = "not measured in both"
     elif not same:
-        verdict = "not judged: the recordings follow different protocols"
+        verdict = "not judged: not the same protocol"
     elif mdc is None:
         verdict = "not judged: no noise estimate"
     else:

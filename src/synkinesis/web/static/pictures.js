@@ -80,7 +80,7 @@
         var attrs = {points: pts.join(" "), fill: "none", stroke: s.colour, "stroke-width": 1.4, class: "series"};
         if (s.dashed) attrs["stroke-dasharray"] = "5 3";
         svg.appendChild(el("polyline", attrs));
-        var lx = W - right - 300 + j * 150;
+        var lx = W - right - 290 + j * 145;
         var leg = {x1: lx, y1: y0 - 7, x2: lx + 16, y2: y0 - 7, stroke: s.colour, "stroke-width": 2};
         if (s.dashed) leg["stroke-dasharray"] = "5 3";
         svg.appendChild(el("line", leg));
