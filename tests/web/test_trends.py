@@ -46,7 +46,7 @@ def test_trend_charts_plot_each_side_and_scale_at_its_value():
     assert [(n, bool(d)) for n, d, _ in lines] == [("left (affected)", False), ("right (healthy)", True)]
     ys = [float(p.split(",")[1]) for p in lines[0][2].split()]
     assert ys[0] < ys[1] < ys[2]  # 9.0 → 8.0 → 7.0 mm: each lower on the chart (SVG y grows downwards)
-    assert "2026-02-01: left (affected) 8 mm" in pfh
+    assert "2026-02-01: left (affected) 8.0 mm" in pfh  # rounded by its unit
     from synkinesis.colours import AFFECTED, HEALTHY
 
     assert f'data-name="left (affected)" fill="none" stroke="{AFFECTED}"' in pfh  # one colour for the affected side

@@ -328,15 +328,19 @@ def trend_charts(trends: dict, markers: list[tuple] | None = None) -> list[str]:
                                      unit="points", better="lower is better; filled point: reads as synkinesis",
                                      ref=0.0, ref_label="both eyes alike", markers=markers))
         for key, name, unit, better in TREND_MEASURES:
-            series = [Series(f"{side} ({'affected' if side == affected_side else 'healthy'})",
-                             [m.get(f"{key}_{side}") for m in measures],
-                             colour=AFFECTED if side == affected_side else HEALTHY, dashed=side != affected_side)
-                      for side in SIDES]
+            series = []
+            for side in SIDES:
+                name_s = f"{side} ({'affected' if side == affected_side else 'healthy'})"
+                vals = [m.get(f"{key}_{side}") for m in measures]
+                tips = [f"{m['date']}: {name_s} {vocab.format_value(f'{key}_{side}', v)}" for m, v in zip(measures, vals)]
+                series.append(Series(name_s, vals, colour=AFFECTED if side == affected_side else HEALTHY,
+                                     dashed=side != affected_side, tips=tips))
             charts.append(line_chart(labels, series, title=name, unit=unit, better=better, markers=markers))
-    for t in trends["scores"].values():
+    for key, t in trends["scores"].items():
         pts = t["points"]
         if len(pts) > 1:
-            charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts])],
+            tips = [f"{p['date']}: {vocab.format_value(f'{key}.total', p['total'])}" for p in pts]
+            charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts], tips=tips)],
                                      title=t["title"], unit=pts[-1]["unit"] or "", better=t["better_text"],
                                      markers=markers))
     return charts
