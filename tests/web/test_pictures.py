@@ -124,6 +124,10 @@ def test_recording_pictures_video_ranges_and_comparison(app, world, settings, fa
     assert f'data-marks="/recordings/{ra}/files/key-0-marks.png"' in page
     assert "Right (patient&#39;s own)" in page and 'id="closeups"' in page
     assert f'src="/recordings/{ra}/video"' in page and 'src="/static/pictures.js"' in page
+    sides = re.findall(r'<figure class="closeup( mirrored)?" data-side="(\w+)">', page)
+    assert [s for _, s in sides[:2]] == ["right", "left"] and not any(m for m, _ in sides)
+    mirrored = re.findall(r'<figure class="closeup( mirrored)?" data-side="(\w+)">', doc.get(f"/recordings/{ra}?mirror=1").text)
+    assert [s for _, s in mirrored[:2]] == ["left", "right"] and all(m for m, _ in mirrored)
     for name in ("key-0-face.png", "key-0-marks.png", "key-1-eye-left.png", "key-1-mouth-right.png", "key-0.png"):
         f = doc.get(f"/recordings/{ra}/files/{name}")
         assert f.status_code == 200 and f.content[:4] == b"\x89PNG", name
@@ -133,6 +137,11 @@ def test_recording_pictures_video_ranges_and_comparison(app, world, settings, fa
         original = (settings.data_dir / rec.media_path).read_bytes()
         stored_a, stored_b = rec.analysis.result, s.get(Recording, rb).analysis.result
     assert {"face", "marks", "crop", "closeups"} <= set(kf[0]) and len(kf[1]["closeups"]) == 4
+    # Landmarks light and thin: the marked crop is the plain crop with faint dots (most pixels untouched,
+    # no pixel pushed anywhere near solid white).
+    plain, marked = (cv2.imread(str(settings.data_dir / kf[0][k])).astype(float) for k in ("face", "marks"))
+    diff = np.abs(plain - marked).max(axis=2)
+    assert plain.shape == marked.shape and 0.0 < (diff > 0).mean() < 0.5 and diff.max() <= 0.45 * 255 + 1
     x0, y0, x1, y1 = kf[0]["crop"]
     assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 360 and (x1 - x0) * (y1 - y0) < 0.5 * 640 * 360
 

@@ -96,3 +96,30 @@ def test_chart_axes_are_round_and_titles_whole():
     assert ticks == ["20", "10", "0"]
     title = " ".join(re.findall(r'class="title"[^>]*>([^<]+)<', svg))
     assert title == long and all(len(t) <= 62 for t in re.findall(r'class="title"[^>]*>([^<]+)<', svg))
+
+
+def test_the_headline_synkinesis_number_is_charted_first_with_one_point_per_visit():
+    """The dynamic finding (headline(): the affected eye's excess narrowing, percentage points) is charted
+    beside the rest measures, first; a visit whose recording reads as synkinetic has a filled point."""
+    import re
+
+    from synkinesis.colours import AFFECTED
+
+    def synk(excess, mdc):
+        a = _analysis(9.0, 0.2)
+        a.result["indices"] = {"version": "indices/2", "summary": {
+            "ocular_oral_excess_narrowing_pct_points": excess, "ocular_oral_mdc95_pct_points": mdc}}
+        return a
+
+    visits = [_visit(i, i, [NS(id=i, analysis=synk(ex, 4.0), protocol="guided")])
+              for i, ex in enumerate((24.0, 12.0, 2.0), start=1)]
+    t = trends(NS(visits=visits, affected_side="left"))
+    assert [m["ocular_oral_excess"] for m in t["measures"]] == [24.0, 12.0, 2.0]
+    assert [m["ocular_oral_flagged"] for m in t["measures"]] == [True, True, False]
+    charts = trend_charts(t)
+    head = charts[0]
+    assert "Ocular-oral synkinesis" in head and len(re.findall(r"<circle ", head)) == 3
+    fills = re.findall(r'<circle [^>]*fill="([^"]+)"', head)
+    assert fills == [AFFECTED, AFFECTED, "#fff"]
+    assert re.findall(r'class="tick"[^>]*>([^<]+)<', head)[0] == "25"  # a round maximum above 24
+    assert "+24 percentage points" in head  # tooltips rounded by unit
