@@ -10,6 +10,7 @@ import re
 from .. import vocabulary as vocab
 from ..colours import AFFECTED, HEALTHY
 from ..findings.indices import headline
+from ..landmarks.points import other
 from ..measures.noise import difference_mdc95
 
 FILE_NAME = re.compile(r"^key-(?P<i>\d+)(?:-(?P<kind>face|marks|eye-left|eye-right|mouth-left|mouth-right))?\.png$")
@@ -56,13 +57,11 @@ def _rest_index(key_frames: list[dict]) -> int | None:
                 None)
 
 
-def closeups_view(rec_id: int, key_frames: list[dict], mirrored: bool = False, affected_side: str | None = None,
-                  rest: tuple[int, list[dict]] | None = None) -> list[dict]:
+def closeups_view(rec_id: int, key_frames: list[dict], mirrored: bool = False,
+                  affected_side: str | None = None) -> list[dict]:
     """For each expression's key frame: eye and mouth rows, each with one cell per anatomical side
-    (rest and peak pictures side by side). `rest` = (recording id, its key frames) to take the rest
-    close-ups from another recording (the comparison page); by default this recording's own."""
-    rest_rec, rest_frames = rest or (rec_id, key_frames)
-    r = _rest_index(rest_frames)
+    (rest and peak pictures side by side), in the display's order (`FACING` or `MIRRORED`)."""
+    r = _rest_index(key_frames)
     if r is None:
         return []
     order = MIRRORED if mirrored else FACING
@@ -75,8 +74,9 @@ def closeups_view(rec_id: int, key_frames: list[dict], mirrored: bool = False, a
             cells = []
             for side in order:
                 tag = "affected" if side == affected_side else "healthy" if affected_side else None
-                cells.append({"side": side, "label": vocab.label(side) + (f", {vocab.label(tag).lower()}" if tag else ""),
-                              "rest": _url(rest_rec, r, f"{region}-{side}"), "peak": _url(rec_id, i, f"{region}-{side}")})
+                words = vocab.label(side) + (f", {vocab.label(tag).lower()}" if tag else "")
+                cells.append({"side": side, "label": words, "rest": _url(rec_id, r, f"{region}-{side}"),
+                              "peak": _url(rec_id, i, f"{region}-{side}")})
             rows.append({"region": vocab.label(f"region.{region}"), "cells": cells})
         out.append({"label": kf["label"], "index": i, "rows": rows})
     return out
@@ -108,7 +108,7 @@ def player_data(table, result: dict, affected_side: str) -> dict:
         rows.append({"title": vocab.label(stem), "unit": vocab.unit_text(stem), "series": [
             {"name": f"patient's {side} ({'affected' if side == affected_side else 'healthy'})",
              "colour": AFFECTED if side == affected_side else HEALTHY, "dashed": side != affected_side,
-             "values": _value(table, f"{stem}_{side}")} for side in (affected_side, "left" if affected_side == "right" else "right")]})
+             "values": _value(table, f"{stem}_{side}")} for side in (affected_side, other(affected_side))]})
     return {"time_s": t, "rows": rows, "spans": spans}
 
 
@@ -154,15 +154,14 @@ def comparison(rec_a, rec_b, affected_side: str, mirrored: bool = False) -> dict
     rows.append(_change_row(ka, hb[ka], ha[ka], None, None, same, mdc=mdc))
     la = {kf["label"]: i for i, kf in enumerate(a.key_frames or [])}
     shared = [(la[kf["label"]], j, kf["label"]) for j, kf in enumerate(b.key_frames or []) if kf["label"] in la]
-    pictures = []
-    for i, j, lbl in shared:
-        ka_, kb_ = a.key_frames[i], b.key_frames[j]
-        pictures.append({"label": lbl,
-                         "a": key_frames_view(rec_a.id, [ka_])[0] | {"src": _url(rec_a.id, i, "face") if ka_.get("face") else _url(rec_a.id, i)},
-                         "b": key_frames_view(rec_b.id, [kb_])[0] | {"src": _url(rec_b.id, j, "face") if kb_.get("face") else _url(rec_b.id, j)},
-                         "closeups": _paired_closeups(rec_a.id, i, ka_, rec_b.id, j, kb_, affected_side, mirrored)})
-    return {"same_protocol": same, "free": rec_a.protocol is None or rec_b.protocol is None, "protocol_a": _protocol_name(rec_a.protocol),
-            "protocol_b": _protocol_name(rec_b.protocol), "rows": rows, "pictures": pictures}
+    views_a, views_b = key_frames_view(rec_a.id, a.key_frames), key_frames_view(rec_b.id, b.key_frames)
+    pictures = [{"label": lbl, "a": views_a[i], "b": views_b[j],
+                 "closeups": _paired_closeups(rec_a.id, i, a.key_frames[i], rec_b.id, j, b.key_frames[j],
+                                              affected_side, mirrored)}
+                for i, j, lbl in shared]
+    return {"same_protocol": same, "free": rec_a.protocol is None or rec_b.protocol is None,
+            "protocol_a": _protocol_name(rec_a.protocol), "protocol_b": _protocol_name(rec_b.protocol),
+            "rows": rows, "pictures": pictures}
 
 
 def _paired_closeups(ra, i, ka, rb, j, kb, affected_side, mirrored) -> list[dict]:
