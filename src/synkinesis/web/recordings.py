@@ -146,7 +146,9 @@ def recording_video(request: Request, recording_id: int, user: User = Depends(cu
     """The kept original video, with HTTP range requests (206) so the player can seek. Each request is
     an audited file read, like every other media file."""
     rec = recording_for(db, user, recording_id)
-    path = sv.media_file(request.app.state.settings, rec.media_path) if rec.kind == "video" else None
+    if rec.kind != "video":
+        raise sv.FormError("This recording is a photo: there is no video to play.", status=404)
+    path = sv.media_file(request.app.state.settings, rec.media_path)
     if path is None:
         raise sv.FormError("The original video is not kept for this recording (clinic privacy setting).", status=404)
     audit(db, request, user, Action.READ_FILE, "recording", rec.id, rec.visit.patient_id)
