@@ -142,6 +142,12 @@ def test_recording_pictures_video_ranges_and_comparison(app, world, settings, fa
     plain, marked = (cv2.imread(str(settings.data_dir / kf[0][k])).astype(float) for k in ("face", "marks"))
     diff = np.abs(plain - marked).max(axis=2)
     assert plain.shape == marked.shape and 0.0 < (diff > 0).mean() < 0.5 and diff.max() <= 0.45 * 255 + 1
+    with app.state.db.session() as s:
+        analysis_id = s.get(Recording, ra).analysis.id
+    api_kf = doc.get(f"/api/analyses/{analysis_id}").json()["key_frames"][1]
+    assert api_kf["face_url"] == f"/recordings/{ra}/files/key-1-face.png"
+    assert api_kf["closeup_urls"]["eye_left"] == f"/recordings/{ra}/files/key-1-eye-left.png"
+    assert doc.get(api_kf["closeup_urls"]["mouth_left"]).status_code == 200
     x0, y0, x1, y1 = kf[0]["crop"]
     assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 360 and (x1 - x0) * (y1 - y0) < 0.5 * 640 * 360
 

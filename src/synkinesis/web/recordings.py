@@ -251,5 +251,11 @@ def get_analysis(request: Request, analysis_id: int, user: User = Depends(curren
     return {"id": a.id, "recording_id": a.recording_id, "affected_side": a.affected_side,
             "engine_version": a.engine_version, "formula_version": a.formula_version,
             "indices_version": a.indices_version, "key_frames": [
-                {k: kf[k] for k in ("label", "frame", "time_s")} | {"url": f"/recordings/{a.recording_id}/files/key-{i}.png"}
+                {k: kf[k] for k in ("label", "frame", "time_s")} | _key_frame_urls(a.recording_id, i, kf)
                 for i, kf in enumerate(a.key_frames)], "result": a.result}
+
+
+def _key_frame_urls(rec_id: int, i: int, kf: dict) -> dict:
+    base = f"/recordings/{rec_id}/files/key-{i}"
+    return {"url": f"{base}.png", "face_url": f"{base}-face.png" if kf.get("face") else None,
+            "closeup_urls": {k: f"{base}-{k.replace('_', '-')}.png" for k in kf.get("closeups") or {}}}
