@@ -50,6 +50,9 @@ ROUTES = {
     ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_form"),
+    ("GET", "/recordings/{recording_id}/video"): (OWNER, None),
+    ("GET", "/api/recordings/{recording_id}/frames"): (OWNER, None),
+    ("GET", "/patients/{patient_id}/compare"): (STAFF_OWN, None),
     ("GET", "/admin/audit"): (ADMIN, None),
     ("GET", "/admin/audit.csv"): (ADMIN, None),
     ("GET", "/favicon.ico"): (PUBLIC, None),
@@ -158,8 +161,13 @@ def p1_records(app, world, settings):
     folder.mkdir(parents=True)
     (folder / "key.png").write_bytes(PNG)
     rel = str((folder / "key.png").relative_to(settings.data_dir))
+    import pandas as pd
+
+    pd.DataFrame({"time_s": [0.0], **{f"{m}_{s}": [1.0] for m in ("pfh_mm", "commissure_excursion_mm")
+                                      for s in ("left", "right")}}).to_parquet(folder / "frames.parquet")
+    table = str((folder / "frames.parquet").relative_to(settings.data_dir))
     with app.state.db.session() as s:
-        rec = Recording(visit_id=world.v1, kind="video", original_name="p1.mp4", size_bytes=1)
+        rec = Recording(visit_id=world.v1, kind="video", original_name="p1.mp4", size_bytes=1, media_path=rel)
         s.add(rec)
         s.flush()
         s.add(Job(recording_id=rec.id, status="failed", progress=0.5, error="test", attempts=1))
@@ -167,7 +175,7 @@ def p1_records(app, world, settings):
                      indices_version="indices/1", result={"provenance": {"iris_mm": 11.77, "width": 640, "height": 360, "n_frames": 1,
                                                        "fps": 30.0, "notes": []}, "synkinesis_version": "0",
                              "indices": {}, "rest_measures": {}},
-                     table_path=rel, landmarks_path=rel, plot_path=rel,
+                     table_path=table, landmarks_path=rel, plot_path=rel,
                      key_frames=[{"label": "rest", "frame": 0, "time_s": 0.0, "path": rel}])
         s.add(a)
         t = Treatment(patient_id=world.p1, kind="surgery", date=date(2024, 1, 5), surgery_type="eyelid_weight",

@@ -185,3 +185,50 @@ def draw_landmarks(rgb: np.ndarray, points: np.ndarray, max_side: int = KEY_FRAM
         for x, y in points[:, :2]:
             cv2.circle(bgr, (int(round(x)), int(round(y))), r, (80, 220, 80), -1, lineType=cv2.LINE_AA)
     return bgr
+         for x, y in points[:, :2]:
+             cv2.circle(bgr, (int(round(x)), int(round(y))), r, (80, 220, 80), -1, lineType=cv2.LINE_AA)
+     return bgr
+
+
+CLOSEUPS = tuple(f"{region}_{side}" for region in ("eye", "mouth") for side in ("right", "left"))
+
+
+def _fit(bgr: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    import cv2
+
+    scale = min(1.0, max_side / max(bgr.shape[:2]))
+    if scale < 1.0:
+        bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    return bgr, scale
+
+
+def write_key_frame(rgb: np.ndarray, points: np.ndarray, sizes: dict, stem: Path) -> dict:
+    """One key frame's pictures, as PNG files beside `stem`: the whole frame (`path`, for treatment
+    maps), the face cropped (`face`: the landmarks' box plus a margin), the same crop with light
+    landmarks (`marks`), and the eye and mouth close-ups of each anatomical side (`closeups`,
+    "eye_left" …, same size on both sides and in every frame of the recording: `sizes` from
+    `crops.closeup_sizes`). Returns the paths and the boxes (`crop`, `closeup_boxes`) in frame pixels."""
+    import cv2
+
+    from ..crops import closeup_box, crop, draw_marks, face_box
+
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    out: dict = {"path": stem.with_suffix(".png")}
+    cv2.imwrite(str(out["path"]), _fit(bgr, KEY_FRAME_MAX_SIDE)[0])
+    box = face_box(points, rgb.shape)
+    face, scale = _fit(crop(bgr, box), KEY_FRAME_MAX_SIDE)
+    out["face"], out["marks"] = stem.with_name(stem.name + "_face.png"), stem.with_name(stem.name + "_marks.png")
+    cv2.imwrite(str(out["face"]), face)
+    shifted = (np.asarray(points, float)[:, :2] - box[:2]) * scale
+    cv2.imwrite(str(out["marks"]), draw_marks(face, shifted))
+    out["crop"], out["closeups"], out["closeup_boxes"] = list(box), {}, {}
+    if np.isfinite(np.asarray(points, float)[:, :2]).all():
+        for name in CLOSEUPS:
+            region, side = name.split("_")
+            cbox = closeup_box(points, rgb.shape, region, side, sizes[region])
+            if cbox is None:
+                continue
+            p = stem.with_name(f"{stem.name}_{name}.png")
+            cv2.imwrite(str(p), crop(bgr, cbox))
+            out["closeups"][name], out["closeup_boxes"][name] = p, list(cbox)
+    return out

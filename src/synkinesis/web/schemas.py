@@ -97,6 +97,8 @@ class KeyFrameOut(Out):
     frame: int
     time_s: float
     url: str
+    face_url: str | None = None  # cropped to the face (None: analysed before the crops)
+    closeup_urls: dict[str, str] = {}  # eye_left, eye_right, mouth_left, mouth_right (patient's sides)
 
 
 class AnalysisOut(Out):

@@ -24,11 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
-from ..errors import SynkinesisError
 from ..actions import Actor
 from ..actions.recordings import replace_analysis
+from ..crops import closeup_sizes
+from ..errors import SynkinesisError
 from ..records.analyses import jsonable
-from ..records.media import draw_landmarks, recording_dir
+from ..records.media import recording_dir, write_key_frame
 from ..store import Database
 from ..store.models import Job, Recording
 
@@ -237,7 +238,6 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
     A video that follows a `protocol` is also graded per expression (`records.analyses`), from the guided
     recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
-    import cv2
     import numpy as np
 
     from ..frames import open_media
@@ -265,13 +265,17 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         landmarks_path = out_dir / "landmarks.npy"
         np.save(landmarks_path, np.asarray(landmarks))
         key_frames = []
+        sizes = closeup_sizes(landmarks)  # one close-up size for the whole recording
         with open_media(media_path) as media:
             for frame in media:
                 if frame.index in wanted:
-                    p = out_dir / f"key_{frame.index:05d}.png"
-                    cv2.imwrite(str(p), draw_landmarks(frame.image, np.asarray(landmarks[frame.index])))
+                    files = write_key_frame(frame.image, np.asarray(landmarks[frame.index], float), sizes,
+                                            out_dir / f"key_{frame.index:05d}")
                     key_frames.append({"label": wanted[frame.index], "frame": frame.index,
-                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel)),
+                                       "time_s": round(frame.time_s, 3),
+                                       **{k: str(v.relative_to(rel)) if isinstance(v, Path) else v
+                                          for k, v in files.items()},
+                                       "closeups": {k: str(v.relative_to(rel)) for k, v in files["closeups"].items()},
                                        "detected": detected.get(frame.index, wanted[frame.index])})
                 if frame.index >= max(wanted):
                     break
