@@ -185,9 +185,6 @@ def draw_landmarks(rgb: np.ndarray, points: np.ndarray, max_side: int = KEY_FRAM
         for x, y in points[:, :2]:
             cv2.circle(bgr, (int(round(x)), int(round(y))), r, (80, 220, 80), -1, lineType=cv2.LINE_AA)
     return bgr
-         for x, y in points[:, :2]:
-             cv2.circle(bgr, (int(round(x)), int(round(y))), r, (80, 220, 80), -1, lineType=cv2.LINE_AA)
-     return bgr
 
 
 CLOSEUPS = tuple(f"{region}_{side}" for region in ("eye", "mouth") for side in ("right", "left"))
