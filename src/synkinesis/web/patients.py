@@ -18,7 +18,7 @@ from ..vocabulary import format_value
 from . import services as sv
 from .deps import actor, audit, current_user, get_db, patient_for, recording_for, staff_user, visible, visit_for
 from .render import redirect, render
-from .schemas import Deleted, PatientFull, PatientList, PatientOut, ScoreOut, VisitOut
+from .schemas import Deleted, PatientFull, PatientList, PatientOut, ScoreOut, VisitOut, VisitTrends
 from .security import check_csrf
 
 pages = APIRouter(include_in_schema=False)
@@ -343,7 +343,8 @@ def update_patient(request: Request, patient_id: int, body: PatientIn, user: Use
     return sv.patient_dict(p)
 
 
-@api.get("/patients/{patient_id}/trends", summary="Measures and scores across visits (with better direction)")
+@api.get("/patients/{patient_id}/trends", response_model=VisitTrends,
+         summary="Measures and scores across visits (with better direction)")
 def patient_trends(request: Request, patient_id: int, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)

@@ -13,7 +13,7 @@ from ..store.models import User
 from . import services as sv
 from .deps import actor, audit, current_user, get_db, visit_for
 from .render import redirect, render
-from .schemas import ScoreOut
+from .schemas import ScaleInfo, ScoreOut
 from .security import check_csrf
 
 pages = APIRouter(include_in_schema=False)
@@ -60,7 +60,8 @@ def create_score(request: Request, visit_id: int, key: str, items: dict[str, Any
     return sv.score_dict(sc)
 
 
-@api.get("/scales", summary="Every scale and questionnaire, with items (to build forms)")
+@api.get("/scales", response_model=dict[str, ScaleInfo],
+         summary="Every scale and questionnaire, with items (to build forms)")
 def scales(user: User = Depends(current_user)):
     return {k: s.describe() | {"entered_by": "clinician" if k in sv.CLINICIAN_SCALES else "patient"}
             for k, s in SCALES.items()}

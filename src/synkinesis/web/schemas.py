@@ -157,6 +157,33 @@ class VisitTrends(Out):
     scores: dict[str, TrendScore] = Field(description="per scale key")
 
 
+# --- the recording page's player (GET /api/recordings/{id}/frames)
+
+class PlayerSeries(Out):
+    name: str = Field(description="the patient's own side and whether it is affected or healthy")
+    colour: str = Field(description="the side's colour (affected red, healthy blue), CSS")
+    dashed: bool = Field(description="drawn dashed (the healthy side)")
+    values: list[Number | None] = Field(description="one per frame, the row's unit; null where not measured")
+
+
+class PlayerRow(Out):
+    title: str
+    unit: str
+    series: list[PlayerSeries]
+
+
+class PlayerSpan(Out):
+    name: str = Field(description="the step or movement, in words")
+    start: Number = Field(description="seconds from the start")
+    end: Number = Field(description="seconds from the start")
+
+
+class PlayerData(Out):
+    time_s: list[Number] = Field(description="each frame's time, seconds")
+    rows: list[PlayerRow]
+    spans: list[PlayerSpan]
+
+
 # --- scales (GET /api/scales)
 
 class ScaleInfo(Out):
