@@ -176,8 +176,12 @@ class LocalRunner:
     name = "local"
 
     def __init__(self, workers: int | None = None):
-        self.workers = workers or len(os.sched_getaffinity(0))
+        self.workers = self._asked = workers or len(os.sched_getaffinity(0))
         self._ex = None
+
+    def cap(self, n: int) -> None:
+        """No more workers than items (for this run)."""
+        self.workers = max(1, min(self._asked, n))
 
     def __enter__(self):
         # The workers inherit this environment when they are spawned (read before their imports).
@@ -303,7 +307,13 @@ class RayRunner:
 
     def __init__(self, address: str = "auto", workers: int | None = None):
         self.address, self.workers, self._started = address, workers, False
+        self._asked = workers
         self._actors: list = []
+        self._cap = None
+
+    def cap(self, n: int) -> None:
+        """No more actors than items."""
+        self._cap = max(1, n)
 
     def _connect(self):
         ray_env(self.address)  # before the import: Ray reads these at import time
@@ -328,8 +338,8 @@ class RayRunner:
         self._ray = ray = self._connect()
         from .work import RecordingActor
 
-        if not self.workers:
-            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        n = self._asked or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.workers = min(n, self._cap or n)
         self._actor = ray.remote(num_cpus=1)(RecordingActor)
         self._actors = [self._actor.remote() for _ in range(self.workers)]  # they load the model meanwhile
         return self
@@ -552,6 +562,8 @@ def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
     start, cpu = time.perf_counter(), time.process_time()
     store.remove_stale_temporaries()
     skipped = set()
+    if hasattr(runner, "cap"):
+        runner.cap(len(items))
     with runner:  # the workers start here and load the model while the driver plans
         vers = runner.versions()
         todo = []
