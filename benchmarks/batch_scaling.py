@@ -23,7 +23,8 @@ second; < 1 means other load took its core) and the driver's CPU share (≈ 0: i
 Needs a quiet machine with ≥ 2 free cores for the ratios: other load makes them meaningless.
 
 Usage: python benchmarks/batch_scaling.py [--quick] [--copies 16] [--long-minutes 2] [--clip NAME] [--json FILE]
-(full: ≈ 3 min on a quiet 2-core machine; --quick: 6 copies, a 0.5-min long video, ≈ 1.5 min)
+(full: about 2–3 min on a quiet 2-core machine, estimated from earlier rates; --quick: 6 copies and a
+0.5-min long video, about 1 min; it prints how long it took — 348 s for --quick on a busy machine)
 """
 
 from __future__ import annotations
