@@ -171,7 +171,7 @@ class LocalRunner:
     gives an actor with num_cpus=1); one recording per task.
 
     Used as `with runner: runner.versions(); runner.run(tasks)`: the workers start (all at once) on
-    entering, so they load the model while the driver plans."""
+    entering; the first one ready gives the versions the driver's plan needs."""
 
     name = "local"
 
@@ -564,7 +564,7 @@ def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
     skipped = set()
     if hasattr(runner, "cap"):
         runner.cap(len(items))
-    with runner:  # the workers start here and load the model while the driver plans
+    with runner:  # the workers start here, all at once; the driver loads no model itself
         vers = runner.versions()
         todo = []
         for item, action, digest, key in plan(items, store, vers):
