@@ -53,7 +53,7 @@ def load_clinic_wording(db: Session, actor: Actor, source: bytes | str | Mapping
     try:
         w = load_wording(source)
     except WordingError as e:
-        raise _form_error(str(e), {"file": " ".join(e.problems) or str(e)}) from None
+        raise _form_error(f"{e} Correct the file and load it again.", {"file": " ".join(e.problems) or str(e)}) from None
     row = wording_of(db, actor.clinic_id, w.instrument, w.language)
     data = w.model_dump(mode="json")
     action = Action.UPDATE if row is not None else Action.CREATE

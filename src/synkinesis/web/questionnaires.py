@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -114,7 +115,7 @@ def panel(patient: Patient, user) -> dict[str, Any]:
     todos = [{"id": a.id, "name": _name(a.instrument, plain), "language": a.language,
               "ready": (a.instrument, a.language) in loaded} for a in open_]
     hist = history(db, patient, plain)
-    return {"todos": todos, "choices": [{"value": f"{i}:{lang}", "text": f"{_name(i)} — {lang}"}
+    return {"todos": todos, "choices": [{"value": f"{i}:{lang}", "text": f"{_name(i)}, language {lang}"}
                                         for i, lang in sorted(loaded)],
             "visits": [{"id": v.id, "date": v.visit_date.isoformat()} for v in reversed(patient.visits)],
             "history": [{"name": _name(k, plain), "points": pts} for k, pts in hist.items()],
@@ -250,6 +251,12 @@ def _assign_fields(raw: dict) -> dict:
     return raw
 
 
+class AssignIn(BaseModel):
+    instrument: str = Field(description="saq or face")
+    language: str = Field(description="a language the clinic has loaded the wording in, e.g. en")
+    visit_id: int | None = Field(None, description="the visit the answers belong to; default the latest")
+
+
 @router.post("/patients/{patient_id}/questionnaires", dependencies=CSRF, include_in_schema=False)
 async def assign_page(request: Request, patient_id: int, user: User = Depends(staff_user),
                       db: Session = Depends(get_db)):
@@ -261,10 +268,10 @@ async def assign_page(request: Request, patient_id: int, user: User = Depends(st
 @router.post("/api/patients/{patient_id}/questionnaires", tags=["questionnaires"], status_code=201,
              dependencies=CSRF, summary="Give a questionnaire to the patient ({instrument, language, visit_id}); "
                                         "409 when the clinic has not loaded its wording for it")
-def assign_api(request: Request, patient_id: int, body: dict[str, Any] = Body(...),
-               user: User = Depends(staff_user), db: Session = Depends(get_db)):
+def assign_api(request: Request, patient_id: int, body: AssignIn, user: User = Depends(staff_user),
+               db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)
-    a = qa.assign(db, actor(request, user), p, _assign_fields(body))
+    a = qa.assign(db, actor(request, user), p, body.model_dump())
     return _assignment_dict(db, a)
 
 
