@@ -275,3 +275,28 @@ def test_the_self_entry_page_says_why_when_the_wording_was_removed(app, world, a
     r = doc.post(f"/questionnaires/{a['id']}/cancel", data={"csrf_token": _csrf(doc)})
     assert r.status_code == 303
     assert "not available yet" not in pat.get(f"/patients/{world.p1}").text
+
+
+def test_one_clinic_cannot_touch_anothers_wording_or_visits(app, world, as_user, password_hash):
+    from synkinesis.store.models import User
+
+    admin = as_user("admin_a")
+    wid = admin.post("/api/questionnaire-wordings", json=fake_wording("saq", "en")).json()["id"]
+    with app.state.db.session() as s:
+        s.add(User(username="admin_b", role="admin", password_hash=password_hash, clinic_id=world.clinic_b))
+    admin_b = as_user("admin_b")
+    assert admin_b.delete(f"/api/questionnaire-wordings/{wid}").status_code == 404
+    assert admin_b.post(f"/admin/questionnaires/{wid}/delete", data={"csrf_token": _csrf(admin_b)}).status_code == 404
+    assert count(app, QuestionnaireWording) == 1
+    # A visit of another patient cannot hold P1's answers.
+    r = as_user("doc_a").post(f"/api/patients/{world.p1}/questionnaires",
+                              json={"instrument": "saq", "language": "en", "visit_id": world.v2})
+    assert r.status_code == 422 and r.json()["problems"] == {"visit_id": "Not a visit of this patient."}
+    assert count(app, QuestionnaireAssignment) == 0
+
+
+def test_text_the_database_refuses_is_a_clear_refusal_not_a_server_error(app, world, as_user):
+    admin = as_user("admin_a")
+    r = admin.post("/api/questionnaire-wordings", json=fake_wording("saq") | {"instructions": "Test\x00wording"})
+    assert r.status_code in (201, 422), r.text  # PostgreSQL refuses NUL in text; SQLite stores it
+    assert "Traceback" not in r.text
