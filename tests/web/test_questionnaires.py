@@ -300,3 +300,22 @@ def test_text_the_database_refuses_is_a_clear_refusal_not_a_server_error(app, wo
     r = admin.post("/api/questionnaire-wordings", json=fake_wording("saq") | {"instructions": "Test\x00wording"})
     assert r.status_code in (201, 422), r.text  # PostgreSQL refuses NUL in text; SQLite stores it
     assert "Traceback" not in r.text
+
+
+def test_todo_items_for_the_patients_home_page(app, world, as_user):
+    from synkinesis.store.models import Patient
+    from synkinesis.web.questionnaires import todo_items
+
+    admin, doc, pat = as_user("admin_a"), as_user("doc_a"), as_user("pat1")
+    admin.post("/api/questionnaire-wordings", json=fake_wording("saq", "en"))
+    admin.post("/api/questionnaire-wordings", json=fake_wording("face", "en"))
+    saq = doc.post(f"/api/patients/{world.p1}/questionnaires", json={"instrument": "saq", "language": "en"}).json()
+    face_ = doc.post(f"/api/patients/{world.p1}/questionnaires", json={"instrument": "face", "language": "en"}).json()
+    assert pat.post(f"/api/questionnaires/{saq['id']}/answers", json={str(n): 2 for n in range(1, 10)}).status_code == 201
+    with app.state.db.session() as s:
+        items = todo_items(s, s.get(Patient, world.p1))
+    assert items == [
+        {"kind": "questionnaire", "title": "Fill in: Questionnaire on daily life with your face (FaCE)",
+         "detail": "A few minutes.", "url": f"/questionnaires/{face_['id']}", "action": "Start", "done": False},
+        {"kind": "questionnaire", "title": "Fill in: Questionnaire on unwanted movement (SAQ)",
+         "detail": "Answered, thank you.", "url": None, "action": None, "done": True}]

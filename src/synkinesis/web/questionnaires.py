@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -23,7 +24,8 @@ from ..actions import Action
 from ..actions import questionnaires as qa
 from ..scales import SCALES
 from ..scales.questionnaire import QUESTIONNAIRES, transcription_form
-from ..store.models import Patient, QuestionnaireAssignment, QuestionnaireWording, ScaleScore, User, Visit
+from ..store.models import (Patient, QuestionnaireAssignment, QuestionnaireWording, ScaleScore, User, Visit,
+                            utcnow)
 from ..vocabulary import MINUS, format_value, label
 from . import services as sv
 from .deps import (actor, admin_user, audit, current_user, get_db, patient_for, staff_user, visible, visit_for)
@@ -120,6 +122,32 @@ def panel(patient: Patient, user) -> dict[str, Any]:
             "visits": [{"id": v.id, "date": v.visit_date.isoformat()} for v in reversed(patient.visits)],
             "history": [{"name": _name(k, plain), "points": pts} for k, pts in hist.items()],
             "instruments": [{"key": k, "name": _name(k)} for k in QUESTIONNAIRES]}
+
+
+def todo_items(db: Session, patient: Patient, recent_days: int = 7) -> list[dict]:
+    """The patient's questionnaire to-dos in the generic to-do shape {kind, title, detail, url, action,
+    done}: each one waiting (answerable when its wording is loaded), then those answered in the last
+    `recent_days` days, ticked."""
+    since = utcnow() - timedelta(days=recent_days)
+    rows = db.scalars(select(QuestionnaireAssignment).where(
+        QuestionnaireAssignment.patient_id == patient.id,
+        (QuestionnaireAssignment.status == "open") | ((QuestionnaireAssignment.status == "done")
+                                                      & (QuestionnaireAssignment.completed_at >= since)))
+        .order_by(QuestionnaireAssignment.status.desc(), QuestionnaireAssignment.id))
+    items = []
+    for a in rows:
+        name = _name(a.instrument, plain=True)
+        if a.status == "done":
+            items.append({"kind": "questionnaire", "title": f"Fill in: {name}", "detail": "Answered, thank you.",
+                          "url": None, "action": None, "done": True})
+        elif qa.wording_of(db, patient.clinic_id, a.instrument, a.language) is None:
+            items.append({"kind": "questionnaire", "title": f"Fill in: {name}",
+                          "detail": "Not available yet: please ask your clinic.", "url": None, "action": None,
+                          "done": False})
+        else:
+            items.append({"kind": "questionnaire", "title": f"Fill in: {name}", "detail": "A few minutes.",
+                          "url": f"/questionnaires/{a.id}", "action": "Start", "done": False})
+    return items
 
 
 # --- administrator: the clinic's licensed wording
