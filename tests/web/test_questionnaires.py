@@ -202,6 +202,10 @@ def test_patient_self_entry_end_to_end_with_the_detectable_change(app, world, as
     assert r.status_code == 303
     a1 = pat.get(f"/api/patients/{world.p1}/questionnaires").json()["assignments"][0]
     assert (a1["instrument"], a1["status"], a1["wording_loaded"]) == ("face", "open", True)
+    # The clinician may look at what the patient will see, without answering.
+    preview = doc.get(f"/questionnaires/{a1['id']}").text
+    assert "Preview of what the patient sees" in preview and "Send my answers" not in preview
+    assert preview.count(" disabled>") == 15 * 5
     # It is a to-do on the patient's home page, linking to the self-entry page.
     home = pat.get("/", follow_redirects=True).text
     assert f'href="/questionnaires/{a1["id"]}"' in home and "Fill in:" in home
