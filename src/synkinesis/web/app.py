@@ -85,6 +85,7 @@ def ROUTERS() -> list:
     """Every domain's routes (pages, then the JSON API under /api), in matching order: adding a domain
     is one line here."""
     from . import accounts, auth, patients, practice, recordings, scales, treatments
+    from . import questionnaires
 
     return [
         auth.router,
@@ -92,6 +93,7 @@ def ROUTERS() -> list:
         patients.api, recordings.api, scales.api, accounts.api,
         practice.router,
         treatments.router,
+        questionnaires.router,
     ]
 
 
@@ -127,6 +129,9 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.state.db = db
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["better_text"] = better_text
+    from .questionnaires import panel as questionnaire_panel  # the questionnaire block of a patient's page
+
+    templates.env.globals["questionnaire_panel"] = questionnaire_panel
     app.state.templates = templates
 
     # The body limit and the finite-number check see every request before anything parses it. Inside

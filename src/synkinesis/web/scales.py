@@ -28,7 +28,8 @@ def scale_form(request: Request, visit_id: int, key: str, user: User = Depends(c
                db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
     if not sv.may_enter(user, key):
-        raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
+        raise sv.FormError("This form does not exist or is for clinicians only.",
+                           status=403 if user.role == "patient" else 404)
     audit(db, request, user, Action.OPEN_FORM, "visit", v.id, v.patient_id)
     return render(request, "scale_form.html", visit=v, patient=v.patient, scale=SCALES[key].describe(),
                   values={}, problems={}, error=None)
@@ -39,7 +40,8 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
                        db: Session = Depends(get_db)):
     v = visit_for(db, user, visit_id)
     if not sv.may_enter(user, key):
-        raise sv.FormError("This form does not exist or is for clinicians only.", status=404)
+        raise sv.FormError("This form does not exist or is for clinicians only.",
+                           status=403 if user.role == "patient" else 404)
     values = {k: val for k, val in (await request.form()).items() if k != "csrf_token"}
     try:
         sc = scores.save_score(db, actor(request, user), user, v, key, values)
