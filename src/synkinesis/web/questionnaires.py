@@ -27,6 +27,7 @@ from ..scales.questionnaire import QUESTIONNAIRES, transcription_form
 from ..store.models import (Patient, QuestionnaireAssignment, QuestionnaireWording, ScaleScore, User, Visit,
                             utcnow)
 from ..vocabulary import MINUS, format_value, label
+from . import schemas
 from . import services as sv
 from .deps import (actor, admin_user, audit, current_user, get_db, patient_for, staff_user, visible, visit_for)
 from .render import redirect, render
@@ -194,7 +195,7 @@ def wording_remove(request: Request, wording_id: int, user: User = Depends(admin
     return redirect("/admin/questionnaires")
 
 
-@router.get("/api/questionnaire-wordings", tags=["questionnaires"],
+@router.get("/api/questionnaire-wordings", tags=["questionnaires"], response_model=schemas.WordingList,
             summary="The licensed questionnaire wordings loaded for this clinic (instrument, language)")
 def wordings_list(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     audit(db, request, user, Action.LIST, "questionnaire_wording")
@@ -203,6 +204,7 @@ def wordings_list(request: Request, user: User = Depends(staff_user), db: Sessio
 
 
 @router.post("/api/questionnaire-wordings", tags=["questionnaires"], status_code=201, dependencies=CSRF,
+             response_model=schemas.WordingOut,
              summary="Load the clinic's licensed wording of a questionnaire (the wording JSON as the body); "
                      "replaces one of the same instrument and language")
 def wording_load(request: Request, body: dict[str, Any] = Body(...), user: User = Depends(admin_user),
@@ -212,6 +214,7 @@ def wording_load(request: Request, body: dict[str, Any] = Body(...), user: User 
 
 
 @router.delete("/api/questionnaire-wordings/{wording_id}", tags=["questionnaires"], dependencies=CSRF,
+               response_model=schemas.Deleted,
                summary="Remove a loaded wording (questionnaires already given stay on the record)")
 def wording_delete(request: Request, wording_id: int, user: User = Depends(admin_user),
                    db: Session = Depends(get_db)):
@@ -258,6 +261,7 @@ async def transcription_submit(request: Request, visit_id: int, key: str, user: 
 
 
 @router.post("/api/visits/{visit_id}/questionnaires/{key}", tags=["questionnaires"], status_code=201,
+             response_model=schemas.ScoreOut,
              dependencies=CSRF, summary="Transcribe a paper questionnaire: item number → printed response "
                                         "number, e.g. {\"1\": 3, \"2\": 5, …}; scored by the scale module")
 def transcription_api(request: Request, visit_id: int, key: str, answers: dict[str, Any] = Body(...),
@@ -294,6 +298,7 @@ async def assign_page(request: Request, patient_id: int, user: User = Depends(st
 
 
 @router.post("/api/patients/{patient_id}/questionnaires", tags=["questionnaires"], status_code=201,
+             response_model=schemas.AssignmentOut,
              dependencies=CSRF, summary="Give a questionnaire to the patient ({instrument, language, visit_id}); "
                                         "409 when the clinic has not loaded its wording for it")
 def assign_api(request: Request, patient_id: int, body: AssignIn, user: User = Depends(staff_user),
@@ -304,6 +309,7 @@ def assign_api(request: Request, patient_id: int, body: AssignIn, user: User = D
 
 
 @router.get("/api/patients/{patient_id}/questionnaires", tags=["questionnaires"],
+            response_model=schemas.PatientQuestionnaires,
             summary="Questionnaires given to the patient, and their completed scores with changes")
 def patient_questionnaires(request: Request, patient_id: int, user: User = Depends(current_user),
                            db: Session = Depends(get_db)):
@@ -354,6 +360,7 @@ async def answer_submit(request: Request, assignment_id: int, user: User = Depen
 
 
 @router.get("/api/questionnaires/{assignment_id}", tags=["questionnaires"],
+            response_model=schemas.AssignmentWithForm,
             summary="A questionnaire given to a patient, with the clinic's wording to answer it on")
 def answer_form_api(request: Request, assignment_id: int, user: User = Depends(current_user),
                     db: Session = Depends(get_db)):
@@ -364,6 +371,7 @@ def answer_form_api(request: Request, assignment_id: int, user: User = Depends(c
 
 
 @router.post("/api/questionnaires/{assignment_id}/answers", tags=["questionnaires"], status_code=201,
+             response_model=schemas.ScoreOut,
              dependencies=CSRF, summary="The patient's answers: item number → the chosen response's "
                                         "printed number, e.g. {\"1\": 2, …}")
 def answer_api(request: Request, assignment_id: int, answers: dict[str, Any] = Body(...),

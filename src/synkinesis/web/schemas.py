@@ -184,6 +184,63 @@ class PlayerData(Out):
     spans: list[PlayerSpan]
 
 
+# --- questionnaires (web/questionnaires.py)
+
+class WordingOut(Out):
+    id: int
+    instrument: str = Field(description="saq or face")
+    language: str = Field(description="language code, as loaded")
+    title: str
+    loaded_at: str | None = Field(None, description="ISO date-time (in lists)")
+
+
+class WordingList(Out):
+    wordings: list[WordingOut]
+
+
+class AssignmentOut(Out):
+    id: int
+    patient_id: int
+    visit_id: int
+    instrument: str
+    language: str
+    status: str = Field(description="open, done or cancelled")
+    assigned_at: str = Field(description="ISO date-time")
+    completed_at: str | None = Field(description="ISO date-time, once answered")
+    score_id: int | None = Field(description="the stored score, once answered")
+    wording_loaded: bool = Field(description="whether the clinic has the licensed wording to show the patient")
+
+
+class AssignmentWithForm(AssignmentOut):
+    form: dict[str, Any] | None = Field(description="instructions, items and response labels in printed order; "
+                                                    "null when the wording was removed")
+
+
+class QuestionnaireChange(Out):
+    difference: Number = Field(description="points, later minus earlier")
+    direction: str
+    detectable: bool = Field(description="beyond the published detectable change")
+    mdc: Number | None = Field(description="the published detectable change, points")
+    text: str
+
+
+class QuestionnairePoint(Out):
+    score_id: int
+    visit_id: int
+    date: str
+    total: Number | None = Field(description="points")
+    shown: str = Field(description="the total as shown, rounded as the questionnaire publishes it")
+    unit: str | None
+    better: str
+    entered: str = Field(description="answered by the patient, transcribed from paper, or entered on the form")
+    change: QuestionnaireChange | None = Field(description="from the completion before; null for the first")
+
+
+class PatientQuestionnaires(Out):
+    assignments: list[AssignmentOut]
+    scores: dict[str, list[QuestionnairePoint]] = Field(description="per questionnaire key (saq, face)")
+
+
 # --- scales (GET /api/scales)
 
 class ScaleInfo(Out):
