@@ -5,8 +5,8 @@ measures that drove it and the rule, and is scored with `synkinesis.scales` (so 
 directions are the scales' own). An item whose step is missing, not in the protocol, or of poor
 quality is REFUSED with the reason, never guessed.
 
-- eFACE: the automatable items of Auto-eFACE (Emotrics+, clinical.md §5), plus the lower lip with
-  "eee" by the same affected/healthy rule; the rest need a clinician (listed, not guessed).
+- eFACE: the automatable items of Auto-eFACE (Emotrics+, clinical.md §5), the lower lip with "eee"
+  by its own rule (`eface.auto_lower_lip_eee`); the rest need a clinician (listed, not guessed).
 - Sunnybrook: resting eye and mouth; voluntary movement (1–5) and synkinesis (0–3) for each of its
   five expressions; sub-scores when all five are present, the composite only when a clinician adds
   what video cannot give (resting cheek / nasolabial fold).
@@ -31,7 +31,7 @@ from ..landmarks.points import check_side, other
 from .per_expression import ExpressionResult
 
 ESTIMATE_LABEL = "ESTIMATE (automated from video; not a clinician's grade)"
-ESTIMATES_VERSION = "estimates/2"  # 2: oral synkinesis from the corner's movement beyond the healthy one's
+ESTIMATES_VERSION = "estimates/3"  # 3: eFACE lower lip by the Auto-eFACE rule; 2: oral synkinesis beyond the healthy
 
 # --- Sunnybrook -------------------------------------------------------------------------------
 # A side moving at least this share of the other counts as moving completely. (verify, ours) Normal
@@ -226,8 +226,7 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
             {"closure_pct_affected": v.affected, "closure_pct_healthy": v.healthy},
             "100 · (PFH rest − PFH closed) / PFH rest, affected side")
     ratio_item("oral_commissure_smile", "big_smile", "100 · commissure excursion change affected / healthy")
-    ratio_item("lower_lip_eee", "eee", "100 · lower-lip drop affected / healthy (our analogue of the "
-                                       "Auto-eFACE commissure rule, verify)")
+    lower_lip_eee(steps, aff, hea, add)
 
     ratios, used, drivers, missing = [], [], {}, []
     for movement in ("big_smile", "pucker"):
@@ -250,6 +249,26 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
     given = {i.item: i.value for i in items if i.value is not None}
     result = eface.score(given).to_dict() if given else None
     return ScaleEstimate("eface", items, result, not_automated=list(EFACE_NOT_AUTOMATED), notes=notes)
+
+
+def lower_lip_eee(steps: _Steps, aff: str, hea: str, add) -> None:
+    """eFACE lower lip ("eee") by Auto-eFACE's own rule (`eface.auto_lower_lip_eee`, scales-verified.md
+    §1.8): the affected lower lip's height as a share of the healthy one's, held in the "eee" step — a
+    position in that step, not a change from rest."""
+    rule = "100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE)"
+    res, why = steps.get("eee")
+    if res is None:
+        add("lower_lip_eee", None, None, {}, rule, why)
+        return
+    a, h = _side(res, "lower_lip_height", aff, "held"), _side(res, "lower_lip_height", hea, "held")
+    drivers = {"lower_lip_height_mm_affected": a, "lower_lip_height_mm_healthy": h}
+    if "lower_lip_height" not in res.measures:
+        add("lower_lip_eee", None, res, drivers, rule, "the lower-lip height was not measured in this recording "
+                                                       "(analyse it again for the current measures)")
+        return
+    value = eface.auto_lower_lip_eee(a, h)
+    add("lower_lip_eee", value, res, drivers, rule,
+        None if value is not None else f"the healthy lower lip's height could not be measured in step '{res.name}'")
 
 
 # ------------------------------------------------------------------------------------ Sunnybrook
