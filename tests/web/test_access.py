@@ -46,6 +46,7 @@ ROUTES = {
     ("GET", "/visits/{visit_id}/record"): (OWNER, None),
     ("GET", "/visits/{visit_id}/scales/{key}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/scales/{key}"): (OWNER, "saq_form"),
+    ("GET", "/visits/{visit_id}/scores/{score_id}"): (STAFF_OWN, None),  # a score, its estimate and the changes
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
@@ -154,8 +155,11 @@ def p1_records(app, world, settings):
                       side="left", details={"kind": "surgery", "type": "eyelid_weight", "date": "2024-01-05",
                                             "side": "left", "surgeon": "S", "notes": "", "type_other": ""})
         s.add(t)
+        sc = ScaleScore(visit_id=world.v1, scale="hb", version="v", total=2.0, better="lower", unit="grade",
+                        result={"items": {"grade": 2}}, estimate={"recording_id": rec.id, "form": {}})
+        s.add(sc)
         s.flush()
-        return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id,
+        return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id, "score_id": sc.id,
                 "user_id": s.scalar(select(User.id).where(User.username == "doc_a"))}
 
 
@@ -327,7 +331,7 @@ def _p1_unchanged(app, world, ids):
         assert s.get(Patient, world.p1) is not None
         assert s.scalar(select(func.count()).select_from(Visit).where(Visit.patient_id == world.p1)) == 1
         assert s.scalar(select(func.count()).select_from(Recording)) == 1
-        assert s.scalar(select(func.count()).select_from(ScaleScore)) == 0
+        assert s.scalar(select(func.count()).select_from(ScaleScore)) == 1  # p1_records' own
         assert s.get(Job, s.scalar(select(Job.id))).status == "failed"
         assert s.scalar(select(User.id).where(User.username == "intruder_login")) is None
         assert s.scalar(select(func.count()).select_from(Treatment)) == 1
