@@ -157,6 +157,12 @@ def test_eface_and_house_brackmann_are_prefilled_where_estimated(app, world, gra
         expected = ("yes" if value else "no") if isinstance(value, bool) else str(value).rstrip("0").rstrip(".")
         assert form.values.get(key) == expected, key
     assert "grade" not in form.values  # the grade itself is the clinician's
+    # The JSON API stores the estimate the same way when told which recording the items were reviewed from.
+    r = doc.post(f"/api/visits/{world.v1}/scores/hb", params={"recording": rid}, json={"grade": 2})
+    assert r.status_code == 201, r.text
+    with app.state.db.session() as s:
+        sc = s.get(ScaleScore, r.json()["id"])
+        assert sc.estimate["recording_id"] == rid and sc.estimate["items"] == hb and sc.total == 2
 
 
 def test_a_forged_or_foreign_recording_prefills_nothing_and_stores_nothing(app, world, as_user):

@@ -205,9 +205,12 @@ def score_page(request: Request, visit_id: int, score_id: int, user: User = Depe
 @api.post("/visits/{visit_id}/scores/{key}", response_model=ScoreOut, status_code=201, dependencies=CSRF,
              summary="Score a scale or questionnaire from its items (see /api/scales)")
 def create_score(request: Request, visit_id: int, key: str, items: dict[str, Any] = Body(...),
-                 user: User = Depends(current_user), db: Session = Depends(get_db)):
+                 recording: int | None = None, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    """`recording`: the graded recording of this visit whose estimate the items were reviewed from
+    (stored with the score, as the form does)."""
     v = visit_for(db, user, visit_id)
-    sc = scores.save_score(db, actor(request, user), user, v, key, items)
+    est = _estimate_for(db, user, v, key, recording) if key in ESTIMATED and sv.may_enter(user, key) else None
+    sc = scores.save_score(db, actor(request, user), user, v, key, items, estimate=est)
     return sv.score_dict(sc)
 
 
