@@ -251,24 +251,49 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
     return ScaleEstimate("eface", items, result, not_automated=list(EFACE_NOT_AUTOMATED), notes=notes)
 
 
+# Auto-eFACE's lower-lip rule reads one frame's lip heights, not a movement. Checked against the
+# movement itself (the affected lower lip's drop ÷ the healthy one's): on a synthetic flaccid patient
+# (the affected lip drops 0.47 of the healthy one's) the height rule alone said 100 ("normal") while
+# the drop said 65. When the two differ by more than this many points the item is left to the
+# clinician (refused with both numbers), never reported as normal. (ours; 20 = the lower-lip
+# tolerance of tests/acceptance/test_guided.py on symmetric synthetic patients)
+LOWER_LIP_AGREEMENT = 20.0
+
+
 def lower_lip_eee(steps: _Steps, aff: str, hea: str, add) -> None:
-    """eFACE lower lip ("eee") by Auto-eFACE's own rule (`eface.auto_lower_lip_eee`, scales-verified.md
-    §1.8): the affected lower lip's height as a share of the healthy one's, held in the "eee" step — a
-    position in that step, not a change from rest."""
-    rule = "100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE)"
+    """eFACE lower lip ("eee") by Auto-eFACE's rule (`eface.auto_lower_lip_eee`, scales-verified.md §1.7):
+    the affected lower lip's height as a share of the healthy one's, held in the "eee" step — a
+    position in that step, not a change from rest — refused when it disagrees with the lip's movement
+    (`LOWER_LIP_AGREEMENT`)."""
+    rule = ("100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE), if within "
+            f"{LOWER_LIP_AGREEMENT:g} points of 100 · lower-lip drop affected / healthy")
     res, why = steps.get("eee")
     if res is None:
         add("lower_lip_eee", None, None, {}, rule, why)
         return
     a, h = _side(res, "lower_lip_height", aff, "held"), _side(res, "lower_lip_height", hea, "held")
-    drivers = {"lower_lip_height_mm_affected": a, "lower_lip_height_mm_healthy": h}
+    v = res.voluntary
+    drop = None if v is None or v.ratio is None else _clip(100 * v.ratio, 0, 100)
+    drivers = {"lower_lip_height_mm_affected": a, "lower_lip_height_mm_healthy": h,
+               "ratio": None if v is None else v.ratio}
     if "lower_lip_height" not in res.measures:
         add("lower_lip_eee", None, res, drivers, rule, "the lower-lip height was not measured in this recording "
                                                        "(analyse it again for the current measures)")
         return
     value = eface.auto_lower_lip_eee(a, h)
-    add("lower_lip_eee", value, res, drivers, rule,
-        None if value is not None else f"the healthy lower lip's height could not be measured in step '{res.name}'")
+    if value is None:
+        add("lower_lip_eee", None, res, drivers, rule,
+            f"the healthy lower lip's height could not be measured in step '{res.name}'")
+    elif drop is None:
+        add("lower_lip_eee", None, res, drivers, rule, f"the healthy lower lip barely moved in step '{res.name}' "
+                                                       "(was the movement performed?)")
+    elif abs(value - drop) > LOWER_LIP_AGREEMENT:
+        add("lower_lip_eee", None, res, drivers, rule,
+            f"the lip heights say {value:.0f} but the affected lower lip dropped {drop:.0f} % of the healthy "
+            f"one's in step '{res.name}': they disagree by more than {LOWER_LIP_AGREEMENT:g} points, so "
+            "this item is the clinician's")
+    else:
+        add("lower_lip_eee", value, res, drivers, rule)
 
 
 # ------------------------------------------------------------------------------------ Sunnybrook
