@@ -48,7 +48,6 @@ def test_sunnybrook_opened_from_a_graded_recording_is_prefilled_and_saves_both(p
     # On a phone the sheet scrolls inside its own box; the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     wait_until(page, "document.documentElement.scrollWidth <= window.innerWidth")
-    page.screenshot(path=str(settings.data_dir / "sunnybrook-phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # The clinician grades the cheek: the composite appears, equal to the scales' arithmetic on the cells.
