@@ -139,17 +139,20 @@ def test_eface_and_house_brackmann_are_prefilled_where_estimated(app, world, gra
     for key, value in est.items():  # sliders move by whole points: the estimate rounded
         assert form.ranges[key] == str(round(value)) and f"use_{key}" in form.checked_boxes, key
     assert "use_platysmal_synkinesis" not in form.checked_boxes  # not estimated: not graded until ticked
-    # Saved untouched: the entries are the rounded estimates and nothing is reported as changed.
+    # Saved with every slider untouched but the ocular synkinesis box unticked (the clinician leaves it
+    # out): the entries are the other rounded estimates, and the page says what was left out.
     data = {"csrf_token": doc.headers["X-CSRF-Token"], "recording": str(rid),
             **{k: v for k, v in form.values.items() if k in form.ranges},
-            **{b: "1" for b in form.checked_boxes}}
+            **{b: "1" for b in form.checked_boxes if b != "use_ocular_synkinesis"}}
     r = doc.post(f"/visits/{world.v1}/scales/eface", data=data)
     assert r.status_code == 303, r.text
     with app.state.db.session() as s:
         sc = s.scalar(select(ScaleScore).where(ScaleScore.scale == "eface"))
-        assert sc.estimate["items"] == est and sc.result["items"] == {k: float(round(v)) for k, v in est.items()}
+        assert sc.estimate["items"] == est
+        assert sc.result["items"] == {k: float(round(v)) for k, v in est.items() if k != "ocular_synkinesis"}
         assert sc.total is None  # partial: 4 eFACE items need a clinician
-    assert "0 of " in doc.get(r.headers["location"]).text
+    page = doc.get(r.headers["location"]).text
+    assert f"1 of {len(est)}</b> rows differ" in page and "estimate left out by the clinician" in page
 
     hb = _estimated(estimates, "hb")
     form = Form(doc.get(f"/visits/{world.v1}/scales/hb", params={"recording": rid}).text)

@@ -115,14 +115,15 @@ def changes(score: ScaleScore) -> list[dict]:
             continue
         e = item.parse(est["form"][item.key]) if has_est else None
         v = entered.get(item.key)
-        status = ("not entered" if not has_entry else "entered, not estimated" if not has_est
+        status = ("estimate left out by the clinician" if has_est and not has_entry
+                  else "entered, not estimated" if not has_est
                   else "same as the estimate" if e == v else "changed from the estimate")
         why = est.get("refused", {}).get(item.key) or ("needs a clinician" if item.key in est.get("not_automated", [])
                                                         else None)
         rows.append({"key": item.key, "label": vocab.label(key),
                      "estimate": vocab.format_value(key, e, why or "not estimated"),
                      "entry": vocab.format_value(key, v, "not entered"), "status": status,
-                     "estimated": has_est, "changed": has_est and has_entry and e != v})
+                     "estimated": has_est, "changed": has_est and (not has_entry or e != v)})
     return rows
 
 
