@@ -1,7 +1,7 @@
 """The eFACE lower-lip ("eee") estimate follows Auto-eFACE's own rule (scales.eface.auto_lower_lip_eee):
 the affected lower lip's HEIGHT as a share of the healthy one's, held in the "eee" step — a position,
-not a change from rest — and is left to the clinician when it disagrees with the lip's movement (a
-weak lip is never reported as normal). Constructed measures whose truth is exact (no video, no
+not a change from rest — unless it disagrees with the lip's drop from rest, which is then used (a weak
+lip is never reported as normal). Constructed measures whose truth is exact (no video, no
 landmark model)."""
 
 from __future__ import annotations
@@ -72,13 +72,15 @@ def test_a_symmetric_or_fuller_affected_lip_scores_normal():
     assert _estimate(_table(affected_eee_height=9.5)).value("lower_lip_eee") == 100.0  # clipped: 0–100
 
 
-@pytest.mark.parametrize("height, drop, says", [
-    (8.0, 1.4, "the lip heights say 100 but the affected lower lip dropped 47 %"),  # flaccid: never "normal"
-    (4.0, 3.0, "the lip heights say 50 but the affected lower lip dropped 100 %"),
+@pytest.mark.parametrize("height, drop, says, value", [
+    (8.0, 1.4, "the lip heights say 100 but the affected lower lip dropped 47 %", 46.7),  # flaccid: never "normal"
+    (4.0, 3.0, "the lip heights say 50 but the affected lower lip dropped 100 %", 100.0),
 ])
-def test_heights_that_contradict_the_movement_are_left_to_the_clinician(height, drop, says):
-    item = _estimate(_table(affected_eee_height=height, affected_drop=drop)).item("lower_lip_eee")
-    assert item.value is None and says in item.refused and "the clinician's" in item.refused
+def test_heights_that_contradict_the_movement_give_way_to_the_drop(height, drop, says, value):
+    ef = _estimate(_table(affected_eee_height=height, affected_drop=drop))
+    item = ef.item("lower_lip_eee")
+    assert item.value == pytest.approx(value, abs=0.5) and item.rule.startswith("100 · lower-lip drop")
+    assert any(says in n and "the drop is used" in n for n in ef.notes), ef.notes
 
 
 def test_an_unmeasured_lower_lip_is_refused_not_graded():
@@ -86,6 +88,6 @@ def test_an_unmeasured_lower_lip_is_refused_not_graded():
     item = _estimate(t).item("lower_lip_eee")
     assert item.value is None and "not measured" in item.refused
     t = _table(affected_eee_height=8.0)
-    t["lower_lip_height_mm_right"] = np.nan  # the healthy lip's height failed: no ratio, no guess
+    t["lower_lip_height_mm_right"] = np.nan  # the healthy lip's height failed: refused, not guessed
     item = _estimate(t).item("lower_lip_eee")
     assert item.value is None and "healthy lower lip" in item.refused

@@ -226,7 +226,7 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
             {"closure_pct_affected": v.affected, "closure_pct_healthy": v.healthy},
             "100 · (PFH rest − PFH closed) / PFH rest, affected side")
     ratio_item("oral_commissure_smile", "big_smile", "100 · commissure excursion change affected / healthy")
-    lower_lip_eee(steps, aff, hea, add)
+    lip_note = lower_lip_eee(steps, aff, hea, add)
 
     ratios, used, drivers, missing = [], [], {}, []
     for movement in ("big_smile", "pucker"):
@@ -246,54 +246,57 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
     else:
         add("ocular_synkinesis", None, None, drivers, rule, "; ".join(missing) or None)
     notes = [f"ocular synkinesis from {used[0].name} only: {missing[0]}"] if ratios and missing else []
+    notes += [lip_note] if lip_note else []
     given = {i.item: i.value for i in items if i.value is not None}
     result = eface.score(given).to_dict() if given else None
     return ScaleEstimate("eface", items, result, not_automated=list(EFACE_NOT_AUTOMATED), notes=notes)
 
 
 # Auto-eFACE's lower-lip rule reads one frame's lip heights, not a movement. Checked against the
-# movement itself (the affected lower lip's drop ÷ the healthy one's): on a synthetic flaccid patient
-# (the affected lip drops 0.47 of the healthy one's) the height rule alone said 100 ("normal") while
-# the drop said 65. When the two differ by more than this many points the item is left to the
-# clinician (refused with both numbers), never reported as normal. (ours; 20 = the lower-lip
-# tolerance of tests/acceptance/test_guided.py on symmetric synthetic patients)
+# movement itself (the affected lower lip's drop ÷ the healthy one's): on synthetic patients whose
+# affected lip drops 0.47 or 0.6 of the healthy one's, the heights alone said 100 ("normal") — the
+# warp moves the lip without changing its height — while the drop said 68 and 55. When the two differ
+# by more than this many points the drop is used and the note says so, so a weak lip is never called
+# normal. (ours; 20 = the lower-lip tolerance of tests/acceptance/test_guided.py on symmetric patients)
 LOWER_LIP_AGREEMENT = 20.0
 
 
-def lower_lip_eee(steps: _Steps, aff: str, hea: str, add) -> None:
+def lower_lip_eee(steps: _Steps, aff: str, hea: str, add) -> str | None:
     """eFACE lower lip ("eee") by Auto-eFACE's rule (`eface.auto_lower_lip_eee`, scales-verified.md §1.7):
     the affected lower lip's height as a share of the healthy one's, held in the "eee" step — a
-    position in that step, not a change from rest — refused when it disagrees with the lip's movement
-    (`LOWER_LIP_AGREEMENT`)."""
-    rule = ("100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE), if within "
-            f"{LOWER_LIP_AGREEMENT:g} points of 100 · lower-lip drop affected / healthy")
+    position in that step, not a change from rest — unless it disagrees with the lip's drop from rest
+    by more than `LOWER_LIP_AGREEMENT` points: then the drop (100 · affected / healthy). Returns a
+    note when the drop was used."""
+    heights_rule = "100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE)"
     res, why = steps.get("eee")
     if res is None:
-        add("lower_lip_eee", None, None, {}, rule, why)
-        return
+        add("lower_lip_eee", None, None, {}, heights_rule, why)
+        return None
     a, h = _side(res, "lower_lip_height", aff, "held"), _side(res, "lower_lip_height", hea, "held")
     v = res.voluntary
     drop = None if v is None or v.ratio is None else _clip(100 * v.ratio, 0, 100)
     drivers = {"lower_lip_height_mm_affected": a, "lower_lip_height_mm_healthy": h,
                "ratio": None if v is None else v.ratio}
+    if drop is None:
+        add("lower_lip_eee", None, res, drivers, heights_rule,
+            f"the healthy lower lip barely moved in step '{res.name}' (was the movement performed?)")
+        return None
     if "lower_lip_height" not in res.measures:
-        add("lower_lip_eee", None, res, drivers, rule, "the lower-lip height was not measured in this recording "
-                                                       "(analyse it again for the current measures)")
-        return
+        add("lower_lip_eee", None, res, drivers, heights_rule, "the lower-lip height was not measured in this "
+                                                               "recording (analyse it again for the current measures)")
+        return None
     value = eface.auto_lower_lip_eee(a, h)
     if value is None:
-        add("lower_lip_eee", None, res, drivers, rule,
+        add("lower_lip_eee", None, res, drivers, heights_rule,
             f"the healthy lower lip's height could not be measured in step '{res.name}'")
-    elif drop is None:
-        add("lower_lip_eee", None, res, drivers, rule, f"the healthy lower lip barely moved in step '{res.name}' "
-                                                       "(was the movement performed?)")
-    elif abs(value - drop) > LOWER_LIP_AGREEMENT:
-        add("lower_lip_eee", None, res, drivers, rule,
-            f"the lip heights say {value:.0f} but the affected lower lip dropped {drop:.0f} % of the healthy "
-            f"one's in step '{res.name}': they disagree by more than {LOWER_LIP_AGREEMENT:g} points, so "
-            "this item is the clinician's")
-    else:
-        add("lower_lip_eee", value, res, drivers, rule)
+        return None
+    if abs(value - drop) <= LOWER_LIP_AGREEMENT:
+        add("lower_lip_eee", value, res, drivers, heights_rule)
+        return None
+    add("lower_lip_eee", drop, res, drivers, "100 · lower-lip drop affected / healthy, because the lip heights "
+                                              f"(Auto-eFACE) disagreed by more than {LOWER_LIP_AGREEMENT:g} points")
+    return (f"lower lip: the lip heights say {value:.0f} but the affected lower lip dropped {drop:.0f} % of the "
+            f"healthy one's; the drop is used (the heights disagree by more than {LOWER_LIP_AGREEMENT:g} points)")
 
 
 # ------------------------------------------------------------------------------------ Sunnybrook

@@ -162,8 +162,8 @@ def auto_lower_lip_eee(lower_lip_height_affected: float | None,
     vertical distance from the lower lip's inner border, half-way to the corner, down to the jaw
     outline — which shrinks as a lip depresses, so there a lip that does not move scores ≥ 100.
     The vermilion height grows as a depressed lip everts (unverified on real faces); because one
-    frame's heights can contradict the movement, `findings.estimates` checks them against the lip's
-    drop from rest before using them.
+    frame's heights can contradict the movement, `findings.estimates` uses them only when they agree
+    with the lip's drop from rest (else the drop, with a note).
 
     >>> auto_lower_lip_eee(4.0, 8.0), auto_lower_lip_eee(9.0, 8.0), auto_lower_lip_eee(3.0, 0.0)
     (50.0, 100.0, None)
