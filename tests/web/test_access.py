@@ -48,6 +48,7 @@ ROUTES = {
     ("GET", "/visits/{visit_id}/record"): (OWNER, None),
     ("GET", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, None),
     ("POST", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, "saq_form"),
+    ("GET", "/visits/{visit_id}/scores/{score_id}"): (STAFF_OWN, None),  # a score, its estimate and the changes
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),

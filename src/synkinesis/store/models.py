@@ -214,6 +214,9 @@ class ScaleScore(Base):
     unit: Mapped[str] = mapped_column(String(30))
     label: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict] = mapped_column(JSON)  # ScoreResult.to_dict(), items included
+    # The video estimate the form was prefilled from (web/scales.py `estimate_record`): recording and
+    # analysis ids, engine/formula/estimates versions, estimated items; None when entered without one.
+    estimate: Mapped[dict | None] = mapped_column(JSON)
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
