@@ -127,7 +127,7 @@ def changes(score: ScaleScore) -> list[dict]:
     return rows
 
 
-def _form_items(key: str, form: dict[str, Any]) -> dict[str, Any]:
+def form_items(key: str, form: dict[str, Any]) -> dict[str, Any]:
     """The scale's items from a posted form: eFACE sliders count only when their "graded" box is ticked."""
     values = {k: v for k, v in form.items() if k not in NOT_FORM_FIELDS and not k.startswith(USE_PREFIX)}
     if key == "eface":
@@ -135,15 +135,16 @@ def _form_items(key: str, form: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _form_page(request: Request, v: Visit, key: str, values: dict, estimate: dict | None, problems=None,
-               error: str | None = None, status_code: int = 200, recordings=()):
+def form_page(request: Request, v: Visit, key: str, values: dict, estimate: dict | None, problems=None,
+              error: str | None = None, status_code: int = 200, recordings=(), form_action: str | None = None):
+    """The scale's form (a new score, or `form_action` for correcting a stored one)."""
     scale = SCALES[key].describe()
     return render(request, "scale_form.html", status_code=status_code, visit=v, patient=v.patient, scale=scale,
                   values=values, problems=problems or {}, error=error, estimate=estimate,
                   labels={i["key"]: vocab.label(f"{key}.{i['key']}") for i in scale["items"]},
                   estimate_words={k: vocab.format_value(f"{key}.{k}", SCALES_ITEM[key][k].parse(val))
                                   for k, val in (estimate or {}).get("form", {}).items()},
-                  recordings=recordings, weights=sunnybrook.SUNNYBROOK_WEIGHTS._asdict(),
+                  recordings=recordings, weights=sunnybrook.SUNNYBROOK_WEIGHTS._asdict(), form_action=form_action,
                   roman=lambda t: house_brackmann.ROMAN.get(int(round(t)), str(t)))
 
 
@@ -162,7 +163,7 @@ def scale_form(request: Request, visit_id: int, key: str, recording: str | None 
     est = _estimate_for(db, user, v, key, recording) if key in ESTIMATED else None
     audit(db, request, user, Action.OPEN_FORM, "visit", v.id, v.patient_id)
     offer = graded_recordings(v, key) if key in ESTIMATED and est is None and user.role != "patient" else []
-    return _form_page(request, v, key, dict(est["form"]) if est else {}, est, recordings=offer)
+    return form_page(request, v, key, dict(est["form"]) if est else {}, est, recordings=offer)
 
 
 @pages.post("/visits/{visit_id}/scales/{key}", dependencies=CSRF)
@@ -174,11 +175,11 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
                            status=403 if user.role == "patient" else 404)
     form = dict(await request.form())
     est = _estimate_for(db, user, v, key, form.get("recording")) if key in ESTIMATED else None
-    values = _form_items(key, form)
+    values = form_items(key, form)
     try:
         sc = scores.save_score(db, actor(request, user), user, v, key, values, estimate=est)
     except sv.FormError as e:
-        return _form_page(request, v, key, values, est, e.problems, str(e), e.status)
+        return form_page(request, v, key, values, est, e.problems, str(e), e.status)
     return redirect(f"/visits/{v.id}/scores/{sc.id}" if est else f"/visits/{v.id}#score-{sc.id}")
 
 

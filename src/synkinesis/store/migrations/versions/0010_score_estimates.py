@@ -3,7 +3,7 @@ recording, analysis, engine/formula/estimates versions and the estimated items (
 entries stay in `result`). NULL for scores entered without an estimate.
 
 Revision ID: 0010
-Revises: 0007 (forms15's branch; the integrator re-chains 0008–0010)
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
@@ -14,11 +14,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, never batch mode: SQLite's batch copy would rebuild the table without
+# AUTOINCREMENT (revision 0006) and a deleted score's id could be given again.
 def upgrade() -> None:
-    with op.batch_alter_table("scale_scores") as batch:
-        batch.add_column(sa.Column("estimate", sa.JSON()))
+    op.add_column("scale_scores", sa.Column("estimate", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scale_scores") as batch:
-        batch.drop_column("estimate")
+    op.drop_column("scale_scores", "estimate")  # SQLite >= 3.35 drops a plain column in place
