@@ -44,6 +44,7 @@ ROUTES = {
     ("GET", "/visits/{visit_id}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/recordings"): (OWNER, "upload"),
     ("GET", "/visits/{visit_id}/record"): (OWNER, None),
+    ("POST", "/api/visits/{visit_id}/record/check"): (OWNER, "form"),  # computes only: reads and stores nothing
     ("GET", "/visits/{visit_id}/scales/{key}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/scales/{key}"): (OWNER, "saq_form"),
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
