@@ -145,3 +145,11 @@ def recent_days(practice: dict, today: date | None = None) -> list[dict]:
         n = sum(1 for s in practice["sessions"] if s["local_date"] == d.isoformat() and s["reps_done"])
         days.append({"day": d.strftime("%a"), "date": nice_date(d), "practised": n})
     return days
+
+
+def home_context(db, patient: Patient, practice: dict) -> dict:
+    """Everything `patient_home.html` shows."""
+    return {"patient": patient, "practice": practice, "nice_date": nice_date,
+            "todos": practice_todos(practice) + questionnaire_todos(db, patient),
+            "progress": progress_words(visit_headlines(patient)), "week": week_words(practice),
+            "days": recent_days(practice), "sessions": practice_words(practice)}
