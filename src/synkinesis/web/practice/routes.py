@@ -75,7 +75,9 @@ def practice_page(request: Request, patient_id: int, exercise: str | None = None
               "sessions_url": f"/api/patients/{p.id}/practice-sessions", "lines": DRAW_LINES,
               "resume": session_dict(resume, hub_of(request.app).live_ids()) if resume else None,
               "last": _last_summary(ov["sessions"], item["exercise"], resume.id if resume else None)}
-    return render(request, "practice.html", patient=p, item=item, items=items, overview=ov,
+    from ..patient_home import recent_days
+
+    return render(request, "practice.html", patient=p, item=item, items=items, overview=ov, days=recent_days(ov),
                    chart=ov["charts"].get(item["exercise"]), done_today=done_today, resume=config["resume"],
                    config_json=json.dumps(config).replace("</", "<\\/"))  # never ends the <script> early
 
