@@ -39,6 +39,10 @@ def test_patient_pages_fit_a_phone(phone, world, settings):
         s.commit()
     db.dispose()
     page = phone
+    problems = []  # the strict Content-Security-Policy: no inline style or script on these pages
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text
+            or "Refused" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     log_in(page, "pat1")
     page.goto(f"/patients/{world.p1}")
     assert page.locator(".todo").count() >= 2
@@ -61,3 +65,4 @@ def test_patient_pages_fit_a_phone(phone, world, settings):
     _no_sideways_scroll(page)
     oval, stage = page.locator("#oval ellipse").bounding_box(), page.locator("#rec-stage").bounding_box()
     assert stage["width"] <= PHONE["width"] and oval["x"] >= stage["x"] and oval["width"] < stage["width"]
+    assert not problems, problems
