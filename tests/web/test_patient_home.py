@@ -30,8 +30,10 @@ def test_before_anything_is_prescribed_nothing_is_owed(app, world, as_user):
     assert "Nothing to do right now" in text
     assert not CLINICIAN_WORDS.search(text), CLINICIAN_WORDS.search(text)
     assert "Demo" not in text and "note" not in text.lower()
-    # staff still get the clinician's page, with its tables
-    assert "Timeline" in as_user("doc_a").get(f"/patients/{world.p1}").text
+    # staff still get the clinician's page, with its tables, but nothing counted as owed yet
+    staff = as_user("doc_a").get(f"/patients/{world.p1}").text
+    assert "Timeline" in staff and "Nothing prescribed yet, so nothing is counted as missed" in staff
+    assert "adherence-days" not in staff and "Done / prescribed" not in staff
 
 
 def test_prescribed_practice_becomes_to_dos_and_sessions_are_told_in_words(app, world, as_user):
