@@ -88,7 +88,7 @@ def progress_words(points: list[dict]) -> dict:
         now = f"At your visit on {when}, the eye on your affected side closed more than your other eye when you smiled or moved your lips."
     elif last["excess"] > last["mdc95"]:
         now = (f"At your visit on {when}, the eye on your affected side closed a little more than your other eye when "
-               "you smiled.")
+               "you smiled or moved your lips.")
     else:
         now = f"At your visit on {when}, both eyes stayed about the same when you smiled or moved your lips."
     sentences = [now]
