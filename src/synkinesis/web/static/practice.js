@@ -240,7 +240,8 @@
       if (P.log.length > 1 && P.log[P.log.length - 2].phase === "calibrating") setStatus("Calibrated. Go when you are ready.");
       setBar("bar-wanted", fb.wanted_fraction / MAX_WANTED);
       const wd = ex.wanted_unit === "pct" ? 0 : 1;
-      setText($("val-wanted"), `${(+fb.wanted.toFixed(wd) || 0).toFixed(wd)} ${unit(ex.wanted_unit)}`);
+      // Shown from 0: a movement the other way (or noise below rest) is "none", never a negative number.
+      setText($("val-wanted"), `${Math.max(0, +fb.wanted.toFixed(wd) || 0).toFixed(wd)} ${unit(ex.wanted_unit)}`);
       const unwantedBar = $("bar-unwanted");
       if (unwantedBar.classList.contains("blink") !== !!fb.blinking) unwantedBar.classList.toggle("blink", !!fb.blinking);
       if (fb.blinking) {  // both eyes shut: a blink, not the unwanted narrowing (never a 98 % bar)
@@ -249,7 +250,7 @@
       } else {
         setBar("bar-unwanted", fb.unwanted / (2 * fb.threshold), fb.warning);
         const digits = ex.unwanted_unit === "pct" ? 0 : 1;
-        setText($("val-unwanted"), `${(+fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`);  // no "-0"
+        setText($("val-unwanted"), `${Math.max(0, +fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`);
       }
       setClass(stage, fb.warning ? "stage warn" : "stage ok");
       if (fb.rep_state === "holding") {
