@@ -76,6 +76,8 @@ def _guided(page, world, settings):
     move = next(c for c in brow["checks"] if c["key"] == "movement")
     assert brow["step"] == "brow_raise" and not move["ok"] and move["value"] < move["limit"]
     page.wait_for_selector("#redo:visible")
+    assert page.locator("#countdown").is_hidden()  # no countdown digit over the face while deciding
+    assert "record this step again, or continue" in page.inner_text("#prompt")
     assert "did not see your eyebrows rise" in page.inner_text("#step-checks")
     assert "done" in _li_class(page, "rest") and "current" in _li_class(page, "brow_raise")
     assert not page.locator("#rec-indicator").is_hidden()  # still recording while the patient decides

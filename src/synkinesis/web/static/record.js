@@ -199,6 +199,7 @@
       r.times = r.times.filter((t) => t.step !== s.step).concat([out.time]);
       R.times = r.times;
       showResult(out.result);
+      promptEl.textContent = out.result.ok ? `${s.name}: well done.` : `${s.name}: record this step again, or continue.`;
       if (out.result.ok) {
         mark(s.step, "done");
         await sleep(0.8, r);
