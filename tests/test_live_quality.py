@@ -120,3 +120,13 @@ def test_a_photo_at_rest_must_be_at_rest():
             assert not ok, (name, message)
             assert ("smiling" if "smiling" in name else "mouth was open") in message, (name, message)
     assert 0 < REST_MAX_LIPS_APART_MM < 8 and 111 < REST_MAX_SMILE_ANGLE_DEG < 119  # between the measured groups
+
+
+def test_a_movement_step_without_rest_frames_asks_for_the_rest_step(face):
+    frames, width = face
+    done, light = frames("big_smile", n=3)
+    q = check_step("big_smile", "big_smile", done, None, light=light, frame_width=width)
+    move = next(c for c in q.checks if c.key == "movement")
+    assert not q.ok and not move.ok and "rest step is needed first" in move.message
+    with pytest.raises(ValueError):
+        check_step("x", "no_such_movement", done)
