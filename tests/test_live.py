@@ -136,3 +136,15 @@ def test_live_tracker_is_the_offline_landmark_stage(media):
     offline = measure_recording(media("single_face.mp4"))
     assert tracker.refinement == offline.provenance.refinement != "none"
     assert np.allclose(np.stack(live), np.asarray(offline.landmarks), atol=1e-3)
+
+
+def test_a_blink_is_flagged_so_its_narrowing_is_not_shown_as_unwanted(single_face_points, monkeypatch):
+    """The practice page shows "blink" (not a 98 % unwanted bar) while both eyes are shut in an
+    exercise whose unwanted movement is the eye; an eye-closure exercise never calls it a blink."""
+    _, feedback = _replay(single_face_points, EXERCISES["gentle_smile_eye_open"], monkeypatch)
+    blinks = [i for i, f in enumerate(feedback) if f.blinking]
+    assert blinks and all(24 <= i <= 30 for i in blinks)  # the clip's one blink (frames 26–27, median of 3)
+    assert all(not feedback[i].warning for i in blinks)
+    assert feedback[blinks[0]].to_dict()["blinking"] is True
+    _, closing = _replay(single_face_points, EXERCISES["gentle_eye_closure_mouth_still"], monkeypatch)
+    assert not any(f.blinking for f in closing)

@@ -24,6 +24,14 @@ PUBLIC, ANY, OWNER, STAFF_OWN, STAFF, ADMIN = "public", "any", "owner", "staff-o
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
        b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x9a\x1c\xd1\x00\x00\x00\x00IEND\xaeB`\x82")
 
+GREY_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f1e1d1a1c1c"
+    "20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080010001001011100ffc4001f000001050101010101010000"
+    "0000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191"
+    "a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a"
+    "737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8"
+    "d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00f9fe8a28a00fffd9")  # 16×16 grey
+
 # (method, path) -> (who may use it with P1's ids, request body kind)
 ROUTES = {
     ("GET", "/openapi.json"): (STAFF, None),
@@ -46,6 +54,7 @@ ROUTES = {
     ("GET", "/visits/{visit_id}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/recordings"): (OWNER, "upload"),
     ("GET", "/visits/{visit_id}/record"): (OWNER, None),
+    ("POST", "/api/visits/{visit_id}/record/check"): (OWNER, "record_check"),  # computes only: reads and stores nothing
     ("GET", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, None),
     ("POST", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, "saq_form"),
     ("GET", "/visits/{visit_id}/scores/{score_id}"): (STAFF_OWN, None),  # a score, its estimate and the changes
@@ -230,6 +239,9 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["data"] = {**form, "username": "pat1", "password": PASSWORD}
     elif body == "form":
         kw["data"] = form
+    elif body == "record_check":  # the guided recorder's step check: one grey frame (no face)
+        kw["data"] = {**form, "step": "rest"}
+        kw["files"] = {"frames": ("f.jpg", GREY_JPEG, "image/jpeg")}
     elif body == "new_patient_form":
         kw["data"] = {**form, "mrn": "X-1", "family_name": "New", "given_name": "N", "birth_date": "2000-01-01",
                       "affected_side": "left"}

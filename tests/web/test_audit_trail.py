@@ -38,6 +38,7 @@ WS = ("MOUNT", "/ws/practice/{session_id}")
 WRITES = {
     ("POST", "/login"): (None, "login", Action.LOGIN),
     ("POST", "/logout"): ("pat2", "form", None),  # ends a session: no record changes, not audited
+    ("POST", "/api/visits/{visit_id}/record/check"): ("pat1", "record_check", None),  # computes a check, stores nothing
     ("POST", "/account/password"): ("doc_a", "own_password_form", Action.CHANGE_PASSWORD),
     ("POST", "/patients"): ("doc_a", "new_patient_form", Action.CREATE),
     ("POST", "/patients/{patient_id}/visits"): ("doc_a", "visit_form", Action.CREATE),

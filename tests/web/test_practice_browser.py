@@ -161,23 +161,53 @@ def _warning_only_when_the_eye_narrows(pages, world, settings):
         assert lat[len(lat) // 2] < 200  # capture → feedback, loose bound (the benchmark measures it)
 
 
+LAST_WHEN = "1 March"  # an earlier session of the same exercise, to compare with
+
+
+def earlier_session(settings, patient_id, exercise):
+    from datetime import date
+
+    from synkinesis.live import EXERCISES
+
+    db = Database(settings.database_url)
+    with db.session() as s:
+        s.add(PracticeSession(patient_id=patient_id, exercise=exercise, settings=EXERCISES[exercise].to_dict(),
+                              status="finished", local_date=date(2026, 3, 1), reps_done=4, reps_prescribed=4,
+                              summary={"complete": True, "reps_done": 4, "reps_without_synkinesis": 1,
+                                       "share_without_synkinesis": 0.25}))
+        s.commit()
+    db.dispose()
+
+
 def test_a_real_face_video_runs_a_whole_session_and_its_summary_is_stored(cameras, world, settings):
     prescribe(settings, world.p1, exercise="gentle_smile_eye_open", reps=2, hold_s=1.0, rest_s=1.5)
+    earlier_session(settings, world.p1, "gentle_smile_eye_open")
     clip = real_face_clip()
     cameras.run(lambda page_for: _real_face_session(page_for(clip), world, settings))
 
 
 def _real_face_session(page, world, settings):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     open_practice(page, world.p1)
     page.click("#start")
-    wait_until(page, "window.__practice.state === 'done'")
+    try:
+        wait_until(page, "window.__practice.state === 'done'")
+    except TimeoutError:
+        raise AssertionError((errors, page.evaluate("[window.__practice.state, window.__practice.log.slice(-3)]")))
     summary = page.evaluate("window.__practice.summary")
     assert summary["reps_done"] == 2 and summary["complete"] and summary["frames_without_face"] == 0
     row = stored(settings, page.evaluate("window.__practice.sessionId"), "finished")
     assert row.summary == summary and row.summary["rest_pfh_mm_affected"] > 5
-    # Progress on the patient page: the session, today's adherence and the trend chart.
+    # The page stays with a summary in words, compared with the last session of this exercise.
+    lines = page.evaluate("window.__practice.summaryLines")
+    assert page.locator("#summary").is_visible() and lines[0] == "You did all 2 repetitions."
+    clean = summary["reps_without_synkinesis"]
+    assert f"Your eye stayed open in {clean} of 2 ({round(100 * clean / 2)} %)." in lines
+    assert f"Last time ({LAST_WHEN}): 1 of 4 (25 %)." in lines[-1]
+    # Progress on the patient's own page, in words.
     page.goto(f"/patients/{world.p1}")
-    assert "2 / 2" in page.inner_text("#practice-sessions") and page.locator(".trend-chart").count() == 2
+    assert f"2 of 2 repetitions; your eye stayed open in {clean} of 2" in page.inner_text("#practice-sessions")
 
 
 def test_losing_the_connection_then_the_camera_keeps_the_reps_and_the_session_resumes(cameras, world, settings):

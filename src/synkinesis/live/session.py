@@ -66,6 +66,7 @@ class Feedback:
     reps_done: int = 0
     hold_progress: float = 0.0  # 0…1 of the hold time
     calibration_progress: float = 0.0
+    blinking: bool = False  # the healthy eye is shut too: a blink, so the eye's narrowing is not counted
 
     def to_dict(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -147,7 +148,7 @@ class LiveSession:
         self._step_reps(wanted, unwanted, warning, t)
         hold = 0.0 if self._hold_start is None else min(1.0, (t - self._hold_start) / e.hold_s)
         return Feedback("practising", t, wanted, wanted / e.wanted_target, unwanted, e.threshold, warning,
-                        self.state, len(self.reps), hold, 1.0)
+                        self.state, len(self.reps), hold, 1.0, blinking=blinking and e.unwanted.startswith("eye"))
 
     def _step_reps(self, wanted: float, unwanted: float, warning: bool, t: float) -> None:
         target = self.exercise.wanted_target

@@ -84,13 +84,12 @@ def _request_limits(settings: Settings):
 def ROUTERS() -> list:
     """Every domain's routes (pages, then the JSON API under /api), in matching order: adding a domain
     is one line here."""
-    from . import accounts, auth, patients, practice, recordings, scales, treatments
-    from . import questionnaires
+    from . import accounts, auth, patients, practice, protocol, questionnaires, recordings, scales, treatments
 
     return [
         auth.router,
         patients.pages, recordings.pages, scales.pages, accounts.pages,
-        patients.api, recordings.api, scales.api, accounts.api,
+        patients.api, recordings.api, scales.api, accounts.api, protocol.api,
         practice.router,
         treatments.router,
         questionnaires.router,

@@ -122,6 +122,10 @@ def patient_page(request: Request, patient_id: int, user: User = Depends(current
     from .practice import exercise_catalogue, hub_of, overview
     from .treatments import treatment_markers
 
+    if user.role == "patient":  # their own page in plain words (web/patient_home.py)
+        from .patient_home import home_context
+
+        return render(request, "patient_home.html", **home_context(db, p, overview(db, p, hub_of(request.app).live_ids())))
     trends = sv.trends(p)
     return render(request, "patient.html", patient=p, trends=trends, causes=CAUSES,
                   charts=sv.trend_charts(trends, treatment_markers(db, p.id)),

@@ -74,10 +74,23 @@ def practice_page(request: Request, patient_id: int, exercise: str | None = None
                                      and s["local_date"] == today and s["complete"]) for i in items}
     config = {"patient_id": p.id, "exercise": item, "affected_side": p.affected_side,
               "sessions_url": f"/api/patients/{p.id}/practice-sessions", "lines": DRAW_LINES,
-              "resume": session_dict(resume, hub_of(request.app).live_ids()) if resume else None}
-    return render(request, "practice.html", patient=p, item=item, items=items, overview=ov,
+              "resume": session_dict(resume, hub_of(request.app).live_ids()) if resume else None,
+              "last": _last_summary(ov["sessions"], item["exercise"], resume.id if resume else None)}
+    from ..patient_home import recent_days
+
+    return render(request, "practice.html", patient=p, item=item, items=items, overview=ov, days=recent_days(ov),
                    chart=ov["charts"].get(item["exercise"]), done_today=done_today, resume=config["resume"],
                    config_json=json.dumps(config).replace("</", "<\\/"))  # never ends the <script> early
+
+
+def _last_summary(sessions: list[dict], exercise: str, skip: int | None) -> dict | None:
+    """The newest earlier session of this exercise with repetitions, for "compared with last time"."""
+    s = next((s for s in sessions if s["exercise"] == exercise and s["reps_done"] and s["id"] != skip), None)
+    if s is None:
+        return None
+    summ = s["summary"] or {}
+    return {"date": s["local_date"], "reps_done": s["reps_done"], "reps_without_synkinesis":
+            summ.get("reps_without_synkinesis"), "share_without_synkinesis": summ.get("share_without_synkinesis")}
 
 
 @router.post("/patients/{patient_id}/programme", dependencies=CSRF, include_in_schema=False)

@@ -226,6 +226,7 @@
     if (fb.reps_done > P.reps) lastRepAt = performance.now();
     P.reps = fb.reps_done;
     setText($("reps"), String(fb.reps_done));
+    setText($("hud-reps"), String(fb.reps_done));
     setText($("state"), fb.phase === "practising" ? fb.rep_state : fb.phase === "no_face" ? "no face" : "calibrating");
     if (fb.phase === "calibrating") {
       setClass(stage, "stage calibrating");
@@ -238,10 +239,19 @@
     } else {
       if (P.log.length > 1 && P.log[P.log.length - 2].phase === "calibrating") setStatus("Calibrated. Go when you are ready.");
       setBar("bar-wanted", fb.wanted_fraction / MAX_WANTED);
-      setBar("bar-unwanted", fb.unwanted / (2 * fb.threshold), fb.warning);
-      setText($("val-wanted"), `${fb.wanted.toFixed(1)} ${unit(ex.wanted_unit)}`);
-      const digits = ex.unwanted_unit === "pct" ? 0 : 1;
-      setText($("val-unwanted"), `${(+fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`);  // no "-0"
+      const wd = ex.wanted_unit === "pct" ? 0 : 1;
+      // Shown from 0: a movement the other way (or noise below rest) is "none", never a negative number.
+      setText($("val-wanted"), `${Math.max(0, +fb.wanted.toFixed(wd) || 0).toFixed(wd)} ${unit(ex.wanted_unit)}`);
+      const unwantedBar = $("bar-unwanted");
+      if (unwantedBar.classList.contains("blink") !== !!fb.blinking) unwantedBar.classList.toggle("blink", !!fb.blinking);
+      if (fb.blinking) {  // both eyes shut: a blink, not the unwanted narrowing (never a 98 % bar)
+        setBar("bar-unwanted", 0, false);
+        setText($("val-unwanted"), "blink");
+      } else {
+        setBar("bar-unwanted", fb.unwanted / (2 * fb.threshold), fb.warning);
+        const digits = ex.unwanted_unit === "pct" ? 0 : 1;
+        setText($("val-unwanted"), `${Math.max(0, +fb.unwanted.toFixed(digits) || 0).toFixed(digits)} ${unit(ex.unwanted_unit)}`);
+      }
       setClass(stage, fb.warning ? "stage warn" : "stage ok");
       if (fb.rep_state === "holding") {
         const left = ex.hold_s * (1 - fb.hold_progress);
@@ -325,8 +335,43 @@
     promptEl.textContent = complete
       ? `Done: ${summary.reps_done} of ${summary.reps_prescribed} repetitions, ${clean} without the ${ex.unwanted.startsWith("eye") ? "eye narrowing" : "mouth moving"}.`
       : `Stopped after ${summary.reps_done} of ${summary.reps_prescribed} repetitions.`;
-    setStatus("Session saved. Reload the page to see your progress.");
+    showSummary(summary, complete);
+    setStatus("Session saved.");
   }
+
+  // What the session came to, in words, and how it compares with the last session of this exercise.
+  function showSummary(summary, complete) {
+    const eye = ex.unwanted.startsWith("eye");
+    const stayed = eye ? "Your eye stayed open" : "Your mouth stayed still";
+    const pct = (share) => `${Math.round(100 * share)} %`;
+    const lines = [complete
+      ? `You did all ${summary.reps_done} repetitions.`
+      : `You did ${summary.reps_done} of ${summary.reps_prescribed} repetitions.`];
+    if (summary.reps_done) {
+      lines.push(`${stayed} in ${summary.reps_without_synkinesis} of ${summary.reps_done} (${pct(summary.share_without_synkinesis)}).`);
+      lines.push(`You held ${summary.reps_held_full_time} of them for the full ${ex.hold_s} seconds.`);
+    }
+    const last = cfg.last;
+    if (last && last.share_without_synkinesis !== null && last.share_without_synkinesis !== undefined && summary.reps_done) {
+      const diff = summary.share_without_synkinesis - last.share_without_synkinesis;
+      const verdict = diff >= 0.1 ? "Better than last time." : diff <= -0.1
+        ? "Not as good as last time: keep the movement small and slow." : "About the same as last time.";
+      const when = new Date(`${last.date}T12:00:00`).toLocaleDateString("en-GB", { day: "numeric", month: "long" });
+      lines.push(`Last time (${when}): ${last.reps_without_synkinesis} of ${last.reps_done} (${pct(last.share_without_synkinesis)}). ${verdict}`);
+    } else if (summary.reps_done) {
+      lines.push("This is your first session of this exercise: next time you will see how it compares.");
+    }
+    const ul = $("summary-lines");
+    ul.textContent = "";
+    for (const text of lines) {
+      const li = document.createElement("li");
+      li.textContent = text;
+      ul.appendChild(li);
+    }
+    $("summary").hidden = false;
+    P.summaryLines = lines;
+  }
+  $("again").addEventListener("click", () => location.reload());
 
   async function begin(id) {
     P.sessionId = id;
