@@ -244,7 +244,9 @@ def test_patient_self_entry_end_to_end_with_the_detectable_change(app, world, as
             AuditEvent.action != "read"))]
     assert audit == [("create", "questionnaire", "doc_a"), ("create", "score", "pat1")]
     home = pat.get(f"/patients/{world.p1}").text
-    assert "Fill in:" not in home and "25.0 points" in home
+    # The to-do is ticked (answered, no link to the form any more) and the total is on the page.
+    assert "Answered, thank you." in home and f'href="/questionnaires/{a1["id"]}"' not in home
+    assert "25.0 points" in home
     # Answering twice: refused.
     assert pat.post(f"/api/questionnaires/{a1['id']}/answers", json={str(n): v for n, v in first.items()}
                     ).status_code == 409
@@ -269,7 +271,7 @@ def test_the_self_entry_page_says_why_when_the_wording_was_removed(app, world, a
     wid = admin.post("/api/questionnaire-wordings", json=fake_wording("saq", "en")).json()["id"]
     a = doc.post(f"/api/patients/{world.p1}/questionnaires", json={"instrument": "saq", "language": "en"}).json()
     assert admin.delete(f"/api/questionnaire-wordings/{wid}").status_code == 200
-    assert "not available yet, please ask your clinic" in pat.get(f"/patients/{world.p1}").text
+    assert "Not available yet: please ask your clinic." in pat.get(f"/patients/{world.p1}").text
     page = pat.get(f"/questionnaires/{a['id']}")
     assert page.status_code == 200 and "Please ask your clinic" in page.text
     r = pat.post(f"/api/questionnaires/{a['id']}/answers", json={str(n): 2 for n in range(1, 10)})

@@ -34,7 +34,7 @@ def test_the_patient_fills_in_a_questionnaire_in_the_browser(page, world):
 
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, "pat1")
-    page.click("#questionnaire-todos a")
+    page.click("#todos li[data-kind=questionnaire] a")  # the to-do on the patient's own page
     page.wait_for_selector("#questionnaire")
     assert fake_wording("face")["instructions"] in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
