@@ -200,3 +200,10 @@ def test_format_number_rounds_by_unit_alone():
     assert format_number(-0.04, "mm", signed=True) == "0.0 mm"
     assert format_number(20.46, "percentage points") == "20 percentage points"
     assert format_number(None, "mm") == "not measured"
+
+
+def test_codes_in_a_scale_message_become_words():
+    from synkinesis.vocabulary import codes_in_words
+
+    text = codes_in_words("Sunnybrook: missing 2 items: rest_eye, rest_cheek.", "sunnybrook")
+    assert "_" not in text and "Resting symmetry: cheek" in text, text

@@ -499,6 +499,17 @@ def known(key: str) -> bool:
     return _resolve(key) is not None
 
 
+def codes_in_words(text: str, scale: str) -> str:
+    """`text` (e.g. a scale's error "missing 2 items: rest_eye, rest_cheek") with every item key of
+    `scale` written as its label, and any other code-like word as words."""
+    def one(m: re.Match) -> str:
+        word = m.group(0)
+        key = f"{scale}.{word}"
+        return label(key) if key in REGISTRY else word.replace("_", " ")
+
+    return re.sub(r"\b[a-z]+_[a-z0-9_]+\b", one, text)
+
+
 def _words(key: str) -> str:
     """Last resort for an unknown key: words, never the code name itself."""
     text = re.sub(r"[_.]+", " ", key).strip()
@@ -604,4 +615,4 @@ def vocabulary() -> dict[str, dict]:
 
 __all__ = ["Term", "REGISTRY", "UNITS", "DECIMALS", "NOT_MEASURED", "term", "known", "label", "unit_text",
            "format_value", "format_number", "vocabulary", "ACTION_WORDS", "RECORD_WORDS", "action_words",
-           "record_words"]
+           "record_words", "codes_in_words"]

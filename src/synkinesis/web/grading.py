@@ -175,7 +175,7 @@ def grading_view(assessment: dict | None) -> dict | None:
     on the scale's form; refused items say why)."""
     from ..findings.estimates import item_words, scale_title
     from ..findings.per_expression import VOLUNTARY_WORDS
-    from ..vocabulary import format_value, label
+    from ..vocabulary import codes_in_words, format_value, label
 
     def unit_text(unit: str) -> str:
         from ..vocabulary import UNITS
@@ -223,7 +223,7 @@ def grading_view(assessment: dict | None) -> dict | None:
                        "estimates": [(item_words(key, i["item"]), _value_words(f"{key}.{i['item']}", i["value"]), i.get("refused"))
                                      for i in s["items"]],
                        "not_automated": [item_words(key, k) for k in s.get("not_automated") or []],
-                       "notes": s.get("notes") or []})
+                       "notes": [codes_in_words(n, key) for n in s.get("notes") or []]})
     return {"rows": rows, "scales": scales, "times": times, "label": assessment["estimates"].get("label", ""),
             "protocol": assessment["protocol"]["name"], "steps_source": assessment.get("steps_source"),
             "notes": (assessment.get("segmentation") or {}).get("notes") or []}
