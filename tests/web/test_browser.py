@@ -206,6 +206,12 @@ def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, wo
     page.wait_for_url(re.compile(r"/recordings/\d+$"), timeout=TIMEOUT_MS)
     assert "Guided steps: Rest" in page.content() and "Bottom teeth" in page.content()
     wait_for_analysis(page)
+    # The patient reads the finding in words; the measures table is the clinic's (issue 15).
+    assert page.locator("#plain-finding").count() == 1 and page.locator("#measures").count() == 0
+    url = page.url
+    page.click("text=Log out")
+    log_in(page, "doc_a")
+    page.goto(url)
     assert_key_frames_and_measures(page)
 
 
