@@ -115,16 +115,18 @@ def _links(page, origin: str) -> list[str]:
     return out
 
 
-def _read(page, url: str) -> tuple[int, str, bool]:
+def _read(page, url: str) -> tuple[int, str, bool, list[bool]]:
+    """(HTTP status, visible text, scrolls sideways, each technical-details section: open?)."""
     response = page.goto(url)
     page.wait_for_load_state()
     status = response.status if response else 0
+    technical = page.evaluate("() => Array.from(document.querySelectorAll('details.technical'), d => d.open)")
     # Collapsed sections are read too (a click away), except the staff's technical details, which
     # name engines and versions by design.
     page.evaluate("() => document.querySelectorAll('details:not(.technical)').forEach(d => { d.open = true; })")
     text = page.evaluate("() => document.body.innerText")
     scrolls = page.evaluate("() => document.documentElement.scrollWidth > document.documentElement.clientWidth")
-    return status, text, scrolls
+    return status, text, scrolls, technical
 
 
 def walk(browser, base_url: str, username: str, password: str, patient: bool) -> dict:
@@ -145,8 +147,7 @@ def walk(browser, base_url: str, username: str, password: str, patient: bool) ->
             while queue and len(pages) < MAX_PAGES:
                 url = queue.pop(0)
                 pages.append(url)
-                status, text, scrolls = _read(page, url)
-                found = _judge(status, text, scrolls, patient, size)
+                found = _judge(*_read(page, url), patient, size)
                 if found:
                     problems[(size, url)] = found
                 api_link = api_link or _has_api_link(page)
@@ -159,16 +160,19 @@ def walk(browser, base_url: str, username: str, password: str, patient: bool) ->
                     queue.append(link)
         else:
             for url in pages:
-                status, text, scrolls = _read(page, url)
-                found = _judge(status, text, scrolls, patient, size)
+                found = _judge(*_read(page, url), patient, size)
                 if found:
                     problems[(size, url)] = found
         ctx.close()
     return {"pages": pages, "problems": problems, "api_link": api_link}
 
 
-def _judge(status: int, text: str, scrolls: bool, patient: bool, size: str) -> list[str]:
+def _judge(status: int, text: str, scrolls: bool, technical: list[bool], patient: bool, size: str) -> list[str]:
     found = [] if status < 400 else [f"HTTP {status}"]
+    if patient and technical:
+        found.append("technical details (engine, versions, downloads) on a patient's page: they are for staff")
+    elif any(technical):
+        found.append("technical details (engine, versions, downloads) shown open: keep them collapsed")
     found += check_text(text, patient=patient)
     if size == "phone" and scrolls:
         found.append("scrolls sideways on a phone (page wider than the screen)")
