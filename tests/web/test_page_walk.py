@@ -199,3 +199,16 @@ def test_every_page_reads_in_clinical_words(browser, demo_url, role):
     assert result["api_link"] == (role != "patient")  # the API docs are for staff
     print(f"\n{role}: {len(result['pages'])} pages × {len(SIZES)} sizes: {result['pages']}")
     assert not result["problems"], "\n" + _report(result)
+
+
+def test_a_form_sent_back_with_errors_names_items_in_words(as_user, world):
+    """An empty scale form comes back saying what is wrong, naming items (not their keys)."""
+    from synkinesis.scales import SCALES
+
+    doc = as_user("doc_a")
+    for key in SCALES:
+        r = doc.post(f"/visits/{world.v1}/scales/{key}", data={"csrf_token": doc.headers["X-CSRF-Token"]})
+        assert r.status_code == 422, (key, r.status_code)
+        main = r.text.split("<main>")[1].split("</main>")[0]
+        text = re.sub(r"<[^>]+>", " ", main)  # the visible text (attributes and tags left out)
+        assert 'class="error"' in main and check_text(text) == [], (key, check_text(text))

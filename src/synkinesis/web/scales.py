@@ -11,6 +11,7 @@ from ..actions import Action, scores
 from ..scales import SCALES
 from ..store.models import User
 from . import services as sv
+from ..vocabulary import codes_in_words
 from .deps import actor, audit, current_user, get_db, visit_for
 from .render import redirect, render
 from .schemas import ScoreOut
@@ -45,7 +46,9 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
         sc = scores.save_score(db, actor(request, user), user, v, key, values)
     except sv.FormError as e:
         return render(request, "scale_form.html", status_code=e.status, visit=v, patient=v.patient,
-                      scale=SCALES[key].describe(), values=values, problems=e.problems, error=str(e))
+                      scale=SCALES[key].describe(), values=values,
+                      problems={k: codes_in_words(m, key) for k, m in e.problems.items()},
+                      error=codes_in_words(str(e), key))  # item names, not their keys
     return redirect(f"/visits/{v.id}#score-{sc.id}")
 
 
