@@ -66,7 +66,7 @@ MAY_STAND_FOR = {
     "tight_eye_closure": {"eye_closure", "wink"},
     "blink": {"blink", "wink"},
     "jaw_open": {"jaw_open", "speech", "laugh"}, "speech": {"speech", "laugh"},
-    "other_mouth": {"jaw_open", "speech", "laugh", "pucker"},
+    "other_mouth": {"jaw_open", "speech", "laugh", "pucker", "lip_movement"},
     "wink": {"wink"},
 }
 # Labelled kind -> detected kinds that find it (recall).
@@ -80,6 +80,7 @@ FOUND_BY = {
     "wink": {"wink", "blink", "eye_closure", "gentle_eye_closure", "tight_eye_closure"},
     "jaw_open": {"jaw_open"},
     "speech": {"speech"},
+    "lip_movement": {"other_mouth", "pucker"},
 }
 # Labelled kinds that are stretches, not events to detect.
 STRETCH_KINDS = {"still", "neutral", "eyes_ahead", "gaze_up", "gaze_down", "gaze_sideways", "head_turn", "occlusion"}

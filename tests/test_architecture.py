@@ -17,7 +17,10 @@ ROOT = Path(synkinesis.__file__).parent
 # CLI, a web worker or a batch task unchanged.
 CORE = ("errors", "frames", "landmarks", "measures", "segments", "findings", "scales", "treatments", "protocols",
         "live", "pipeline", "assess", "per_recording", "recording", "vocabulary", "outputs", "plots", "synthetic")
-APP_PACKAGES = ("web", "store", "actions", "cli")
+APP_PACKAGES = ("web", "store", "records", "actions", "cli")
+# The clinic app in layers, lowest first: a package imports only the core and the layers below it
+# (records: checks, files and grading the actions use; actions: every change; web: routes; cli: commands).
+APP_LAYERS = ("store", "records", "actions", "web", "cli")
 APP_LIBRARIES = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "jinja2", "typer", "psycopg")
 
 
@@ -116,15 +119,8 @@ def test_core_imports_no_web_store_or_actions_code(core):
     assert not bad, "the core must stay pure:\n" + "\n".join(bad)
 
 
-# Known and to be removed: actions/ imports helpers from web/ (FormError, password checks, patient_dir,
-# practice validation) that belong in actions/ or below it; `test_actions_import_no_web_code` tracks it.
-KNOWN_EDGES_TO_REMOVE = {("actions", "web")}
-
-
 def test_package_import_graph_has_no_cycles():
     graph = _graph()
-    for a, b in KNOWN_EDGES_TO_REMOVE:
-        graph.get(a, set()).discard(b)
     assert {"pipeline", "segments", "protocols", "findings"} <= set(graph)  # the graph was read at all
     cycle = _cycle(graph)
     assert cycle is None, "import cycle between synkinesis packages: " + " → ".join(cycle)
@@ -163,7 +159,34 @@ def test_the_command_line_lives_in_cli_only():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="actions/ still imports web/ helpers (actions ↔ web cycle); when this "
-                   "passes, drop the xfail and KNOWN_EDGES_TO_REMOVE")
-def test_actions_import_no_web_code():
-    assert "web" not in _graph()["actions"]
+@pytest.mark.parametrize("layer", APP_LAYERS)
+def test_app_layers_import_only_downwards(layer):
+    """store → records → actions → web → cli: the actions never reach up into web (its helpers they
+    need sit in records/), so a change is one function whoever calls it."""
+    above = set(APP_LAYERS[APP_LAYERS.index(layer) + 1:])
+    bad = [f"{path.relative_to(ROOT.parent)}:{line} imports {module}" for name, path in MODULES.items()
+           if _top(name) == layer for module, names, line in _imports(name, path)
+           if above & set(_targets(module, names))]
+    assert not bad, f"{layer}/ must not import the layers above it:\n" + "\n".join(bad)
+
+
+# JSON routes whose `response_model` is set in a module edited on a parallel branch this session
+# (web/patients.py, web/scales.py); their schemas are ready in web/schemas.py (VisitTrends, ScaleInfo).
+SHAPE_ON_MERGE = {("GET", "/api/patients/{patient_id}/trends"), ("GET", "/api/scales")}
+
+
+def test_every_json_route_declares_its_response_shape(tmp_path):
+    """/openapi.json shows what each JSON route answers (a pydantic `response_model`), not just "a JSON"."""
+    from synkinesis.web.app import create_app
+    from synkinesis.web.settings import Settings
+
+    spec = create_app(Settings(data_dir=tmp_path / "data", run_worker=False)).openapi()
+    shapeless = set()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            ok = [r for code, r in op.get("responses", {}).items() if code.startswith("2")]
+            if path.startswith("/api/") and not any(r.get("content", {}).get("application/json", {}).get("schema")
+                                                    for r in ok):
+                shapeless.add((method.upper(), path))
+    assert shapeless - SHAPE_ON_MERGE == set(), sorted(shapeless - SHAPE_ON_MERGE)
+    assert SHAPE_ON_MERGE <= shapeless, "shape added: drop it from SHAPE_ON_MERGE"

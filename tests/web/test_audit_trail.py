@@ -24,7 +24,7 @@ from synkinesis.actions import Action, Actor
 from synkinesis.actions.practice import save_session_state
 from synkinesis.actions.recordings import replace_analysis
 from synkinesis.store.models import (Analysis, AuditEvent, Base, Clinic, Job, PracticeSession, Recording,
-                                     Treatment, User)
+                                     ScaleScore, Treatment, User, Visit)
 from synkinesis.web.worker import run_pending
 
 from .conftest import login
@@ -68,6 +68,23 @@ WRITES = {
                                                 "follow_up_to_days": "28"}, Action.UPDATE),
     ("POST", "/treatments/{treatment_id}/delete"): ("doc_a", "form", Action.DELETE),
     ("DELETE", "/api/treatments/{treatment2_id}"): ("doc_a", None, Action.DELETE),
+    # Corrections (web/patients.py): each edit changes something; deletes remove rows, then files
+    ("POST", "/patients/{patient_id}/edit"): ("doc_a", "patient_edit_form", Action.UPDATE),
+    ("PUT", "/api/patients/{patient_id}"): ("doc_a", {"mrn": "A-001", "family_name": "Lindqvist", "given_name": "Ana",
+                                                      "birth_date": "1971-03-04", "affected_side": "left",
+                                                      "cause": "bells_palsy", "onset_date": "2023-05-01"},
+                                            Action.UPDATE),
+    ("POST", "/visits/{visit_id}/edit"): ("doc_a", {"visit_date": "2024-01-11", "note": "corrected"}, Action.UPDATE),
+    ("PUT", "/api/visits/{visit_id}"): ("doc_a", {"visit_date": "2024-01-12", "note": "corrected again"},
+                                        Action.UPDATE),
+    ("POST", "/scores/{score_id}/edit"): ("doc_a", {f"q{n}": "4" for n in range(1, 10)}, Action.UPDATE),
+    ("PUT", "/api/scores/{score_id}"): ("doc_a", {f"q{n}": 5 for n in range(1, 10)}, Action.UPDATE),
+    ("POST", "/scores/{score_id}/delete"): ("doc_a", "form", Action.DELETE),
+    ("DELETE", "/api/scores/{score2_id}"): ("doc_a", None, Action.DELETE),
+    ("POST", "/recordings/{guided_id}/delete"): ("doc_a", "form", Action.DELETE),  # with its analysis files
+    ("DELETE", "/api/recordings/{failed_id}"): ("doc_a", None, Action.DELETE),
+    ("POST", "/visits/{visit2_id}/delete"): ("doc_a", "form", Action.DELETE),  # with a recording's folder
+    ("DELETE", "/api/visits/{visit3_id}"): ("doc_a", None, Action.DELETE),
     ("POST", "/patients/{p2_id}/delete"): ("doc_a", "form", Action.DELETE),
     ("DELETE", "/api/patients/{p1_id}"): ("doc_a", None, Action.DELETE),
     # The WebSocket: opening it and ending the session (finished / interrupted) are audited; see
@@ -82,7 +99,8 @@ def _route_key(method: str, path: str) -> tuple[str, str]:
     """The route a WRITES key stands for (its own id names → the route's parameter names)."""
     for name in ("failed_id", "failed2_id", "guided_id"):
         path = path.replace("{" + name + "}", "{recording_id}")
-    path = path.replace("{treatment2_id}", "{treatment_id}")
+    path = path.replace("{treatment2_id}", "{treatment_id}").replace("{score2_id}", "{score_id}")
+    path = path.replace("{visit2_id}", "{visit_id}").replace("{visit3_id}", "{visit_id}")
     return method, path.replace("{p1_id}", "{patient_id}").replace("{p2_id}", "{patient_id}")
 
 
@@ -168,6 +186,24 @@ def records(app, world, settings, as_user, guided_patient):
             ids[name] = t.id
         s.flush()
         ids["user_id"] = doc2.id
+        for name in ("score_id", "score2_id"):  # P1's SAQ, as the patient entered it: corrected, then deleted
+            sc = ScaleScore(visit_id=world.v1, scale="saq", version="saq/1", total=20.0, better="lower",
+                            unit="points", label=None, result={"items": {f"q{n}": 2 for n in range(1, 10)}})
+            s.add(sc)
+            s.flush()
+            ids[name] = sc.id
+        for name in ("visit2_id", "visit3_id"):  # two more visits of P1, each with a recording and its folder
+            v = Visit(patient_id=world.p1, visit_date=date(2024, 6, 1), note="to delete")
+            s.add(v)
+            s.flush()
+            rec = Recording(visit_id=v.id, kind="photo", original_name="p.png", size_bytes=1)
+            s.add(rec)
+            s.flush()
+            folder = settings.media_dir / f"p{world.p1}" / f"r{rec.id}"
+            folder.mkdir(parents=True)
+            (folder / "original.png").write_bytes(b"x")
+            rec.media_path = str((folder / "original.png").relative_to(settings.data_dir))
+            ids[name] = v.id
     return ids
 
 

@@ -114,11 +114,12 @@ def test_pages_run_under_the_policy_without_violations(page, world):
     # Mirror practice: its settings come from a JSON block and its script starts.
     page.goto(f"/patients/{world.p1}/practice?exercise=gentle_smile_eye_open")
     wait_until(page, "window.__practice && window.__practice.state === 'idle'")  # practice.js ran
-    # Delete asks first (a handler in app.js, not an inline onsubmit): dismissing keeps the patient.
+    # Delete asks first, on a confirmation page of its own (no script): cancelling keeps the patient.
     page.goto(f"/patients/{world.p1}")
-    page.once("dialog", lambda d: d.dismiss())
-    page.click("text=Delete patient and all their media")
-    page.wait_for_load_state()
+    page.click("#delete-patient")
+    page.wait_for_selector("#confirm-delete")
+    page.click("text=Cancel, keep it")
+    page.wait_for_selector("#patient-facts")
     assert page.url.endswith(f"/patients/{world.p1}")
     # Swagger UI from /static/docs renders every operation.
     page.goto("/docs")

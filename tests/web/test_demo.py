@@ -3,9 +3,11 @@ analysed recordings, the guided one graded per expression."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections import Counter
 
-from synkinesis.store.models import Job, Recording, Treatment
+from sqlalchemy import func, select
+
+from synkinesis.store.models import AuditEvent, Job, Recording, Treatment
 from synkinesis.web.demo import DEMO_USERS, seed_demo
 
 from .conftest import login
@@ -38,6 +40,15 @@ def test_the_demo_clinic_is_seeded_once_with_analysed_recordings(app, settings, 
         labels = [k["label"] for k in guided.analysis.key_frames]
         assert {"Rest", "Brow raise peak", "Snarl peak", "Tight eye closure peak"} <= set(labels), labels
         rid = guided.id
+        # Seeded through the actions: every row it entered has its audit row, by "demo-seed" (56 practice
+        # sessions: every other day from 21 days before the injection to 90 days after), then the worker's.
+        seeded = Counter(s.execute(select(AuditEvent.action, AuditEvent.object_type)
+                                   .where(AuditEvent.username == "demo-seed")).all())
+        assert seeded == {("create_clinic", "clinic"): 1, ("update_privacy", "clinic"): 1, ("create", "account"): 1,
+                          ("create", "patient"): 1, ("create_login", "patient"): 1, ("create", "visit"): 3,
+                          ("create", "recording"): 4, ("create", "treatment"): 1, ("create", "practice_session"): 56}
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.username == "worker", AuditEvent.action == "replace_analysis")) == 4
     username, _, password = DEMO_USERS[0]
     login(client, username, password)
     page = client.get(f"/recordings/{rid}").text

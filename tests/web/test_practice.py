@@ -345,10 +345,10 @@ def test_adherence_counts_days_and_weeks_from_the_programme_start():
 
 
 def test_trend_chart_is_inline_svg_with_the_threshold():
-    pts = pr.trends([_session(date(2024, 5, d), 10, True, median=m) for d, m in ((1, 30.0), (2, 18.0), (3, 9.0))])
+    pts = pr.exercise_progress([_session(date(2024, 5, d), 10, True, median=m) for d, m in ((1, 30.0), (2, 18.0), (3, 9.0))])
     t = pts["gentle_smile_eye_open"]
     assert [p["median_unwanted"] for p in t["points"]] == [30.0, 18.0, 9.0] and t["unit"] == "%"
-    svg = pr.trend_svg(t["points"], "median_unwanted", "%", "Eye <narrowing>", ref=15.0)
+    svg = pr.progress_chart(t["points"], "median_unwanted", "%", "Eye <narrowing>", ref=15.0)
     assert svg.startswith("<svg") and "polyline" in svg and 'class="threshold"' in svg
     assert svg.count("<circle") == 3 and svg.count('r="3.5" fill="#c33"') == 2  # 30 and 18 are over 15
     assert "&lt;narrowing&gt;" in svg

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..records.accounts import end_other_sessions, hash_password, normalise_username, password_problems
+from ..records.checks import FormError
 from ..store.models import Clinic, User
 from .base import Action, Actor, audit
 
@@ -13,13 +18,6 @@ STAFF_ROLES = ("clinician", "admin")
 def new_account(db: Session, username: str, password: str, **fields) -> User:
     """A log-in with a valid, free user name and an Argon2id-hashed password (FormError otherwise);
     the calling action audits it."""
-    import re
-
-    from sqlalchemy import select
-
-    from ..web.security import hash_password, normalise_username
-    from ..web.services import FormError, password_problems
-
     username = normalise_username(username)
     problems = password_problems(password, username, fields.get("display_name"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
@@ -36,8 +34,6 @@ def new_account(db: Session, username: str, password: str, **fields) -> User:
 
 def create_account(db: Session, actor: Actor, data: dict) -> User:
     """A clinician or administrator of the actor's clinic (FormError names each wrong field)."""
-    from ..web.services import FormError
-
     role = data.get("role")
     if role not in STAFF_ROLES:
         raise FormError("Please correct the marked fields.", {"role": "Choose clinician or administrator."})
@@ -52,8 +48,6 @@ def create_account(db: Session, actor: Actor, data: dict) -> User:
 def set_active(db: Session, actor: Actor, account: User, active: bool) -> None:
     """Deactivating ends the account's sessions at once (session_user refuses inactive accounts);
     nobody deactivates their own account."""
-    from ..web.services import FormError
-
     if account.id == actor.user_id and not active:
         raise FormError("You cannot deactivate your own account: ask another administrator.", status=409)
     account.active = active
@@ -63,9 +57,6 @@ def set_active(db: Session, actor: Actor, account: User, active: bool) -> None:
 
 
 def _new_password(db: Session, account: User, password: str | None, keep_token: str | None) -> None:
-    from ..web.security import end_other_sessions, hash_password
-    from ..web.services import FormError, password_problems
-
     if problems := password_problems(password, account.username, account.display_name):
         raise FormError("Please correct the marked fields.", problems)
     account.password_hash = hash_password(password)
@@ -97,13 +88,14 @@ def update_privacy(db: Session, actor: Actor, clinic: Clinic, keep_original_vide
     db.commit()
 
 
-def create_clinic(db: Session, actor: Actor, name: str, admin: str, password: str) -> Clinic:
-    """A clinic and its first administrator (FormError when the name or password is refused:
-    nothing is created)."""
+def create_clinic(db: Session, actor: Actor, name: str, admin: str, password: str,
+                  display_name: str | None = None) -> Clinic:
+    """A clinic and its first administrator, shown as `display_name` (default: the user name);
+    FormError when the name or password is refused: nothing is created."""
     clinic = Clinic(name=name.strip()[:200] or "Clinic")
     db.add(clinic)
     db.flush()
-    new_account(db, admin, password, role="admin", clinic_id=clinic.id, display_name=admin)
+    new_account(db, admin, password, role="admin", clinic_id=clinic.id, display_name=display_name or admin)
     audit(db, Actor(actor.user_id, actor.username, actor.role, clinic.id, actor.ip), Action.CREATE_CLINIC,
           "clinic", clinic.id)
     db.commit()

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ..errors import InvalidInput
+from ..records import analyses
+from ..records.analyses import jsonable
+from ..records.checks import FormError, protocol_choice, storage_error
+from ..records.media import check_media, display_name, media_checks, move_into_place, recording_dir, spool_upload
 from ..store.models import Analysis, Job, Recording, Visit
 from .base import Action, Actor, audit
 
@@ -21,9 +26,6 @@ async def add_recording(db: Session, actor: Actor, settings, visit: Visit, uploa
     No database connection is held while the file is spooled and checked (seconds, for a video):
     the read transaction is ended first and the rows (recording, job, audit) are written in one
     short one afterwards."""
-    from ..web.media import check_media, display_name, media_checks, move_into_place, recording_dir, spool_upload
-    from ..web.services import FormError, protocol_choice, storage_error
-
     protocol = protocol_choice(protocol, step_times)
     if upload is None or not hasattr(upload, "read"):
         raise FormError("Choose a video or photo to upload.", {"file": "required"})
@@ -67,8 +69,6 @@ async def add_recording(db: Session, actor: Actor, settings, visit: Visit, uploa
 def retry_recording(db: Session, actor: Actor, rec: Recording) -> Job:
     """Queue a failed analysis again. Only what failed: a finished analysis is never redone by a
     click (the original may be gone, and the stored result is what the clinic relies on)."""
-    from ..web.services import FormError
-
     job = rec.job
     if job is None:
         job = Job(recording_id=rec.id)
@@ -88,11 +88,6 @@ def correct_steps(db: Session, actor: Actor, settings, rec: Recording, steps: li
     """Grade a protocol recording's expressions again with corrected step times (None: the times the
     guided recorder stored, or the steps found automatically). Nothing changes when the times are
     not valid (FormError says why). Returns the new assessment."""
-    from ..errors import InvalidInput
-    from ..web import grading
-    from ..web.services import FormError
-    from ..web.worker import jsonable
-
     a = rec.analysis
     if a is None or not rec.protocol or rec.kind != "video":
         raise FormError("Only an analysed video that follows a protocol (a guided recording, or an upload with a "
@@ -101,7 +96,7 @@ def correct_steps(db: Session, actor: Actor, settings, rec: Recording, steps: li
         raise FormError("This recording is being analysed again; correct its steps when that has finished.",
                         status=409)
     try:
-        assessment = jsonable(grading.regrade(settings.data_dir, a, rec.protocol,
+        assessment = jsonable(analyses.regrade(settings.data_dir, a, rec.protocol,
                                               rec.step_times if steps is None else steps, corrected=steps is not None))
     except InvalidInput as e:
         raise FormError(str(e), {"steps": str(e)}) from None
@@ -113,7 +108,7 @@ def correct_steps(db: Session, actor: Actor, settings, rec: Recording, steps: li
     if known:  # the corrected steps also name the movements the synkinesis indices are measured in
         from ..pipeline import analyze_measured
 
-        ana = analyze_measured(grading.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
+        ana = analyze_measured(analyses.stored_measured(settings.data_dir, a), a.affected_side, steps=known,
                                protocol=rec.protocol)
         fresh = jsonable(ana.to_dict())
         result.update(indices=fresh["indices"], headline=fresh["headline"], episodes=fresh["episodes"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ..records.checks import score_row
 from ..store.models import ScaleScore, Visit
 from .base import Action, Actor, audit
 
@@ -11,8 +12,6 @@ from .base import Action, Actor, audit
 def save_score(db: Session, actor: Actor, user, visit: Visit, key: str, items: dict) -> ScaleScore:
     """Score scale `key` from its items for `visit` (FormError: unknown scale, a clinician's scale
     entered by a patient, or items out of range). `user`: the account entering it (its role decides)."""
-    from ..web.services import score_row
-
     sc = score_row(user, visit, key, items)
     db.add(sc)
     db.flush()

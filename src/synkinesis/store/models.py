@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -78,6 +79,21 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+# The cause of the facial palsy, a closed list in clinical words (revision 0008). None: not recorded
+# (records made before the field existed).
+CAUSES: dict[str, str] = {
+    "bells_palsy": "Bell's palsy",
+    "ramsay_hunt": "Ramsay Hunt syndrome (herpes zoster oticus)",
+    "vestibular_schwannoma": "Vestibular schwannoma (acoustic neuroma) or its surgery",
+    "other_tumour": "Other tumour or its surgery (e.g. parotid)",
+    "trauma": "Trauma (e.g. temporal bone fracture, facial laceration)",
+    "infection": "Other infection (e.g. Lyme disease, otitis media)",
+    "congenital": "Congenital",
+    "other": "Other",
+    "unknown": "Unknown",
+}
+
+
 class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"), NEVER_REUSE_IDS)
@@ -88,6 +104,10 @@ class Patient(Base):
     given_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date, index=True)
     affected_side: Mapped[str] = mapped_column(String(5))  # patient's own (anatomical) "left" | "right"
+    # Revision 0008. Bilateral palsy: `affected_side` is then the more affected side.
+    cause: Mapped[str | None] = mapped_column(String(40))  # a key of CAUSES
+    onset_date: Mapped[date | None] = mapped_column(Date)  # not in the future, not before birth
+    bilateral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     visits: Mapped[list[Visit]] = relationship(back_populates="patient", cascade="all, delete-orphan",

@@ -188,7 +188,9 @@ def _referenced_files(snap: Path) -> set[str]:
                 if kind == "path":
                     out.add(value)
                 else:
-                    out.update(k["path"] for k in json.loads(value) if k.get("path"))
+                    for k in json.loads(value):  # each key frame's pictures (whole, face, close-ups)
+                        out.update(v for v in (k.get("path"), k.get("face"), k.get("marks"),
+                                               *(k.get("closeups") or {}).values()) if v)
     finally:
         con.close()
     return out

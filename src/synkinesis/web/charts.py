@@ -27,10 +27,13 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
                markers: list[tuple[str | date, str]] | None = None) -> str:
     """`markers`: (date, label) drawn as labelled vertical lines (e.g. treatments) when the labels are
     ISO dates; placed between the two visits around it, since the x axis is one step per visit."""
-    w, h, left, right, top, bottom = 440, 150, 40, 10, 22, 24
+    w, left, right, bottom = 440, 40, 10, 24
+    title_lines = _wrap(title, 62)
+    top = 16 * len(title_lines) + 26  # the title, the "better" line, then the legend row
+    h = top + 110 + bottom
     values = [v for s in series for v in s.values if v is not None]
-    y_min = min(0.0, *values) * 1.15 if values else 0.0
-    top_v = y_max or max(values + [ref or 0, 1e-9]) * 1.15
+    y_min = -nice_max(-min(values)) if values and min(values) < 0 else 0.0
+    top_v = y_max or nice_max(max(values + [ref or 0, 1e-9]))
     n = max(len(labels) - 1, 1)
 
     def x(i):
@@ -40,14 +43,20 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
         return top + (h - top - bottom) * (1 - (max(y_min, min(v, top_v)) - y_min) / (top_v - y_min))
 
     parts = [f'<svg class="trend-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
-             f'height="{h}" role="img" aria-label="{_esc(title)}">',
-             f'<text x="{left}" y="14" font-size="12" font-weight="600">{_esc(title)} '
-             f'<tspan font-weight="400" font-style="italic" fill="#356">({_esc(better)})</tspan></text>',
-             f'<line x1="{left}" y1="{y(y_min):.1f}" x2="{w - right}" y2="{y(y_min):.1f}" stroke="#99a"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{y(y_min):.1f}" stroke="#99a"/>',
-             f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{top_v:.3g}</text>',
-             f'<text x="{left - 4}" y="{y(y_min):.1f}" font-size="10" text-anchor="end">{y_min:.3g}</text>',
-             f'<text x="{left - 30}" y="{top + 16}" font-size="10">{_esc(unit)}</text>']
+             f'height="{h}" role="img" aria-label="{_esc(title)}">']
+    parts += [f'<text class="title" x="8" y="{14 + 16 * k}" font-size="12" font-weight="600">{_esc(line)}</text>'
+              for k, line in enumerate(title_lines)]
+    parts += [f'<text x="8" y="{16 * len(title_lines) + 10}" font-size="10" font-style="italic" fill="#356">'
+              f'{_esc(better)}</text>',
+              f'<line x1="{left}" y1="{y(y_min):.1f}" x2="{w - right}" y2="{y(y_min):.1f}" stroke="#99a"/>',
+              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{y(y_min):.1f}" stroke="#99a"/>',
+              f'<line x1="{left}" y1="{y((top_v + y_min) / 2):.1f}" x2="{w - right}" y2="{y((top_v + y_min) / 2):.1f}" '
+              f'stroke="#e3e5ee"/>',
+              f'<text class="tick" x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{_tick(top_v)}</text>',
+              f'<text class="tick" x="{left - 4}" y="{y((top_v + y_min) / 2) + 3:.1f}" font-size="10" '
+              f'text-anchor="end">{_tick((top_v + y_min) / 2)}</text>',
+              f'<text class="tick" x="{left - 4}" y="{y(y_min):.1f}" font-size="10" text-anchor="end">{_tick(y_min)}</text>',
+              f'<text x="{left + 4}" y="{top + 10}" font-size="10" fill="#556">{_esc(unit)}</text>']
     if ref is not None:
         parts.append(f'<line class="threshold" x1="{left}" y1="{y(ref):.1f}" x2="{w - right}" y2="{y(ref):.1f}" '
                      f'stroke="#c33" stroke-dasharray="4 3"/><text x="{w - right}" y="{y(ref) - 3:.1f}" '
@@ -62,12 +71,12 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
         for i, v in pts:
             colour = s.point_colours[i] if s.point_colours else s.colour
             tip = s.tips[i] if s.tips else f"{labels[i]}: {s.name} {v:g} {unit}"
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}"><title>{_esc(tip)}'
-                         f'</title></circle>')
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}" stroke="{s.colour}">'
+                         f'<title>{_esc(tip)}</title></circle>')
         if len(series) > 1:  # legend
-            lx = left + 8 + 110 * k
-            parts.append(f'<line x1="{lx}" y1="{top + 6}" x2="{lx + 16}" y2="{top + 6}" stroke="{s.colour}" '
-                         f'stroke-width="2"{dash}/><text x="{lx + 20}" y="{top + 9}" font-size="10">'
+            lx = left + 8 + 130 * k
+            parts.append(f'<line x1="{lx}" y1="{top - 6}" x2="{lx + 16}" y2="{top - 6}" stroke="{s.colour}" '
+                         f'stroke-width="2"{dash}/><text x="{lx + 20}" y="{top - 3}" font-size="10">'
                          f'{_esc(s.name)}</text>')
     for when, label, iso in _marker_positions(labels, markers or []):
         mx = x(when)
@@ -81,6 +90,34 @@ def line_chart(labels: list[str], series: list[Series], *, title: str, unit: str
                          f'{_esc(labels[-1])}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def nice_max(v: float) -> float:
+    """The smallest round number (1, 2, 2.5 or 5 × 10^k) at or above `v`, for an axis maximum
+    that reads at a glance (10.7 mm → 20, 43.8 points → 50)."""
+    import math
+
+    v = float(v)
+    if v <= 1e-6 or not math.isfinite(v):
+        return 1.0
+    p = 10 ** math.floor(math.log10(v))
+    return next(m * p for m in (1, 2, 2.5, 5, 10) if m * p >= v - 1e-12)
+
+
+def _tick(v: float) -> str:
+    return f"{v:g}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces (a title is never cut off)."""
+    lines, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + [line] if line else lines or [""]
 
 
 def _marker_positions(labels: list[str], markers) -> list[tuple[float, str, str]]:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from ..actions import Action, recordings
 from ..store.models import User
-from . import services as sv
-from .deps import actor, analysis_for, audit, current_user, get_db, recording_for, staff_user, visit_for
+from . import pictures, services as sv
+from .deps import (actor, analysis_for, audit, current_user, get_db, patient_for, recording_for, staff_user,
+                   visit_for)
 from .grading import grading_view
 from .indices_view import indices_view
 from .protocol import protocol
@@ -57,14 +58,16 @@ def guided_record(request: Request, visit_id: int, user: User = Depends(current_
 
 
 @pages.get("/recordings/{recording_id}")
-def recording_page(request: Request, recording_id: int, user: User = Depends(current_user),
+def recording_page(request: Request, recording_id: int, mirror: bool = False, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
+    """`mirror`: the close-ups as the patient sees themself in a mirror (labels stay anatomical)."""
     rec = recording_for(db, user, recording_id)
     audit(db, request, user, Action.READ, "recording", rec.id, rec.visit.patient_id)
-    return _recording(request, rec)
+    return _recording(request, rec, mirrored=mirror)
 
 
-def _recording(request: Request, rec, status_code: int = 200, error: str | None = None, form: dict | None = None):
+def _recording(request: Request, rec, status_code: int = 200, error: str | None = None, form: dict | None = None,
+               mirrored: bool = False):
     a = rec.analysis
     ctx = {}
     if a:
@@ -82,6 +85,11 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
         ctx["grading"] = grading_view(a.result.get("assessment"))
         ctx["indices"] = indices_view(a.result.get("indices"))
         ctx["plain_finding"] = plain_finding(a.result.get("indices"), rec.kind)
+        side = rec.visit.patient.affected_side
+        ctx["key_frames"] = pictures.key_frames_view(rec.id, a.key_frames)
+        ctx["closeups"] = pictures.closeups_view(rec.id, a.key_frames, mirrored, side)
+    ctx["mirrored"] = mirrored
+    ctx["playable"] = bool(a and rec.kind == "video" and rec.media_path and a.table_path)
     return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
                   patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
                   steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)
@@ -142,7 +150,8 @@ def recording_retry(request: Request, recording_id: int, user: User = Depends(st
 @pages.get("/recordings/{recording_id}/files/{name}")
 def recording_file(request: Request, recording_id: int, name: str, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
-    """Key frames (key-<n>.png), the plot (plot.png) and the per-frame table (frames.parquet)."""
+    """Key frames (key-<n>.png whole, key-<n>-face.png cropped, key-<n>-marks.png with landmarks,
+    key-<n>-eye-left.png … close-ups), the plot (plot.png) and the per-frame table (frames.parquet)."""
     rec = recording_for(db, user, recording_id)
     a = rec.analysis
     rel = None
@@ -150,9 +159,8 @@ def recording_file(request: Request, recording_id: int, name: str, user: User = 
         rel = a.plot_path
     elif a and name == "frames.parquet":
         rel = a.table_path
-    elif a and name.startswith("key-") and name.endswith(".png") and name[4:-4].isdigit():
-        i = int(name[4:-4])
-        rel = a.key_frames[i]["path"] if i < len(a.key_frames) else None
+    elif a:
+        rel = pictures.key_frame_file(a, name)
     path = sv.media_file(request.app.state.settings, rel)
     if path is None:
         raise sv.FormError("No such file.", status=404)
@@ -160,7 +168,68 @@ def recording_file(request: Request, recording_id: int, name: str, user: User = 
     return FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
+@pages.get("/recordings/{recording_id}/video")
+def recording_video(request: Request, recording_id: int, user: User = Depends(current_user),
+                    db: Session = Depends(get_db)):
+    """The kept original video, with HTTP range requests (206) so the player can seek. Each request is
+    an audited file read, like every other media file."""
+    rec = recording_for(db, user, recording_id)
+    if rec.kind != "video":
+        raise sv.FormError("This recording is a photo: there is no video to play.", status=404)
+    path = sv.media_file(request.app.state.settings, rec.media_path)
+    if path is None:
+        raise sv.FormError("The original video is not kept for this recording (clinic privacy setting).", status=404)
+    audit(db, request, user, Action.READ_FILE, "recording", rec.id, rec.visit.patient_id)
+    return FileResponse(path, media_type=VIDEO_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                        headers={"Cache-Control": "no-store"})
+
+
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
+               ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
+
+
+@pages.get("/patients/{patient_id}/compare")
+def compare_page(request: Request, patient_id: int, a: int | None = None, b: int | None = None,
+                 mirror: bool = False, user: User = Depends(staff_user), db: Session = Depends(get_db)):
+    """Two analysed recordings of one patient side by side: same expressions, same crops, each number's
+    change with its detectable change (judged only between recordings of the same protocol)."""
+    p = patient_for(db, user, patient_id)
+    audit(db, request, user, Action.READ, "patient", p.id, p.id)
+    recs = [r for v in p.visits for r in v.recordings if r.analysis]
+    choices = [(r.id, pictures.recording_choice(r)) for r in recs]
+    by_id = {r.id: r for r in recs}
+    if a is None and b is None and len(recs) >= 2:
+        a, b = recs[-2].id, recs[-1].id  # the two latest: the usual question
+    error, result = None, None
+    if a is not None and b is not None:
+        if a not in by_id or b not in by_id:
+            error = "Pick two analysed recordings of this patient."
+        elif a == b:
+            error = "Pick two different recordings to compare."
+        else:
+            result = pictures.comparison(by_id[a], by_id[b], p.affected_side, mirror)
+    return render(request, "compare.html", status_code=404 if error and error.startswith("Pick two analysed") else 200,
+                  patient=p, choices=choices, a=a, b=b, rec_a=by_id.get(a), rec_b=by_id.get(b), result=result,
+                  error=error, mirrored=mirror)
+
+
 # --- JSON API
+
+@api.get("/recordings/{recording_id}/frames", summary="The per-frame series the recording page's player draws "
+         "(eye opening, mouth-corner reach per side, mm), with the steps or movements as time spans")
+def recording_frames(request: Request, recording_id: int, user: User = Depends(current_user),
+                     db: Session = Depends(get_db)):
+    import pandas as pd
+
+    rec = recording_for(db, user, recording_id)
+    a = rec.analysis
+    path = sv.media_file(request.app.state.settings, a.table_path) if a else None
+    if path is None:
+        raise sv.FormError("This recording has no analysis yet.", status=404)
+    audit(db, request, user, Action.READ, "analysis", a.id, rec.visit.patient_id)
+    columns = ["time_s"] + [f"{stem}_{side}" for stem in pictures.PLAYER_COLUMNS for side in ("left", "right")]
+    return pictures.player_data(pd.read_parquet(path, columns=columns), a.result, a.affected_side)
+
 
 @api.post("/visits/{visit_id}/recordings", response_model=UploadOut, status_code=201, dependencies=CSRF,
              summary="Upload a video or photo (multipart: file; optional protocol key (meei8, scb) to grade its "
@@ -210,5 +279,11 @@ def get_analysis(request: Request, analysis_id: int, user: User = Depends(curren
     return {"id": a.id, "recording_id": a.recording_id, "affected_side": a.affected_side,
             "engine_version": a.engine_version, "formula_version": a.formula_version,
             "indices_version": a.indices_version, "key_frames": [
-                {k: kf[k] for k in ("label", "frame", "time_s")} | {"url": f"/recordings/{a.recording_id}/files/key-{i}.png"}
+                {k: kf[k] for k in ("label", "frame", "time_s")} | _key_frame_urls(a.recording_id, i, kf)
                 for i, kf in enumerate(a.key_frames)], "result": a.result}
+
+
+def _key_frame_urls(rec_id: int, i: int, kf: dict) -> dict:
+    base = f"/recordings/{rec_id}/files/key-{i}"
+    return {"url": f"{base}.png", "face_url": f"{base}-face.png" if kf.get("face") else None,
+            "closeup_urls": {k: f"{base}-{k.replace('_', '-')}.png" for k in kf.get("closeups") or {}}}

@@ -26,7 +26,10 @@ class PatientOut(Out):
     family_name: str
     given_name: str
     birth_date: str = Field(description="YYYY-MM-DD")
-    affected_side: str = Field(description="the patient's own side: left or right")
+    affected_side: str = Field(description="the patient's own side: left or right (bilateral: the more affected)")
+    cause: str | None = Field(None, description="cause of the palsy (a key of store.models.CAUSES); null: not recorded")
+    onset_date: str | None = Field(None, description="YYYY-MM-DD; null: not recorded")
+    bilateral: bool = Field(False, description="palsy on both sides")
 
 
 class PatientList(Out):
@@ -82,7 +85,7 @@ class PatientFull(PatientOut):
 
 
 class Deleted(Out):
-    deleted: int = Field(description="the deleted patient's id")
+    deleted: int = Field(description="the deleted record's id")
 
 
 class AssessmentOut(Out):
@@ -94,6 +97,8 @@ class KeyFrameOut(Out):
     frame: int
     time_s: float
     url: str
+    face_url: str | None = None  # cropped to the face (None: analysed before the crops)
+    closeup_urls: dict[str, str] = {}  # eye_left, eye_right, mouth_left, mouth_right (patient's sides)
 
 
 class AnalysisOut(Out):
@@ -122,3 +127,192 @@ class AuditEventOut(Out):
 
 class AuditLog(Out):
     events: list[AuditEventOut]
+
+
+Number = int | float  # kept as stored (15 stays 15, 2.5 stays 2.5)
+
+
+# --- visits' trends (GET /api/patients/{id}/trends)
+
+class TrendMeasureInfo(Out):
+    key: str
+    name: str
+    unit: str
+    better: str
+
+
+class TrendScore(Out):
+    title: str
+    better: str = Field(description="higher or lower")
+    better_text: str
+    points: list[dict[str, Any]] = Field(description="per visit: visit_id, date, total, label, unit, better, version")
+
+
+class VisitTrends(Out):
+    affected_side: str
+    measures: list[dict[str, Any]] = Field(description="per analysed recording, oldest first: rest measures by side "
+                                                       "(mm), their SDs, the ocular-oral excess and its MDC95, the "
+                                                       "change from the previous visit")
+    measure_info: list[TrendMeasureInfo]
+    scores: dict[str, TrendScore] = Field(description="per scale key")
+
+
+# --- scales (GET /api/scales)
+
+class ScaleInfo(Out):
+    entered_by: str = Field(description="clinician or patient")
+
+
+# --- practice
+
+class ProgrammeItemOut(Out):
+    exercise: str = Field(description="key in the exercise catalogue")
+    name: str
+    instructions: str
+    reps: int
+    hold_s: Number = Field(description="seconds")
+    rest_s: Number = Field(description="seconds")
+    threshold: Number = Field(description="unwanted-movement threshold, in the unwanted signal's unit")
+    target: Number = Field(description="wanted movement that fills the bar, in the wanted signal's unit")
+    sessions_per_day: int
+    wanted: str
+    unwanted: str
+    wanted_unit: str = Field(description="mm or pct")
+    unwanted_unit: str = Field(description="mm or pct")
+    prescribed: dict[str, Any] = Field(description="what the clinician set (null: the exercise's default)")
+
+
+class ProgrammeOut(Out):
+    patient_id: int
+    id: int | None = Field(description="null: no programme prescribed, the default applies")
+    default: bool
+    note: str
+    created_at: str | None
+    created_by: int | None
+    items: list[ProgrammeItemOut]
+
+
+class ExerciseOut(Out):
+    key: str
+    name: str
+    instructions: str
+    wanted: str
+    unwanted: str
+    wanted_target: Number
+    threshold: Number
+    hold_s: Number
+    reps: int
+    rest_s: Number
+    wanted_unit: str
+    unwanted_unit: str
+    target_range: list[Number] = Field(description="[lowest, highest] target a clinician may set")
+
+
+class ProgrammeWithCatalogue(ProgrammeOut):
+    exercises: list[ExerciseOut]
+
+
+class PracticeSessionOut(Out):
+    id: int
+    patient_id: int
+    exercise: str
+    name: str
+    status: str = Field(description="active, finished or interrupted")
+    interrupted: str | None = Field(description="why it stopped, when interrupted")
+    local_date: str = Field(description="the patient's calendar day, YYYY-MM-DD")
+    started_at: str
+    updated_at: str
+    ended_at: str | None
+    reps_done: int
+    reps_prescribed: int
+    complete: bool
+    settings: dict[str, Any] = Field(description="the exercise as prescribed for this session")
+    summary: dict[str, Any] | None = Field(description="numbers only (never video): repetitions, medians")
+    ws_url: str = Field(description="the session's WebSocket")
+
+
+class AdherenceCounts(Out):
+    prescribed: int
+    complete: int
+    partial: int
+    reps: int
+    share: float | None = Field(description="complete ÷ prescribed, 0–1; null when nothing was prescribed")
+
+
+class AdherenceDay(AdherenceCounts):
+    date: str
+
+
+class AdherenceWeek(AdherenceCounts):
+    week: str = Field(description="ISO week, YYYY-Www")
+
+
+class Adherence(Out):
+    sessions_per_day: int
+    since: str
+    days: list[AdherenceDay]
+    weeks: list[AdherenceWeek] = Field(description="each with `from`: its Monday")
+
+
+class ProgressPoint(Out):
+    session_id: int
+    date: str
+    reps_done: int
+    reps_prescribed: int
+    threshold: Number | None
+    median_unwanted: Number | None
+    share_without_synkinesis: Number | None = Field(description="0–1")
+    complete: bool
+
+
+class ExerciseProgress(Out):
+    name: str
+    unwanted_signal: str | None
+    unit: str = Field(description="% or mm")
+    points: list[ProgressPoint]
+
+
+class PracticeOverview(Out):
+    programme: ProgrammeOut
+    adherence: Adherence
+    trends: dict[str, ExerciseProgress] = Field(description="practice progress per exercise key, oldest first")
+    sessions: list[PracticeSessionOut] = Field(description="the latest 50, newest first")
+
+
+# --- treatments (the rest of its shapes sit in web/treatments.py)
+
+class TreatmentVocabulary(Out):
+    products: list[dict[str, Any]]
+    muscles: list[dict[str, Any]]
+    purposes: dict[str, str]
+    approaches: dict[str, str]
+    point_sides: dict[str, str]
+    surgery_types: dict[str, str]
+    surgery_sides: dict[str, str]
+    adverse_events: dict[str, str]
+
+
+class MuscleSuggestion(Out):
+    muscle: str
+    side: str
+    distance: Number
+    label: str
+
+
+class FaceMapSuggestions(Out):
+    on_face: bool
+    neck: bool = Field(description="below the jaw: only platysma is suggested")
+    side: str | None
+    suggestions: list[MuscleSuggestion]
+
+
+class TreatmentSettingsOut(Out):
+    botox_interval_days: int
+    follow_up_from_days: int
+    follow_up_to_days: int
+    dose_limits: dict[str, Any] = Field(description="per product, in its own units")
+
+
+class TreatmentSettingsInForce(TreatmentSettingsOut):
+    limits_in_force: dict[str, dict[str, Any]] = Field(description="per product: the limits applied and their "
+                                                                   "sources")

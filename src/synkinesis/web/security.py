@@ -1,5 +1,5 @@
-"""Passwords (Argon2), sessions (random token in an HttpOnly cookie, hash in the DB), CSRF bound to the
-session, log-in limits."""
+"""Sessions (random token in an HttpOnly cookie, hash in the DB), CSRF bound to the
+session, log-in limits. Password hashing and user names: `records.accounts`."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import hashlib
 import hmac
 import math
 import secrets
-import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import anyio
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..records.accounts import (end_other_sessions, hash_password, normalise_username,  # noqa: F401 (re-exported)
+                                token_digest, verify_password)
 from ..store.models import LoginAttempt, User, WebSession
 
 SESSION_COOKIE = "synk_session"
@@ -24,29 +23,9 @@ CSRF_COOKIE = "synk_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended cost
-# Verified against when the user name is unknown, so timing does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(user: User | None, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_session(db: Session, user: User, hours: float) -> str:
     token = secrets.token_urlsafe(32)
-    db.add(WebSession(token_hash=_digest(token), user_id=user.id,
+    db.add(WebSession(token_hash=token_digest(token), user_id=user.id,
                       expires_at=datetime.now(timezone.utc) + timedelta(hours=hours)))
     return token
 
@@ -54,7 +33,7 @@ def new_session(db: Session, user: User, hours: float) -> str:
 def session_user(db: Session, token: str | None) -> User | None:
     if not token:
         return None
-    ws = db.get(WebSession, _digest(token))
+    ws = db.get(WebSession, token_digest(token))
     if ws is None:
         return None
     expires = ws.expires_at if ws.expires_at.tzinfo else ws.expires_at.replace(tzinfo=timezone.utc)
@@ -65,16 +44,8 @@ def session_user(db: Session, token: str | None) -> User | None:
 
 
 def end_session(db: Session, token: str | None) -> None:
-    if token and (ws := db.get(WebSession, _digest(token))):
+    if token and (ws := db.get(WebSession, token_digest(token))):
         db.delete(ws)
-
-
-def end_other_sessions(db: Session, user_id: int, keep_token: str | None = None) -> None:
-    """Log a user out everywhere (but `keep_token`'s browser): after a password change or reset."""
-    q = delete(WebSession).where(WebSession.user_id == user_id)
-    if keep_token:
-        q = q.where(WebSession.token_hash != _digest(keep_token))
-    db.execute(q)
 
 
 def cookie_secure(request: Request) -> bool:
@@ -141,11 +112,6 @@ async def check_csrf(request: Request) -> None:
 # address waits. An address that fails `login_address_max_failures` times in `login_window_s`, across
 # any names (password spraying), waits out the window. User names are counted as `login_key` gives
 # them and stored only as a hash: a mistyped password in the name field is never kept.
-
-def normalise_username(username: str | None) -> str:
-    """The user name as accounts store it (NFKC, no surrounding spaces): for look-up."""
-    return unicodedata.normalize("NFKC", username or "").strip()[:200]
-
 
 def login_key(username: str | None) -> str:
     """One key per person for counting failures, whatever the spacing or case typed."""

@@ -1,10 +1,10 @@
-"""What the pages and the JSON API both read and check: input validation (FormError), searches,
-trends and the JSON shapes. Changes are made by `synkinesis.actions`, which use these checks."""
+"""What the pages and the JSON API both read: searches, the visit timeline's charts, the JSON shapes,
+and the parsing of step times sent by a form. The input checks the actions apply (FormError, a
+patient's or visit's fields, scores) are `synkinesis.records.checks`, re-exported here."""
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from datetime import date
 from pathlib import Path
@@ -12,30 +12,18 @@ from pathlib import Path
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import SynkinesisError
 from ..findings.indices import headline
 from ..measures.noise import difference_mdc95
-from ..scales import SCALES, ScaleInputError
+from ..records.accounts import MIN_PASSWORD, password_problem, password_problems  # noqa: F401 (for the pages)
+# The input checks the actions apply live in records.checks; imported here for the pages and old imports.
+from ..records.checks import (CLINICIAN_SCALES, EARLIEST_DATE, GUIDED, PATIENT_SCALES, SIDES,  # noqa: F401
+                              FormError, may_enter, patient_fields, protocol_choice, score_row, storage_error,
+                              upload_protocols, visit_fields)
+from ..scales import SCALES
 from ..store.models import Patient, Recording, ScaleScore, User, Visit
 from .charts import Series, line_chart
-from .protocol import GUIDED
 from .limits import finite_problems, non_finite_fields
-from .passwords import MIN_PASSWORD, password_problem  # noqa: F401  (MIN_PASSWORD: for the pages)
 from .settings import Settings
-
-log = logging.getLogger("synkinesis.web")
-CLINICIAN_SCALES = ("sunnybrook", "hb", "eface")  # graded by a clinician
-PATIENT_SCALES = ("saq", "face")  # answered by the patient (staff may enter a paper form)
-SIDES = ("left", "right")
-
-
-class FormError(SynkinesisError):
-    """Input a person typed was refused; `problems` maps field → message for the form."""
-
-    def __init__(self, message: str, problems: dict[str, str] | None = None, status: int = 422):
-        super().__init__(message)
-        self.problems = problems or {}
-        self.status = status
 
 
 def better_text(better: str) -> str:
@@ -57,85 +45,10 @@ def search_patients(db: Session, user: User, q: str = "", limit: int = 200) -> l
     return list(db.scalars(stmt.order_by(Patient.family_name, Patient.given_name).limit(limit)))
 
 
-EARLIEST_DATE = date(1900, 1, 1)  # a typo'd year (0001, 1024) is refused, not stored
-
-
-def _parse_date(value: str | None, field: str, problems: dict) -> date | None:
-    try:
-        d = date.fromisoformat((value or "").strip())
-    except ValueError:
-        problems[field] = "Enter a date as YYYY-MM-DD."
-        return None
-    if d > date.today():
-        problems[field] = "The date cannot be in the future."
-    elif d < EARLIEST_DATE:
-        problems[field] = f"The date cannot be before {EARLIEST_DATE.isoformat()}: check the year."
-    return d
-
-
-def patient_fields(data: dict) -> dict:
-    """A new patient's columns from form or JSON fields; FormError names each wrong field."""
-    problems: dict[str, str] = {}
-    fields = {k: str(data.get(k) or "").strip() for k in ("mrn", "family_name", "given_name", "affected_side")}
-    for k, label in (("mrn", "MRN"), ("family_name", "Family name"), ("given_name", "Given name")):
-        if not fields[k]:
-            problems[k] = f"{label} is required."
-        elif len(fields[k]) > 100:
-            problems[k] = f"{label} is too long (100 characters at most)."
-    if fields["affected_side"] not in SIDES:
-        problems["affected_side"] = "Choose the patient's own affected side: left or right."
-    birth = _parse_date(data.get("birth_date"), "birth_date", problems)
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    return fields | {"birth_date": birth}
-
-
-def _password_problem(password: str | None, *known: str | None) -> dict[str, str]:
-    return {"password": problem} if (problem := password_problem(password, *known)) else {}
-
-
 # --- clinic accounts (admin)
-
-
 
 def clinic_accounts(db: Session, clinic_id: int) -> list[User]:
     return list(db.scalars(select(User).where(User.clinic_id == clinic_id).order_by(User.role, User.username)))
-
-
-def score_row(user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
-    """A scale's score from its items, not yet added (FormError: unknown scale, not the user's to
-    enter, or items out of range)."""
-    if key not in SCALES:
-        raise FormError(f"Unknown scale {key!r}.", status=404)
-    if not may_enter(user, key):
-        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
-    items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
-    try:
-        r = SCALES[key].score(items)
-    except ScaleInputError as e:
-        raise FormError(str(e), e.problems) from None
-    return ScaleScore(visit_id=visit.id, scale=key, version=r.version, total=r.total, better=str(r.better),
-                      unit=r.unit, label=r.label, result=r.to_dict(), entered_by=user.id)
-
-
-def password_problems(password: str | None, *known: str | None) -> dict[str, str]:
-    """{"password": why} when `password` is too weak or is one of `known` (the name), else {}."""
-    return _password_problem(password, *known)
-
-
-# --- visits
-
-def visit_fields(patient: Patient, data: dict) -> dict:
-    """A new visit's columns (date default today; not in the future nor before the patient's birth)."""
-    problems: dict[str, str] = {}
-    raw = (data.get("visit_date") or "").strip() or date.today().isoformat()
-    d = _parse_date(raw, "visit_date", problems)
-    if d is not None and not problems and d < patient.birth_date:
-        problems["visit_date"] = f"The visit cannot be before the patient's birth ({patient.birth_date.isoformat()})."
-    note = str(data.get("note") or "")[:2000]
-    if problems:
-        raise FormError("Please correct the marked fields.", problems)
-    return {"visit_date": d, "note": note}
 
 
 # --- recordings
@@ -155,33 +68,6 @@ def parse_step_times(raw: str | None) -> list | None:
         raise FormError("The step times sent with the recording are not valid numbers; record again.",
                         finite_problems(bad))
     return out
-
-
-def upload_protocols() -> list[tuple[str, str]]:
-    """(key, name) of the protocols an upload can follow (the guided one is the webcam recorder's)."""
-    from ..protocols import builtin_protocols
-
-    return [(k, p.name) for k, p in builtin_protocols().items() if k != GUIDED]
-
-
-def protocol_choice(raw: str | None, step_times: list | None) -> str | None:
-    if step_times:
-        return GUIDED  # the webcam recorder's steps
-    key = (raw or "").strip()
-    if not key:
-        return None
-    known = [k for k, _ in upload_protocols()]
-    if key not in known:
-        raise FormError(f"Unknown protocol {key[:40]!r}: choose one of the list, or none.",
-                        {"protocol": "one of: " + ", ".join(known)})
-    return key
-
-
-def storage_error(e: OSError) -> FormError:
-    """The server's disk is full or read-only: the clinic's administrator must act, not the uploader."""
-    log.error("upload not stored: %s (%s)", e.strerror or type(e).__name__, e.filename)
-    return FormError("The server could not store the file: its storage is full or not writable. Nothing was "
-                     "stored. Tell the clinic's administrator, then upload again.", status=503)
 
 
 def step_times_from_form(form, keys: list[str]) -> list[dict]:
@@ -216,14 +102,6 @@ def job_status(rec: Recording) -> dict:
 
 # --- scales
 
-def may_enter(user: User, key: str) -> bool:
-    if key not in SCALES:
-        return False
-    if user.role == "patient":
-        return key in PATIENT_SCALES
-    return True
-
-
 # --- timeline and trends
 
 TREND_MEASURES = [("pfh_mm", "Palpebral fissure height at rest", "mm", "closer to the healthy side is better"),
@@ -231,32 +109,70 @@ TREND_MEASURES = [("pfh_mm", "Palpebral fissure height at rest", "mm", "closer t
                    "closer to the healthy side is better")]
 
 
+VISIT_POINT_HOW = ("One point per visit: the mean of the visit's analysed recordings that follow its protocol (a "
+                   "free recording only when the visit has none). A change is judged against its detectable change "
+                   "(MDC95) only between visits measured with the same protocol.")
+
+
+def _mean(values) -> float | None:
+    vals = [float(v) for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _visit_recordings(v) -> list:
+    """The analysed recordings one visit's point is made of: those of the visit's protocol (the one
+    most of its protocol recordings follow), else its free recordings."""
+    analysed = [r for r in v.recordings if r.analysis]
+    with_protocol = [r for r in analysed if getattr(r, "protocol", None)]
+    if not with_protocol:
+        return analysed
+    counts: dict[str, int] = {}
+    for r in with_protocol:
+        counts[r.protocol] = counts.get(r.protocol, 0) + 1
+    chosen = max(counts, key=counts.get)  # ties: the first recorded protocol
+    return [r for r in with_protocol if r.protocol == chosen]
+
+
 def trends(patient: Patient) -> dict:
-    """Per visit: rest measures by side, the ocular-oral ratio and every scale total, oldest first."""
+    """One point per visit (`VISIT_POINT_HOW`): rest measures by side, the headline ocular-oral excess
+    (findings `headline()`), and every scale total, oldest first."""
+    from ..findings.indices import MIN_FLAG_EXCESS_PCT
+
     measures, scores = [], {}
+    keys = [f"{m}_{s}" for m, *_ in TREND_MEASURES for s in SIDES]
     for v in patient.visits:
-        for rec in v.recordings:
-            a = rec.analysis
-            if not a:
-                continue
-            rest = a.result.get("rest_measures") or {}
-            head = headline(a.result.get("indices") or {})
-            sd = a.result.get("rest_sd") or {}
-            measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(), "recording_id": rec.id,
-                             **{f"{m}_{s}": rest.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
-                             "sd": {f"{m}_{s}": sd.get(f"{m}_{s}") for m, *_ in TREND_MEASURES for s in SIDES},
-                             # The same headline number as the recording page (indices/2 only; an older
-                             # analysis has no noise estimate, so it is not plotted).
-                             "ocular_oral_excess": head["ocular_oral_excess_pct_points"]
-                             if head["mdc95_pct_points"] is not None else None,
-                             "ocular_oral_mdc95": head["mdc95_pct_points"], "ocular_oral_flagged": head["flagged"],
-                             "ocular_oral_reason": head["reason"]})
+        recs = _visit_recordings(v)
+        if recs:
+            rests = [r.analysis.result.get("rest_measures") or {} for r in recs]
+            sds = [r.analysis.result.get("rest_sd") or {} for r in recs]
+            # The same headline number as the recording page (indices/2 only; an older analysis has no
+            # noise estimate, so it is not plotted).
+            heads = [h for h in (headline(r.analysis.result.get("indices") or {}) for r in recs)]
+            usable = [h for h in heads if h["mdc95_pct_points"] is not None
+                      and h["ocular_oral_excess_pct_points"] is not None]
+            ex = _mean(h["ocular_oral_excess_pct_points"] for h in usable)
+            # Each recording's MDC95 is its own; the mean's is taken as their mean (no credit for averaging).
+            mdc = _mean(h["mdc95_pct_points"] for h in usable)
+            if len(usable) == 1:
+                flagged, reason = usable[0]["flagged"], usable[0]["reason"]
+            elif usable:
+                flagged = ex > mdc and ex >= MIN_FLAG_EXCESS_PCT
+                reason = f"mean of {len(usable)} recordings"
+            else:
+                flagged, reason = False, next((h["reason"] for h in heads if h["reason"]), "not measured")
+            measures.append({"visit_id": v.id, "date": v.visit_date.isoformat(),
+                             "recording_ids": [r.id for r in recs], "recording_id": recs[-1].id,
+                             "protocol": getattr(recs[0], "protocol", None), "n_recordings": len(recs),
+                             **{k: _mean(rest.get(k) for rest in rests) for k in keys},
+                             "sd": {k: _mean(sd.get(k) for sd in sds) for k in keys},
+                             "ocular_oral_excess": ex, "ocular_oral_mdc95": mdc, "ocular_oral_flagged": flagged,
+                             "ocular_oral_reason": reason})
         for sc in v.scores:
             scores.setdefault(sc.scale, []).append({"visit_id": v.id, "date": v.visit_date.isoformat(),
                                                     "total": sc.total, "label": sc.label, "unit": sc.unit,
                                                     "better": sc.better, "version": sc.version})
     _add_changes(measures)
-    return {"affected_side": patient.affected_side, "measures": measures,
+    return {"affected_side": patient.affected_side, "measures": measures, "how": VISIT_POINT_HOW,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_excess", "name": "Ocular-oral synkinesis: excess narrowing of the "
                               "affected eye over the healthy eye during mouth movements", "unit": "percentage points",
@@ -267,44 +183,60 @@ def trends(patient: Patient) -> dict:
 
 
 def trend_charts(trends: dict, markers: list[tuple] | None = None) -> list[str]:
-    """The page's SVG charts of `trends(patient)`: one per rest measure (affected side solid, healthy
-    side dashed), the ocular-oral ratio and each scale's total, across visits; `markers` [(date,
-    label)] (the patient's treatments) drawn on every chart."""
+    """The page's SVG charts of `trends(patient)`: the headline ocular-oral excess first, then one per rest
+    measure (affected side solid in its colour, healthy side dashed), and each scale's total, across
+    visits; `markers` [(date, label)] (the patient's treatments) drawn on every chart."""
+    from .. import vocabulary as vocab
+    from ..colours import AFFECTED, HEALTHY
+
     affected_side, measures, charts = trends["affected_side"], trends["measures"], []
     if len(measures) > 1:
         labels = [m["date"] for m in measures]
-        for key, name, unit, better in TREND_MEASURES:
-            series = [Series(f"{side} ({'affected' if side == affected_side else 'healthy'})",
-                             [m.get(f"{key}_{side}") for m in measures],
-                             colour="#c33" if side == affected_side else "#246", dashed=side != affected_side)
-                      for side in SIDES]
-            charts.append(line_chart(labels, series, title=name, unit=unit, better=better, markers=markers))
         oo = [m.get("ocular_oral_excess") for m in measures]
         if any(v is not None for v in oo):
-            tips = [f"{m['date']}: {m['ocular_oral_excess']:+.1f} points (MDC95 {m['ocular_oral_mdc95']:.1f}); "
-                    f"{m['ocular_oral_reason']}" if m.get("ocular_oral_excess") is not None
+            key = "ocular_oral_excess_pct_points"
+            tips = [f"{m['date']}: {vocab.format_value(key, m['ocular_oral_excess'])} (MDC95 "
+                    f"{vocab.format_value('mdc95_pct_points', m['ocular_oral_mdc95'])}); {m['ocular_oral_reason']}"
+                    if m.get("ocular_oral_excess") is not None
                     else f"{m['date']}: {m.get('ocular_oral_reason') or 'not measured'}" for m in measures]
-            colours = ["#c33" if m.get("ocular_oral_flagged") else "#246" for m in measures]
-            charts.append(line_chart(labels, [Series("excess narrowing", oo, tips=tips, point_colours=colours)],
-                                     title="Ocular-oral synkinesis (excess eye narrowing)", unit="points",
-                                     better="lower is better", ref=0.0, ref_label="both eyes alike",
-                                     markers=markers))
-    for t in trends["scores"].values():
+            filled = [AFFECTED if m.get("ocular_oral_flagged") else "#fff" for m in measures]
+            charts.append(line_chart(labels, [Series("affected eye's excess narrowing", oo, colour=AFFECTED, tips=tips,
+                                                     point_colours=filled)],
+                                     title="Ocular-oral synkinesis: excess narrowing of the affected eye",
+                                     unit="points", better="lower is better; filled point: reads as synkinesis",
+                                     ref=0.0, ref_label="both eyes alike", markers=markers))
+        for key, name, unit, better in TREND_MEASURES:
+            series = []
+            for side in SIDES:
+                name_s = f"{side} ({'affected' if side == affected_side else 'healthy'})"
+                vals = [m.get(f"{key}_{side}") for m in measures]
+                tips = [f"{m['date']}: {name_s} {vocab.format_value(f'{key}_{side}', v)}" for m, v in zip(measures, vals)]
+                series.append(Series(name_s, vals, colour=AFFECTED if side == affected_side else HEALTHY,
+                                     dashed=side != affected_side, tips=tips))
+            charts.append(line_chart(labels, series, title=name, unit=unit, better=better, markers=markers))
+    for key, t in trends["scores"].items():
         pts = t["points"]
         if len(pts) > 1:
-            charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts])],
+            tips = [f"{p['date']}: {vocab.format_value(f'{key}.total', p['total'])}" for p in pts]
+            charts.append(line_chart([p["date"] for p in pts], [Series(t["title"], [p["total"] for p in pts], tips=tips)],
                                      title=t["title"], unit=pts[-1]["unit"] or "", better=t["better_text"],
                                      markers=markers))
     return charts
 
 
 def _add_changes(rows: list[dict]) -> None:
-    """Each visit's change from the previous one, with its minimal detectable change (MDC95).
+    """Each visit's change from the previous one, with its minimal detectable change (MDC95) — only
+    when both visits were measured with the same protocol (a free recording has none: not judged).
 
-    A change smaller than the MDC may be measurement noise; both recordings' own rest SDs set it.
+    A change smaller than the MDC may be measurement noise; both visits' own rest SDs set it.
     """
     for prev, row in zip(rows, rows[1:]):
         row["change"] = {}
+        if not row.get("protocol") or row.get("protocol") != prev.get("protocol"):
+            row["change_note"] = ("not compared with the previous visit: "
+                                  + ("different protocols" if row.get("protocol") and prev.get("protocol")
+                                     else "a free recording follows no protocol"))
+            continue
         for key, sd in row["sd"].items():
             a, b, sa, sb = prev.get(key), row.get(key), prev["sd"].get(key), sd
             if None in (a, b, sa, sb):
@@ -315,7 +247,8 @@ def _add_changes(rows: list[dict]) -> None:
 
 def patient_dict(p: Patient, full: bool = False) -> dict:
     d = {"id": p.id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
-         "birth_date": p.birth_date.isoformat(), "affected_side": p.affected_side}
+         "birth_date": p.birth_date.isoformat(), "affected_side": p.affected_side, "cause": p.cause,
+         "onset_date": p.onset_date.isoformat() if p.onset_date else None, "bilateral": bool(p.bilateral)}
     if full:
         d["visits"] = [visit_dict(v) for v in p.visits]
     return d

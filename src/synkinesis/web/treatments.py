@@ -30,6 +30,7 @@ from ..store.models import (Analysis, Patient, PracticeProgramme, PracticeSessio
 from ..treatments.face_map import Anchor
 from .deps import admin_user, audit, client_ip, current_user, get_db, patient_for, staff_user, visible
 from .render import render
+from .schemas import Deleted, FaceMapSuggestions, TreatmentSettingsInForce, TreatmentSettingsOut, TreatmentVocabulary
 from .security import check_csrf
 from .services import FormError
 
@@ -445,13 +446,13 @@ def form_to_data(form: dict, kind: str, events: list[str] | None = None) -> dict
 
 # ============================================================================ JSON API
 
-@router.get("/api/treatments-vocabulary", summary="Products, muscles, purposes, surgeries (keys and labels)")
+@router.get("/api/treatments-vocabulary", response_model=TreatmentVocabulary, summary="Products, muscles, purposes, surgeries (keys and labels)")
 def vocabulary(user: User = Depends(current_user)):
     return core.vocabulary()
 
 
-@router.get("/api/face-map/suggest", summary="Muscles nearest a point of the face map (approximate), or off "
-                                             "the face")
+@router.get("/api/face-map/suggest", response_model=FaceMapSuggestions,
+            summary="Muscles nearest a point of the face map (approximate), or off the face")
 def suggest(u: float | None = Query(None, ge=-1, le=2, description="across the face map, 0–1 (patient's right "
                                                                     "on the left)"),
             v: float | None = Query(None, ge=-1, le=2, description="down the face map, 0–1"),
@@ -515,7 +516,7 @@ def put_treatment(request: Request, treatment_id: int, body: TreatmentIn = Body(
     return treatment_dict(t, warnings)
 
 
-@router.delete("/api/treatments/{treatment_id}", dependencies=CSRF, summary="Delete a treatment and its points")
+@router.delete("/api/treatments/{treatment_id}", response_model=Deleted, dependencies=CSRF, summary="Delete a treatment and its points")
 def delete_treatment(request: Request, treatment_id: int, user: User = Depends(staff_user),
                      db: Session = Depends(get_db)):
     t = treatment_for(db, user, treatment_id)
@@ -564,7 +565,7 @@ class SettingsIn(BaseModel):
                                                "site_ceiling, session_ceiling, window_days}} in its own units")
 
 
-@router.get("/api/treatment-settings", summary="The clinic's Botox interval, follow-up window and dose limits")
+@router.get("/api/treatment-settings", response_model=TreatmentSettingsInForce, summary="The clinic's Botox interval, follow-up window and dose limits")
 def get_settings(request: Request, user: User = Depends(staff_user), db: Session = Depends(get_db)):
     out = act.settings_dict(act.clinic_settings(db, user.clinic_id))
     out["limits_in_force"] = {k: core.limits_for(k, out["dose_limits"] or None).to_dict() for k in core.PRODUCTS}
@@ -572,7 +573,7 @@ def get_settings(request: Request, user: User = Depends(staff_user), db: Session
     return out
 
 
-@router.put("/api/treatment-settings", dependencies=CSRF, summary="Change the clinic's treatment settings (admin)")
+@router.put("/api/treatment-settings", response_model=TreatmentSettingsOut, dependencies=CSRF, summary="Change the clinic's treatment settings (admin)")
 def put_settings(request: Request, body: SettingsIn = Body(...), user: User = Depends(admin_user),
                  db: Session = Depends(get_db)):
     try:

@@ -24,12 +24,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
-from ..errors import SynkinesisError
-from ..store import Database
 from ..actions import Actor
 from ..actions.recordings import replace_analysis
+from ..crops import closeup_sizes
+from ..errors import SynkinesisError
+from ..records.analyses import jsonable
+from ..records.media import recording_dir, write_key_frame
+from ..store import Database
 from ..store.models import Job, Recording
-from .media import draw_landmarks, recording_dir
 
 log = logging.getLogger("synkinesis.worker")  # ids and states only: never names or measures
 PROGRESS_EVERY_S = 0.5
@@ -233,16 +235,15 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
 
     Key frames are the middle of the rest baseline and each episode's peak, with landmarks drawn;
     when the steps are known (a protocol), each step's peak, captioned and shaded by the step.
-    A video that follows a `protocol` is also graded per expression (`grading`), from the guided
+    A video that follows a `protocol` is also graded per expression (`records.analyses`), from the guided
     recorder's `step_times` or with its steps found automatically: result["assessment"].
     """
-    import cv2
     import numpy as np
 
     from ..frames import open_media
     from ..per_recording import analyse_recording
     from ..plots import plot_time_series
-    from . import grading
+    from ..records import analyses
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
@@ -255,8 +256,8 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         else:
             # Known steps (guided, or found for a protocol) name the shading and the key frames.
             plot_path = plot_time_series(table, a.segmentation, side, out_dir / "time_series.png",
-                                         steps=grading.step_spans(result.get("assessment")))
-            labels = grading.key_frame_labels(a.segmentation, result.get("assessment"))
+                                         steps=analyses.step_spans(result.get("assessment")))
+            labels = analyses.key_frame_labels(a.segmentation, result.get("assessment"))
             wanted = {f: label for f, (label, _) in labels.items()} or {0: "First frame"}
             detected = {f: d for f, (_, d) in labels.items()}
         table_path = out_dir / "frames.parquet"
@@ -264,13 +265,17 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
         landmarks_path = out_dir / "landmarks.npy"
         np.save(landmarks_path, np.asarray(landmarks))
         key_frames = []
+        sizes = closeup_sizes(landmarks)  # one close-up size for the whole recording
         with open_media(media_path) as media:
             for frame in media:
                 if frame.index in wanted:
-                    p = out_dir / f"key_{frame.index:05d}.png"
-                    cv2.imwrite(str(p), draw_landmarks(frame.image, np.asarray(landmarks[frame.index])))
+                    files = write_key_frame(frame.image, np.asarray(landmarks[frame.index], float), sizes,
+                                            out_dir / f"key_{frame.index:05d}")
                     key_frames.append({"label": wanted[frame.index], "frame": frame.index,
-                                       "time_s": round(frame.time_s, 3), "path": str(p.relative_to(rel)),
+                                       "time_s": round(frame.time_s, 3),
+                                       **{k: str(v.relative_to(rel)) if isinstance(v, Path) else v
+                                          for k, v in files.items()},
+                                       "closeups": {k: str(v.relative_to(rel)) for k, v in files["closeups"].items()},
                                        "detected": detected.get(frame.index, wanted[frame.index])})
                 if frame.index >= max(wanted):
                     break
@@ -280,25 +285,6 @@ def analyse_to_files(media_path: Path, side: str, out_dir: Path, rel: Path, prog
             "indices_version": str(result["indices"].get("version", "")), "result": jsonable(result),
             "table_path": str(table_path.relative_to(rel)), "landmarks_path": str(landmarks_path.relative_to(rel)),
             "plot_path": str(plot_path.relative_to(rel)) if plot_path else None, "key_frames": key_frames}}
-
-
-def jsonable(obj):
-    """NaN/inf are not JSON (PostgreSQL's json type refuses them): store them as null."""
-    import json
-    import math
-
-    def clean(x):
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        if hasattr(x, "item"):  # numpy scalar
-            return clean(x.item())
-        return x
-
-    return clean(json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))))
 
 
 def run_pending(db: Database, data_dir: Path, worker_id: str = "inline") -> int:

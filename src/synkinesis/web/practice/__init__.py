@@ -23,10 +23,10 @@ WebSocket checks the session cookie and that the Origin is this site.
 from .hub import DRAW_INDEX, DRAW_LINES, LiveEntry, PracticeHub, hub_of, inference_executor, process_frame, restore_live
 from .jpeg import BadFrame, jpeg_size
 from .routes import CLOSE_BAD_FRAME, CLOSE_FINISHED, CLOSE_SUPERSEDED, router
-from .service import (adherence, exercise_catalogue, new_session_row, overview, programme_dict, session_dict, trend_svg,
-                      trends, validate_items)
+from .service import (adherence, exercise_catalogue, exercise_progress, new_session_row, overview, programme_dict,
+                      progress_chart, session_dict, validate_items)
 
 __all__ = ["BadFrame", "CLOSE_BAD_FRAME", "CLOSE_FINISHED", "CLOSE_SUPERSEDED", "DRAW_INDEX", "DRAW_LINES", "LiveEntry",
-           "PracticeHub", "adherence", "exercise_catalogue", "hub_of", "inference_executor", "jpeg_size",
-           "new_session_row", "overview", "process_frame", "programme_dict", "restore_live", "router", "session_dict",
-           "trend_svg", "trends", "validate_items"]
+           "PracticeHub", "adherence", "exercise_catalogue", "exercise_progress", "hub_of", "inference_executor", "jpeg_size",
+           "new_session_row", "overview", "process_frame", "programme_dict", "progress_chart", "restore_live", "router",
+           "session_dict", "validate_items"]

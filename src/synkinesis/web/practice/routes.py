@@ -23,6 +23,7 @@ from ...live.session import HOLD_FRACTION
 from ...store.models import Patient, PracticeSession, User
 from ..deps import MAX_ID, actor, audit, can_see, current_user, get_db, patient_for, staff_user
 from ..render import render
+from ..schemas import PracticeOverview, PracticeSessionOut, ProgrammeOut, ProgrammeWithCatalogue
 from ..security import SESSION_COOKIE, check_csrf, session_user
 from .hub import (DRAW_LINES, LiveEntry, hub_of, inference_executor, process_frame, recalibrate, restore_live,
                   session_summary)
@@ -88,7 +89,7 @@ async def programme_form(request: Request, patient_id: int, user: User = Depends
     return RedirectResponse(f"/patients/{p.id}#practice", status_code=303)
 
 
-@router.get("/api/patients/{patient_id}/programme", summary="The patient's practice programme (or the default) "
+@router.get("/api/patients/{patient_id}/programme", response_model=ProgrammeWithCatalogue, summary="The patient's practice programme (or the default) "
             "and the exercise catalogue")
 def get_programme(request: Request, patient_id: int, user: User = Depends(current_user),
                   db: Session = Depends(get_db)):
@@ -97,7 +98,7 @@ def get_programme(request: Request, patient_id: int, user: User = Depends(curren
     return programme_dict(db, p.id) | {"exercises": exercise_catalogue()}
 
 
-@router.put("/api/patients/{patient_id}/programme", dependencies=CSRF,
+@router.put("/api/patients/{patient_id}/programme", response_model=ProgrammeOut, dependencies=CSRF,
             summary="Prescribe the practice programme (a new version; the history is kept)")
 def put_programme(request: Request, patient_id: int, body: ProgrammeIn, user: User = Depends(staff_user),
                   db: Session = Depends(get_db)):
@@ -106,7 +107,7 @@ def put_programme(request: Request, patient_id: int, body: ProgrammeIn, user: Us
     return programme_dict(db, p.id)
 
 
-@router.get("/api/patients/{patient_id}/practice-sessions",
+@router.get("/api/patients/{patient_id}/practice-sessions", response_model=PracticeOverview,
             summary="Practice sessions (summaries only), adherence per day and week, and trends per exercise")
 def list_sessions(request: Request, patient_id: int, user: User = Depends(current_user),
                   db: Session = Depends(get_db)):
@@ -117,7 +118,8 @@ def list_sessions(request: Request, patient_id: int, user: User = Depends(curren
     return ov
 
 
-@router.post("/api/patients/{patient_id}/practice-sessions", status_code=201, dependencies=CSRF,
+@router.post("/api/patients/{patient_id}/practice-sessions", status_code=201, response_model=PracticeSessionOut,
+             dependencies=CSRF,
              summary="Start a practice session of one prescribed exercise; then open its WebSocket (ws_url)")
 def start_session(request: Request, patient_id: int, body: PracticeSessionIn = Body(...),
                   user: User = Depends(current_user), db: Session = Depends(get_db)):

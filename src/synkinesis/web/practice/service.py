@@ -1,44 +1,21 @@
 """Practice programmes and sessions in the database: the current programme, sessions, adherence per day and
-week, and trends per exercise (for the pages and the API)."""
+week, and progress per exercise (for the pages and the API)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...live import EXERCISES
+from ...live.programme import TARGET_RANGES, unit_of
+# The programme check and a new session row are below the actions (records.practice); imported for the pages.
+from ...records.practice import current_programme, new_session_row, programme_dict, validate_items  # noqa: F401
 from ...store.models import Patient, PracticeProgramme, PracticeSession
 from ..charts import Series, line_chart
-from ..services import FormError
-from ...live.programme import (DEFAULT_PROGRAMME, TARGET_RANGES, ProgrammeError, programme_view, resolve_item,
-                               unit_of)
-from ...live.programme import validate_items as _validate
 
 RESUMABLE_FOR = timedelta(hours=12)
-
-
-def validate_items(raw: Any) -> list[dict]:
-    """A programme's items, normalised; FormError lists every problem as `<exercise>.<field>`."""
-    try:
-        return _validate(raw)
-    except ProgrammeError as e:
-        raise FormError(str(e), e.problems) from None
-
-
-def current_programme(db: Session, patient_id: int) -> PracticeProgramme | None:
-    return db.scalar(select(PracticeProgramme).where(PracticeProgramme.patient_id == patient_id)
-                     .order_by(PracticeProgramme.id.desc()).limit(1))
-
-
-def programme_dict(db: Session, patient_id: int) -> dict:
-    row = current_programme(db, patient_id)
-    items = row.items if row else [dict(i) for i in DEFAULT_PROGRAMME]
-    return {"patient_id": patient_id, "id": row.id if row else None, "default": row is None,
-            "note": row.note if row else "", "created_at": row.created_at.isoformat() if row else None,
-            "created_by": row.created_by if row else None, "items": programme_view(items)}
 
 
 def exercise_catalogue() -> list[dict]:
@@ -50,31 +27,6 @@ def exercise_catalogue() -> list[dict]:
 
 def aware_utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def _local_date(value: str | None) -> date:
-    """The patient's calendar day as the browser sent it, if it is within a day of UTC's."""
-    today = datetime.now(timezone.utc).date()
-    try:
-        d = date.fromisoformat(str(value or ""))
-    except ValueError:
-        return today
-    return d if abs((d - today).days) <= 1 else today
-
-
-def new_session_row(db: Session, user_id: int | None, patient: Patient, exercise: str,
-                    local_date: str | None) -> PracticeSession:
-    """A session row (not added) of one exercise of the patient's programme (FormError otherwise)."""
-    prog = programme_dict(db, patient.id)
-    item = next((i for i in prog["items"] if i["exercise"] == exercise), None)
-    if item is None:
-        raise FormError(f"{exercise!r} is not in this patient's programme; practise one of: "
-                        f"{', '.join(i['exercise'] for i in prog['items'])}.", {"exercise": "not prescribed"})
-    e, _ = resolve_item({"exercise": exercise, **item["prescribed"]})
-    s = PracticeSession(patient_id=patient.id, programme_id=prog["id"], exercise=exercise, settings=e.to_dict(),
-                        status="active", local_date=_local_date(local_date), reps_done=0, reps_prescribed=e.reps,
-                        engine_version="", formula_version="", created_by=user_id)
-    return s
 
 
 def session_dict(s: PracticeSession, live_ids: set[int] = frozenset()) -> dict:
@@ -112,7 +64,7 @@ def resumable(db: Session, patient_id: int, exercise: str) -> PracticeSession | 
     return None
 
 
-# ============================================================================ adherence, trends
+# ============================================================================ adherence, progress
 
 def adherence(items: list[dict], sessions: list[PracticeSession], start: date, today: date,
               days: int = 7, weeks: int = 8) -> dict:
@@ -145,8 +97,9 @@ def adherence(items: list[dict], sessions: list[PracticeSession], start: date, t
     return {"sessions_per_day": per_day, "since": start.isoformat(), "days": day_rows, "weeks": week_rows}
 
 
-def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
-    """Per exercise, oldest first: each practised session's median unwanted movement, the share of
+def exercise_progress(sessions: list[PracticeSession]) -> dict[str, dict]:
+    """Practice progress per exercise, oldest first (the sessions API's `trends` key; not the visits'
+    `services.trends`): each practised session's median unwanted movement, the share of
     repetitions without synkinesis and the repetitions done."""
     out: dict[str, dict] = {}
     for s in sessions:
@@ -166,7 +119,7 @@ def trends(sessions: list[PracticeSession]) -> dict[str, dict]:
     return out
 
 
-def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
+def progress_chart(points: list[dict], key: str, unit: str, title: str, ref: float | None = None,
               y_max: float | None = None, better: str = "lower is better") -> str:
     """A practice progress chart of `key` over sessions; points over the threshold `ref` are red."""
     values = [p.get(key) for p in points]
@@ -178,7 +131,8 @@ def trend_svg(points: list[dict], key: str, unit: str, title: str, ref: float | 
 
 
 def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), today: date | None = None) -> dict:
-    """Programme, adherence, trends (with charts) and recent sessions: the patient page's block and
+    """Programme, adherence, progress per exercise (`trends`, with charts) and recent sessions: the
+    patient page's block and
     the sessions API."""
     prog = programme_dict(db, patient.id)
     sessions = patient_sessions(db, patient.id)
@@ -188,7 +142,7 @@ def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), to
     starts = [aware_utc(first_prog).date()] if first_prog else []
     starts += [sessions[0].local_date] if sessions else []
     start = min(starts) if starts else today
-    tr = trends(sessions)
+    tr = exercise_progress(sessions)
     charts = {}
     for key, t in tr.items():
         pts = t["points"][-30:]
@@ -196,8 +150,8 @@ def overview(db: Session, patient: Patient, live_ids: set[int] = frozenset(), to
         what = "Eye narrowing" if (t["unwanted_signal"] or "").startswith("eye") else "Mouth movement"
         charts[key] = {
             "name": t["name"],
-            "unwanted": trend_svg(pts, "median_unwanted", t["unit"], f"{what} (median per session)", ref=ref),
-            "clean": trend_svg([p | {"share_pct": None if p["share_without_synkinesis"] is None
+            "unwanted": progress_chart(pts, "median_unwanted", t["unit"], f"{what} (median per session)", ref=ref),
+            "clean": progress_chart([p | {"share_pct": None if p["share_without_synkinesis"] is None
                                      else round(100 * p["share_without_synkinesis"])} for p in pts],
                                "share_pct", "%", "Repetitions without synkinesis", y_max=100,
                                better="higher is better")}
