@@ -43,7 +43,13 @@ def demo_url(tmp_path_factory):
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("walk"), run_worker=False)
     app = create_app(settings)
-    assert seed_demo(settings, app.state.db)
+    # In a thread of its own: the demo's upload runs an event loop, and the session's Playwright
+    # browser may already run one in this thread.
+    seeded = []
+    worker = threading.Thread(target=lambda: seeded.append(seed_demo(settings, app.state.db)))
+    worker.start()
+    worker.join()
+    assert seeded == [True]
     _enter_scores(app.state.db)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
