@@ -104,3 +104,9 @@ def test_favicon_answers_and_is_linked(app, world):
     assert r.status_code == 200 and r.content.startswith(b"<svg") and "svg" in r.headers["content-type"]
     assert c.get("/static/favicon.svg").status_code == 200
     assert 'rel="icon"' in c.get("/login").text
+
+
+def test_the_accounts_page_links_each_patient_log_in_to_the_record(app, world, as_user):
+    page = as_user("admin_a").get("/admin/users").text
+    assert f'href="/patients/{world.p1}" class="patient-record"' in page
+    assert f'href="/patients/{world.p3}"' not in page  # another clinic's patient: not listed at all
