@@ -136,12 +136,22 @@ def test_a_rerun_skips_what_is_done_and_duplicates_nothing(local_run, cohort_dir
     status = pq.read_table(out / "status.parquet").to_pandas()
     assert list(status["status"]) == ["skipped"] * 4 + ["failed"] * 3
     assert len(pq.read_table(out / "recordings.parquet")) == 4
-    # An output deleted by hand is made again, the same bytes.
+    # An output deleted by hand is made again, the same bytes; a file touched but not changed is
+    # hashed again (by the worker) and skipped, its record noting the new time.
     gone = next(iter(before))
     gone.unlink()
+    touched = next(p for p in VIDEOS if f"patient_id={p}" not in str(gone))
+    video = cohort_dir / touched / "single_face.mp4"
+    mtime = video.stat().st_mtime_ns + 10**9
+    os.utime(video, ns=(mtime, mtime))
     report = run_batch(cohort_dir / "manifest.csv", out, runner=LocalRunner(1))
     assert report.counts == {"skipped": 3, "done": 1, "failed": 3}
+    assert report.frames == (1 if "patient_id=P" in str(gone) else 72)  # only the deleted one was analysed
     assert {p: p.read_bytes() for p in (out / "frames").rglob("*.parquet")} == before
+    status = pq.read_table(out / "status.parquet").to_pandas().set_index("patient_id")
+    assert status.loc[touched, "status"] == "skipped"
+    rec = json.loads((out / "status" / f"{status.loc[touched, 'recording_id']}.json").read_text())
+    assert rec["mtime_ns"] == mtime and rec["status"] == "done"
 
 
 def test_cohort_summary_reads_the_parquet_files(local_run, tmp_path):
@@ -274,3 +284,30 @@ def test_one_run_per_output_folder(cohort_dir, tmp_path):
     held.lock()  # another run is writing here
     with pytest.raises(InvalidInput, match="Another batch run is writing"):
         run_batch(cohort_dir / "manifest.csv", tmp_path)
+
+
+def test_a_worker_decodes_and_converts_on_its_one_thread(media):
+    """One worker = one core: with threads=1 (what `batch` uses) a video's decoding and RGB
+    conversion start no thread. PyAV's default conversion started a swscale thread pool for every
+    frame, so one worker borrowed the second core and two workers could not double its rate."""
+    import threading
+
+    from synkinesis.frames import iter_frames
+
+    seen, stop = set(), threading.Event()
+    sampler_id = []
+
+    def sample():
+        sampler_id.append(str(threading.get_native_id()))
+        while not stop.is_set():
+            seen.update(os.listdir("/proc/self/task"))
+            time.sleep(0.0005)
+
+    before = set(os.listdir("/proc/self/task"))
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    n = sum(1 for _ in iter_frames(media("single_face.mp4"), threads=1))
+    stop.set()
+    t.join()
+    assert n == 72
+    assert seen - before - set(sampler_id) == set()

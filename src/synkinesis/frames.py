@@ -121,8 +121,9 @@ def open_media(path: str | Path, threads: int | None = None) -> MediaSource:
     Parameters
     ----------
     path : a video (`VIDEO_EXTENSIONS`: mp4, mov, webm, avi, …) or photo (`PHOTO_EXTENSIONS`: jpg, png, …).
-    threads : decoder threads for video. None keeps PyAV's default; 1 pins decoding to one
-        thread (benchmarks); 0 lets FFmpeg pick; N > 1 uses frame + slice threading.
+    threads : decoder (and RGB conversion) threads for video. None keeps PyAV's default; 1 pins
+        decoding to one thread (benchmarks, batch workers); 0 lets FFmpeg pick; N > 1 uses frame +
+        slice threading.
 
     Returns
     -------
@@ -363,8 +364,10 @@ class _VideoSource(MediaSource):
             time_s = index / self._fps if self._fps else 0.0
         else:
             time_s = t - self._t0
-        # A fresh RGB buffer per frame (swscale output); copy only if rows are padded.
-        image = vf.to_ndarray(format="rgb24")
+        # A fresh RGB buffer per frame (swscale output); copy only if rows are padded. `threads`
+        # bounds the conversion too: PyAV's default starts a swscale thread pool per frame.
+        image = (vf.to_ndarray(format="rgb24") if self._threads is None
+                 else vf.reformat(format="rgb24", threads=self._threads).to_ndarray())
         if self._ccw_turns:
             image = cv2.rotate(image, _CV2_ROTATE[self._ccw_turns])
         elif not image.flags.c_contiguous:

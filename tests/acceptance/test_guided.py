@@ -172,10 +172,14 @@ def test_an_eye_that_does_not_close_is_graded_from_the_tight_closure(guided):
     assert hb["eye_closes_completely"] is False and hb["symmetric_at_rest"] is True
     assert est["hb"]["result"]["total"] == 4  # incomplete closure, symmetric at rest: IV
     # The affected lower lip drops 0.47 of the healthy one's (truth). The mesh pulls a one-sided mouth
-    # difference towards symmetry (here it sees 0.65): the eFACE item is clearly reduced (≤ 80, where
-    # normal is 100) and never more reduced than the truth (by more than 10 points of noise).
+    # difference towards symmetry (here it sees 0.65-0.68): the eFACE item is clearly reduced (≤ 80, where
+    # normal is 100) and never more reduced than the truth (by more than 10 points of noise). The warp
+    # moves the lip without changing its height, so Auto-eFACE's height rule alone says 100: the
+    # estimate uses the drop instead and says so (estimates.LOWER_LIP_AGREEMENT).
     true_ratio = true_excursion(truth, "eee", "left") / true_excursion(truth, "eee", "right")
+    print("lower lip:", ef["lower_lip_eee"], est["eface"]["notes"])
     assert 100 * true_ratio - 10 <= ef["lower_lip_eee"] <= 80, (ef["lower_lip_eee"], true_ratio)
+    assert any("the drop is used" in n for n in est["eface"]["notes"])
     # a weak face is not a synkinetic one: no eye narrows with the mouth beyond noise
     for e in a["expressions"]:
         for f in e["synkinesis"]:

@@ -15,8 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from synkinesis.store.models import Analysis, Clinic, Job, Patient, Recording, ScaleScore, Treatment, User, Visit
+from synkinesis.store.models import QuestionnaireAssignment, QuestionnaireWording
 
 from .conftest import PASSWORD, login
+from .fake_wording import fake_wording, fake_wording_bytes
 
 PUBLIC, ANY, OWNER, STAFF_OWN, STAFF, ADMIN = "public", "any", "owner", "staff-own", "staff", "admin"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -44,8 +46,9 @@ ROUTES = {
     ("GET", "/visits/{visit_id}"): (OWNER, None),
     ("POST", "/visits/{visit_id}/recordings"): (OWNER, "upload"),
     ("GET", "/visits/{visit_id}/record"): (OWNER, None),
-    ("GET", "/visits/{visit_id}/scales/{key}"): (OWNER, None),
-    ("POST", "/visits/{visit_id}/scales/{key}"): (OWNER, "saq_form"),
+    ("GET", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, None),
+    ("POST", "/visits/{visit_id}/scales/{key}"): (STAFF_OWN, "saq_form"),
+    ("GET", "/visits/{visit_id}/scores/{score_id}"): (STAFF_OWN, None),  # a score, its estimate and the changes
     ("GET", "/recordings/{recording_id}"): (OWNER, None),
     ("POST", "/recordings/{recording_id}/retry"): (STAFF_OWN, "form"),
     ("GET", "/recordings/{recording_id}/files/{name}"): (OWNER, None),
@@ -71,7 +74,7 @@ ROUTES = {
     ("POST", "/api/patients/{patient_id}/visits"): (STAFF_OWN, "visit_json"),
     ("GET", "/api/visits/{visit_id}"): (OWNER, None),
     ("POST", "/api/visits/{visit_id}/recordings"): (OWNER, "upload"),
-    ("POST", "/api/visits/{visit_id}/scores/{key}"): (OWNER, "saq_json"),
+    ("POST", "/api/visits/{visit_id}/scores/{key}"): (STAFF_OWN, "saq_json"),
     ("GET", "/api/recordings/{recording_id}/status"): (OWNER, None),
     ("POST", "/api/recordings/{recording_id}/retry"): (STAFF_OWN, None),
     ("PUT", "/api/recordings/{recording_id}/steps"): (STAFF_OWN, "steps_json"),
@@ -136,6 +139,24 @@ ROUTES = {
     ("GET", "/recordings/{recording_id}/delete"): (STAFF_OWN, None),
     ("POST", "/recordings/{recording_id}/delete"): (STAFF_OWN, "form"),
     ("DELETE", "/api/recordings/{recording_id}"): (STAFF_OWN, None),
+    # Questionnaires (web/questionnaires.py)
+    ("GET", "/admin/questionnaires"): (ADMIN, None),
+    ("POST", "/admin/questionnaires"): (ADMIN, "wording_upload"),
+    ("POST", "/admin/questionnaires/{wording_id}/delete"): (ADMIN, "form"),
+    ("GET", "/api/questionnaire-wordings"): (STAFF, None),
+    ("POST", "/api/questionnaire-wordings"): (ADMIN, "wording_json"),
+    ("DELETE", "/api/questionnaire-wordings/{wording_id}"): (ADMIN, None),
+    ("GET", "/visits/{visit_id}/questionnaires/{key}"): (STAFF_OWN, None),
+    ("POST", "/visits/{visit_id}/questionnaires/{key}"): (STAFF_OWN, "saq_form"),
+    ("POST", "/api/visits/{visit_id}/questionnaires/{key}"): (STAFF_OWN, "saq_json"),
+    ("POST", "/patients/{patient_id}/questionnaires"): (STAFF_OWN, "assign_form"),
+    ("POST", "/api/patients/{patient_id}/questionnaires"): (STAFF_OWN, "assign_json"),
+    ("GET", "/api/patients/{patient_id}/questionnaires"): (OWNER, None),
+    ("POST", "/questionnaires/{assignment_id}/cancel"): (STAFF_OWN, "form"),
+    ("GET", "/questionnaires/{assignment_id}"): (OWNER, None),
+    ("POST", "/questionnaires/{assignment_id}"): (OWNER, "answers_form"),
+    ("GET", "/api/questionnaires/{assignment_id}"): (OWNER, None),
+    ("POST", "/api/questionnaires/{assignment_id}/answers"): (OWNER, "answers_json"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_BITS = ("Lindqvist", "A-001", "1971-03-04")  # P1's name, MRN, date of birth
@@ -184,9 +205,14 @@ def p1_records(app, world, settings):
         s.add(t)
         sc = ScaleScore(visit_id=world.v1, scale="saq", version="saq/1", total=40.0, better="lower", unit="points",
                         label=None, result={"items": {f"q{n}": 2 for n in range(1, 10)}})
-        s.add(sc)
+        w = QuestionnaireWording(clinic_id=world.clinic_a, instrument="saq", language="en", title="test",
+                                 wording=fake_wording("saq", "en"))
+        q = QuestionnaireAssignment(patient_id=world.p1, visit_id=world.v1, instrument="saq", language="en",
+                                    status="open")
+        s.add_all([sc, w, q])
         s.flush()
         return {"recording_id": rec.id, "analysis_id": a.id, "treatment_id": t.id, "score_id": sc.id,
+                "wording_id": w.id, "assignment_id": q.id,
                 "user_id": s.scalar(select(User.id).where(User.username == "doc_a"))}
 
 
@@ -256,6 +282,19 @@ def send(client, method, path, body, csrf=True, face_video=None):
     elif body == "treatment_form":
         kw["data"] = {**form, "kind": "surgery", "type": "brow_lift", "date": "2024-02-02", "side": "left",
                       "surgeon": "X"}
+    elif body == "wording_upload":
+        kw["files"] = {"file": ("wording.json", fake_wording_bytes("saq", "de"), "application/json")}
+        kw["data"] = form
+    elif body == "wording_json":
+        kw["json"] = fake_wording("face", "de")
+    elif body == "assign_form":
+        kw["data"] = {**form, "questionnaire": "face:en"}
+    elif body == "assign_json":
+        kw["json"] = {"instrument": "saq", "language": "en"}
+    elif body == "answers_form":
+        kw["data"] = {**form, **{f"q{n}": "3" for n in range(1, 10)}}
+    elif body == "answers_json":
+        kw["json"] = {str(n): 3 for n in range(1, 10)}
     elif body == "upload":
         kw["files"] = {"file": ("clip.mp4", open(face_video, "rb"), "video/mp4")}
         kw["data"] = form
@@ -374,3 +413,6 @@ def _p1_unchanged(app, world, ids):
         assert s.scalar(select(User.id).where(User.username == "intruder_login")) is None
         assert s.scalar(select(func.count()).select_from(Treatment)) == 1
         assert s.get(Treatment, ids["treatment_id"]).surgery_type == "eyelid_weight"
+        assert s.get(QuestionnaireAssignment, ids["assignment_id"]).status == "open"
+        assert s.scalar(select(func.count()).select_from(QuestionnaireAssignment)) == 1
+        assert s.get(QuestionnaireWording, ids["wording_id"]) is not None

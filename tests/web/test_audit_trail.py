@@ -25,6 +25,7 @@ from synkinesis.actions.practice import save_session_state
 from synkinesis.actions.recordings import replace_analysis
 from synkinesis.store.models import (Analysis, AuditEvent, Base, Clinic, Job, PracticeSession, Recording,
                                      ScaleScore, Treatment, User, Visit)
+from synkinesis.store.models import QuestionnaireAssignment, QuestionnaireWording
 from synkinesis.web.worker import run_pending
 
 from .conftest import login
@@ -43,7 +44,7 @@ WRITES = {
     ("POST", "/patients/{patient_id}/account"): ("doc_a", {"username": "p1_second_login",
                                                            "password": "long enough password"}, Action.CREATE_LOGIN),
     ("POST", "/visits/{visit_id}/recordings"): ("doc_a", "upload", Action.CREATE),
-    ("POST", "/visits/{visit_id}/scales/{key}"): ("pat1", "saq_form", Action.CREATE),
+    ("POST", "/visits/{visit_id}/scales/{key}"): ("doc_a", "saq_form", Action.CREATE),
     ("POST", "/recordings/{failed_id}/retry"): ("doc_a", "form", Action.RETRY),
     ("POST", "/recordings/{guided_id}/steps"): ("doc_a", "steps_form", Action.CORRECT_STEPS),
     ("POST", "/admin/clinic"): ("admin_a", {"keep_original_video": "yes"}, Action.UPDATE_PRIVACY),
@@ -53,7 +54,7 @@ WRITES = {
     ("POST", "/api/patients"): ("doc_a", "new_patient_json", Action.CREATE),
     ("POST", "/api/patients/{patient_id}/visits"): ("doc_a", "visit_json", Action.CREATE),
     ("POST", "/api/visits/{visit_id}/recordings"): ("doc_a", "upload", Action.CREATE),
-    ("POST", "/api/visits/{visit_id}/scores/{key}"): ("pat1", "saq_json", Action.CREATE),
+    ("POST", "/api/visits/{visit_id}/scores/{key}"): ("doc_a", "saq_json", Action.CREATE),
     ("POST", "/api/recordings/{failed2_id}/retry"): ("doc_a", None, Action.RETRY),
     ("PUT", "/api/recordings/{guided_id}/steps"): ("doc_a", {"steps": None}, Action.CORRECT_STEPS),
     ("POST", "/api/patients/{patient_id}/practice-sessions"): ("pat1", "practice_session_json", Action.CREATE),
@@ -66,6 +67,17 @@ WRITES = {
     ("PUT", "/api/treatment-settings"): ("admin_a", "treatment_settings_json", Action.UPDATE),
     ("POST", "/admin/treatments"): ("admin_a", {"botox_interval_days": "60", "follow_up_from_days": "10",
                                                 "follow_up_to_days": "28"}, Action.UPDATE),
+    ("POST", "/admin/questionnaires"): ("admin_a", "wording_upload", Action.CREATE),
+    ("POST", "/api/questionnaire-wordings"): ("admin_a", "wording_json", Action.CREATE),
+    ("POST", "/admin/questionnaires/{wording_id}/delete"): ("admin_a", "form", Action.DELETE),
+    ("DELETE", "/api/questionnaire-wordings/{wording2_id}"): ("admin_a", None, Action.DELETE),
+    ("POST", "/visits/{visit_id}/questionnaires/{key}"): ("doc_a", "saq_form", Action.CREATE),
+    ("POST", "/api/visits/{visit_id}/questionnaires/{key}"): ("doc_a", "saq_json", Action.CREATE),
+    ("POST", "/questionnaires/{assignment_id}"): ("pat1", "answers_form", Action.CREATE),
+    ("POST", "/api/questionnaires/{assignment2_id}/answers"): ("pat1", "answers_json", Action.CREATE),
+    ("POST", "/questionnaires/{assignment3_id}/cancel"): ("doc_a", "form", Action.UPDATE),
+    ("POST", "/patients/{patient_id}/questionnaires"): ("doc_a", "assign_form", Action.CREATE),
+    ("POST", "/api/patients/{patient_id}/questionnaires"): ("doc_a", "assign_json", Action.CREATE),
     ("POST", "/treatments/{treatment_id}/delete"): ("doc_a", "form", Action.DELETE),
     ("DELETE", "/api/treatments/{treatment2_id}"): ("doc_a", None, Action.DELETE),
     # Corrections (web/patients.py): each edit changes something; deletes remove rows, then files
@@ -101,6 +113,8 @@ def _route_key(method: str, path: str) -> tuple[str, str]:
         path = path.replace("{" + name + "}", "{recording_id}")
     path = path.replace("{treatment2_id}", "{treatment_id}").replace("{score2_id}", "{score_id}")
     path = path.replace("{visit2_id}", "{visit_id}").replace("{visit3_id}", "{visit_id}")
+    path = path.replace("{wording2_id}", "{wording_id}")
+    path = path.replace("{assignment2_id}", "{assignment_id}").replace("{assignment3_id}", "{assignment_id}")
     return method, path.replace("{p1_id}", "{patient_id}").replace("{p2_id}", "{patient_id}")
 
 
@@ -184,6 +198,23 @@ def records(app, world, settings, as_user, guided_patient):
             s.add(t)
             s.flush()
             ids[name] = t.id
+        # Questionnaire wordings of clinic A (face:en to give, two to remove) and three SAQs given to P1
+        # (two to answer, one to take back).
+        from .fake_wording import fake_wording
+
+        for name, instrument, language in (("face_en", "face", "en"), ("saq_en", "saq", "en"),
+                                           ("wording_id", "saq", "nl"), ("wording2_id", "face", "nl")):
+            w = QuestionnaireWording(clinic_id=world.clinic_a, instrument=instrument, language=language,
+                                     title="test", wording=fake_wording(instrument, language))
+            s.add(w)
+            s.flush()
+            ids[name] = w.id
+        for name in ("assignment_id", "assignment2_id", "assignment3_id"):
+            q = QuestionnaireAssignment(patient_id=world.p1, visit_id=world.v1, instrument="saq", language="en",
+                                        status="open")
+            s.add(q)
+            s.flush()
+            ids[name] = q.id
         s.flush()
         ids["user_id"] = doc2.id
         for name in ("score_id", "score2_id"):  # P1's SAQ, as the patient entered it: corrected, then deleted

@@ -206,8 +206,8 @@ def test_deleting_a_visit_removes_its_recordings_scores_and_files(app, world, se
 # --- scores
 
 def test_a_score_is_corrected_in_place_and_deleted(app, world, as_user):
-    pat, doc = as_user("pat1"), as_user("doc_a")
-    sc = pat.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
+    doc = as_user("doc_a")  # a paper SAQ entered by the clinician (patients answer theirs as a to-do)
+    sc = doc.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
     assert sc["total"] == pytest.approx(18 / 45 * 100)  # SAQ: sum of 9 items (1–5) / 45 × 100
     form = doc.get(f"/scores/{sc['id']}/edit").text
     assert f'action="/scores/{sc["id"]}/edit"' in form and 'value="2" checked' in form
@@ -228,8 +228,9 @@ def test_a_score_is_corrected_in_place_and_deleted(app, world, as_user):
         assert s.get(ScaleScore, sc["id"]) is None
     assert _audits(app) == [("update", "score", sc["id"], "doc_a"), ("update", "score", sc["id"], "doc_a"),
                             ("delete", "score", sc["id"], "doc_a")]
-    # The patient who entered it may not correct it (clinic staff correct records).
-    sc2 = pat.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
+    # The patient may not correct a score on their record (clinic staff correct records).
+    pat = as_user("pat1")
+    sc2 = doc.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
     assert pat.put(f"/api/scores/{sc2['id']}", json={f"q{n}": 1 for n in range(1, 10)}).status_code == 403
     assert pat.delete(f"/api/scores/{sc2['id']}").status_code == 403
 
@@ -268,8 +269,8 @@ def test_deleting_a_recording_removes_its_analysis_and_media_after_the_commit(ap
 
 def test_the_visit_page_offers_corrections_to_staff_only(app, world, settings, as_user):
     rec_id, _ = _add_recording(app, settings, world, world.v1, analysed=False)
-    pat, doc = as_user("pat1"), as_user("doc_a")
-    sc = pat.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
+    pat, doc = as_user("pat1"), as_user("doc_a")  # a paper SAQ entered by the clinician
+    sc = doc.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).json()
     links = (f"/visits/{world.v1}/edit", f"/visits/{world.v1}/delete", f"/recordings/{rec_id}/delete",
              f"/scores/{sc['id']}/edit", f"/scores/{sc['id']}/delete")
     staff_page, patient_page = doc.get(f"/visits/{world.v1}").text, pat.get(f"/visits/{world.v1}").text

@@ -103,10 +103,13 @@ def test_scale_forms_are_generated_scored_and_say_which_direction_is_better(as_u
     assert bad.status_code == 422 and "field-error" in bad.text
 
     pat = as_user("pat1")
-    assert pat.get(f"/visits/{world.v1}/scales/sunnybrook").status_code == 404  # clinician-graded
-    r = pat.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)})
+    assert pat.get(f"/visits/{world.v1}/scales/sunnybrook").status_code == 403  # clinician-graded
+    # A patient answers questionnaires only on the clinic's wording (test_questionnaires.py); staff
+    # enter the paper forms.
+    assert pat.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)}).status_code == 403
+    r = doc.post(f"/api/visits/{world.v1}/scores/saq", json={f"q{n}": 2 for n in range(1, 10)})
     assert r.status_code == 201 and r.json()["better_text"] == "lower is better"
-    r = pat.post(f"/visits/{world.v1}/scales/face", data={"csrf_token": pat.headers["X-CSRF-Token"],
+    r = doc.post(f"/visits/{world.v1}/scales/face", data={"csrf_token": doc.headers["X-CSRF-Token"],
                                                           **{f"q{n}": "4" for n in range(1, 16)}})
     assert r.status_code == 303
     trends = pat.get(f"/api/patients/{world.p1}/trends").json()["scores"]

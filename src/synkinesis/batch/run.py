@@ -1,5 +1,7 @@
-"""The batch driver: what is left to do, who runs it (local process pool or Ray actors), and the
-outputs, written here and only here so a killed run never leaves half an item behind.
+"""The batch driver: what is left to do and who runs it (local process pool or Ray actors). The
+workers write each item's outputs themselves (`work.process_item`); the driver writes only the
+commit records of items no worker could take (a missing path, a worker that died) and, at the end,
+the two tables — so it needs next to no CPU of the cores the workers use.
 
 Output folder (a local path, or a `pyarrow.fs` URI such as s3://bucket/cohort):
   frames/patient_id=<id>/<recording_id>.parquet   per-frame measures, one file per recording (hive partitions)
@@ -23,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .items import Item, content_hash, discover, recording_key, versions
+from .items import Item, discover, recording_key
+from .work import INTERNAL_ERROR, THREAD_VARS
 
 FRAMES, STATUS = "frames", "status"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 CRASHED = ("The analysis worker stopped while analysing this file (it may break the video decoder or the "
            "landmark model). Check that the file plays; convert it to MP4 (H.264) and run the batch again.")
 
@@ -117,8 +119,13 @@ class BatchReport:
     out: str
     counts: Counter = field(default_factory=Counter)  # done / failed / skipped
     frames: int = 0  # frames analysed in this run
-    cpu_seconds: float = 0.0  # CPU time the workers spent on them (all their threads)
-    seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time the workers spent on their items (all their threads)
+    busy_seconds: float = 0.0  # wall time the workers spent on their items
+    seconds: float = 0.0  # the whole run: start-up, planning, every item, the tables
+    first_start: float | None = None  # epoch time the first item started on a worker
+    last_end: float | None = None  # … and the last one ended
+    started_at: float = 0.0  # epoch time the run started
+    driver_cpu_seconds: float = 0.0  # CPU time of the driver process itself during the run
     videos: int = 0  # recordings analysed in this run (done or failed)
     peak_rss_mb: dict[int, float] = field(default_factory=dict)  # per worker process id
     failures: Counter = field(default_factory=Counter)  # reason (file name left out) -> count
@@ -133,76 +140,128 @@ class BatchReport:
     def videos_per_min(self) -> float:
         return 60.0 * self.videos / self.seconds if self.seconds else 0.0
 
+    @property
+    def startup_seconds(self) -> float:
+        """From the start of the run to the first item on a worker: planning, worker start-up, model loading."""
+        return self.first_start - self.started_at if self.first_start is not None else self.seconds
+
+    @property
+    def steady_seconds(self) -> float:
+        """From the first item's start to the last one's end, on the workers: the part that scales."""
+        return self.last_end - self.first_start if self.first_start is not None else 0.0
+
+    @property
+    def steady_frames_per_s(self) -> float:
+        return self.frames / self.steady_seconds if self.steady_seconds else 0.0
+
 
 # ----------------------------------------------------------------------------------------- runners
 
 def _init_local_worker() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    from .work import warm_up
+    from .work import die_with_parent, one_core_env, warm_up
 
+    one_core_env()
+    die_with_parent()
     warm_up()
 
 
 class LocalRunner:
     """One spawned worker process per core (never forked: the face mesh is not fork-safe), each
-    with the model libraries loaded once; one recording per task."""
+    with the model libraries loaded once and its native thread pools sized to one thread (as Ray
+    gives an actor with num_cpus=1); one recording per task.
+
+    Used as `with runner: runner.versions(); runner.run(tasks)`: the workers start (all at once) on
+    entering; the first one ready gives the versions the driver's plan needs."""
 
     name = "local"
 
     def __init__(self, workers: int | None = None):
-        self.workers = workers or len(os.sched_getaffinity(0))
+        self.workers = self._asked = workers or len(os.sched_getaffinity(0))
+        self._ex = None
 
-    def run(self, items: list[dict]) -> Iterator[tuple[int, dict]]:
-        queue, tries = deque(range(len(items))), Counter()
-        # One core per worker, as Ray gives an actor with num_cpus=1: native thread pools sized to 1
-        # (the workers inherit this environment when they are spawned).
-        saved = {k: os.environ.get(k) for k in THREAD_VARS}
+    def cap(self, n: int) -> None:
+        """No more workers than items (for this run)."""
+        self.workers = max(1, min(self._asked, n))
+
+    def __enter__(self):
+        # The workers inherit this environment when they are spawned (read before their imports).
+        self._saved = {k: os.environ.get(k) for k in THREAD_VARS}
         os.environ.update({k: os.environ.get(k) or "1" for k in THREAD_VARS})
+        self._start()
+        return self
+
+    def __exit__(self, *exc):
         try:
-            yield from self._run(items, queue, tries)
+            if self._ex is not None:
+                self._ex.shutdown(wait=True, cancel_futures=True)
+                self._ex = None
         finally:
-            for k, v in saved.items():
+            for k, v in self._saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
 
-    def _run(self, items, queue, tries):
+    def _start(self):
         import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .work import ping
+
+        self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_init_local_worker)
+        # A spawn pool starts a process per submitted task while none is idle: one no-op each
+        # starts every worker now, so they warm up side by side rather than one after another.
+        self._warming = [self._ex.submit(ping) for _ in range(self.workers)]
+
+    def versions(self) -> dict[str, str]:
+        from .work import versions
+
+        return self._ex.submit(versions).result()
+
+    def run(self, tasks: list[dict]) -> Iterator[tuple[int, dict]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        from .work import analyse_item
+        from .work import process_item
 
+        queue, tries = deque(range(len(tasks))), Counter()
         while queue:
-            with ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_init_local_worker) as ex:
-                inflight: dict = {}
-                broken = False
-                while (queue and not broken) or inflight:
-                    # A few tasks ahead per worker, not the whole list: finished results are not kept.
-                    while queue and not broken and len(inflight) < 2 * self.workers:
-                        if tries[queue[0]] and inflight:
-                            break  # an item in flight at a crash runs alone, so a second crash is its own
-                        i = queue.popleft()
-                        inflight[ex.submit(analyse_item, items[i])] = i
-                        if tries[i]:
-                            break
-                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        i = inflight.pop(f)
-                        try:
-                            out = f.result()
-                        except BrokenProcessPool:
-                            # A worker died (a crash in native code) and took every task in flight with
-                            # it: each gets one more try in a new pool; one that breaks it twice fails.
-                            broken = True
-                            tries[i] += 1
-                            if tries[i] < 2:
-                                queue.appendleft(i)
-                                continue
-                            out = {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0}
-                        yield i, out
+            if self._ex is None:
+                self._start()
+            inflight: dict = {}
+            broken = False
+            while (queue and not broken) or inflight:
+                # A few tasks ahead per worker, not the whole list: finished results are not kept.
+                while queue and not broken and len(inflight) < 2 * self.workers:
+                    if tries[queue[0]] and inflight:
+                        break  # an item in flight at a crash runs alone, so a second crash is its own
+                    i = queue.popleft()
+                    inflight[self._ex.submit(process_item, tasks[i])] = i
+                    if tries[i]:
+                        break
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for f in done:
+                    i = inflight.pop(f)
+                    try:
+                        out = f.result()
+                    except BrokenProcessPool:
+                        # A worker died (a crash in native code) and took every task in flight with
+                        # it: each gets one more try in a new pool; one that breaks it twice fails.
+                        broken = True
+                        tries[i] += 1
+                        if tries[i] < 2:
+                            queue.appendleft(i)
+                            continue
+                        out = {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0,
+                               "crashed": True}
+                    except Exception as e:  # the worker could not finish the item (e.g. its commit record)
+                        out = {"status": "failed", "n_frames": 0, "seconds": 0.0, "crashed": True,
+                               "reason": INTERNAL_ERROR.format(name=type(e).__name__)}
+                    yield i, out
+            if broken:
+                self._ex.shutdown(wait=True, cancel_futures=True)
+                self._ex = None
 
 
 def ray_env(address: str | None = "auto") -> None:
@@ -240,13 +299,21 @@ def _ray_running_here() -> bool:
 
 class RayRunner:
     """The same per-item function in Ray actors (`num_cpus=1`, each holding the model libraries),
-    one whole recording per call. `address`: "auto" joins a running cluster on this machine or
-    starts a local one; "ray://HOST:PORT" connects to a cluster's client server."""
+    one whole recording per call, each writing its item's outputs. `address`: "auto" joins a running
+    cluster on this machine or starts a local one; "ray://HOST:PORT" connects to a cluster's client
+    server. Used like `LocalRunner` (`with runner: …`)."""
 
     name = "ray"
 
     def __init__(self, address: str = "auto", workers: int | None = None):
         self.address, self.workers, self._started = address, workers, False
+        self._asked = workers
+        self._actors: list = []
+        self._cap = None
+
+    def cap(self, n: int) -> None:
+        """No more actors than items."""
+        self._cap = max(1, n)
 
     def _connect(self):
         ray_env(self.address)  # before the import: Ray reads these at import time
@@ -267,40 +334,51 @@ class RayRunner:
             ray.init(address=self.address, logging_level="WARNING")
         return ray
 
-    def run(self, items: list[dict]) -> Iterator[tuple[int, dict]]:
-        ray = self._connect()
-        from ray.exceptions import RayActorError, RayTaskError
-
+    def __enter__(self):
+        self._ray = ray = self._connect()
         from .work import RecordingActor
 
-        if not self.workers:
-            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor = ray.remote(num_cpus=1)(RecordingActor)
-        idle = [actor.remote() for _ in range(min(self.workers, len(items)) or 1)]
-        queue, inflight = deque(range(len(items))), {}
-        try:
-            while queue or inflight:
-                while idle and queue:
-                    a, i = idle.pop(), queue.popleft()
-                    inflight[a.analyse.remote(items[i])] = (a, i)
-                [ref], _ = ray.wait(list(inflight), num_returns=1)
-                a, i = inflight.pop(ref)
-                try:
-                    out = ray.get(ref)
-                    idle.append(a)
-                except RayActorError:  # the actor's process died on this file: a fresh actor goes on
-                    out = {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0}
-                    idle.append(actor.remote())
-                except RayTaskError as e:
-                    out = {"status": "failed", "n_frames": 0, "seconds": 0.0,
-                           "reason": f"The analysis stopped because of an internal error ({type(e.cause).__name__})."}
-                    idle.append(a)
-                yield i, out
-        finally:
-            for a in idle + [a for a, _ in inflight.values()]:
-                ray.kill(a)
-            if self._started:
-                ray.shutdown()
+        n = self._asked or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.workers = min(n, self._cap or n)
+        self._actor = ray.remote(num_cpus=1)(RecordingActor)
+        self._actors = [self._actor.remote() for _ in range(self.workers)]  # they load the model meanwhile
+        return self
+
+    def __exit__(self, *exc):
+        for a in self._actors:
+            self._ray.kill(a)
+        self._actors = []
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+    def versions(self) -> dict[str, str]:
+        return self._ray.get(self._actors[0].versions.remote())
+
+    def run(self, tasks: list[dict]) -> Iterator[tuple[int, dict]]:
+        ray = self._ray
+        from ray.exceptions import RayActorError, RayTaskError
+
+        idle = list(self._actors)
+        queue, inflight = deque(range(len(tasks))), {}
+        while queue or inflight:
+            while idle and queue:
+                a, i = idle.pop(), queue.popleft()
+                inflight[a.process.remote(tasks[i])] = (a, i)
+            [ref], _ = ray.wait(list(inflight), num_returns=1)
+            a, i = inflight.pop(ref)
+            try:
+                out = ray.get(ref)
+                idle.append(a)
+            except RayActorError:  # the actor's process died on this file: a fresh actor goes on
+                out = {"status": "failed", "reason": CRASHED, "n_frames": 0, "seconds": 0.0, "crashed": True}
+                self._actors = [x for x in self._actors if x is not a] + [self._actor.remote()]
+                idle.append(self._actors[-1])
+            except RayTaskError as e:
+                out = {"status": "failed", "n_frames": 0, "seconds": 0.0, "crashed": True,
+                       "reason": f"The analysis stopped because of an internal error ({type(e.cause).__name__})."}
+                idle.append(a)
+            yield i, out
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -365,28 +443,30 @@ def recording_row(item: Item, digest: str, key: str, result: dict, n_frames: int
     return row
 
 
-def _frames_file(item: Item) -> str:
+def frames_file(item: Item) -> str:
     return f"{FRAMES}/patient_id={quote(item.patient_id, safe='')}/{item.recording_id}.parquet"
 
 
-def _frames_bytes(item: Item, key: str, out: dict) -> tuple[bytes, int]:
-    """The per-frame table as Parquet: unit per column (field metadata) and the recording's
-    provenance and versions (schema metadata)."""
+def record_file(item: Item) -> str:
+    return f"{STATUS}/{item.recording_id}.json"
+
+
+def frames_bytes(item: Item, key: str, table, result: dict) -> tuple[bytes, int]:
+    """The per-frame table (a DataFrame) as Parquet: unit per column (field metadata) and the
+    recording's provenance and versions (schema metadata). Also: how many frames have a face."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from .work import from_ipc
-
-    t = from_ipc(out["frames"])
-    units = out["result"].get("units") or {}
+    t = pa.Table.from_pandas(table, preserve_index=False)
+    units = result.get("units") or {}
     fields = [f.with_metadata({"unit": units[f.name]}) if f.name in units else f for f in t.schema]
     t = t.cast(pa.schema(fields))
     t = t.add_column(0, pa.field("recording_id", pa.string()), pa.array([item.recording_id] * len(t), pa.string()))
     meta = {"recording_id": item.recording_id, "recording_key": key, "patient_id": item.patient_id,
-            "affected_side": item.affected_side, "provenance": out["result"]["provenance"],
-            "synkinesis_version": out["result"].get("synkinesis_version"),
-            "indices_version": str(out["result"]["indices"].get("version", "")), "units": units}
+            "affected_side": item.affected_side, "provenance": result["provenance"],
+            "synkinesis_version": result.get("synkinesis_version"),
+            "indices_version": str(result["indices"].get("version", "")), "units": units}
     t = t.replace_schema_metadata({b"synkinesis": json.dumps(meta, sort_keys=True).encode()})
     sink = pa.BufferOutputStream()
     pq.write_table(t, sink)
@@ -404,9 +484,42 @@ def general_reason(reason: str, path: str) -> str:
     return reason[:1].upper() + reason[1:]
 
 
-def plan(items: list[Item], store: Store, vers: dict) -> tuple[list[tuple[Item, str | None, str | None]], dict]:
-    """(item, content hash, key) for every item, and the commit records already there. A file whose
-    size and modification time match its record is not hashed again."""
+def unreadable(item: Item) -> str:
+    return (f"{item.path} does not exist or cannot be read. Check the path (relative paths in a manifest are taken "
+            "from the manifest's folder).")
+
+
+def read_record(store: Store, item: Item) -> dict | None:
+    data = store.read(record_file(item))
+    return json.loads(data) if data else None
+
+
+def is_done(store: Store, item: Item, rec: dict | None, key: str | None) -> bool:
+    """Committed by an earlier run under this key, its per-frame file still there (a deleted output
+    is made again)."""
+    return bool(key and rec and rec.get("status") == "done" and rec.get("recording_key") == key
+                and store.exists(frames_file(item)))
+
+
+def record_bytes(rec: dict) -> bytes:
+    return json.dumps(rec).encode()
+
+
+def commit(store: Store, item: Item, digest, key, result: dict, row: dict | None, st) -> None:
+    """The item's commit record, written last (atomically): the item is done once it exists."""
+    rec = {"recording_id": item.recording_id, "item": item.to_dict(), "status": result["status"],
+           "reason": result.get("reason"), "recording_key": key, "content_sha256": digest,
+           "size": st.st_size if st else None, "mtime_ns": st.st_mtime_ns if st else None,
+           "n_frames": int(result.get("n_frames") or 0), "seconds": round(float(result.get("seconds") or 0.0), 3),
+           "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "recording": row}
+    store.write(record_file(item), record_bytes(rec))
+
+
+def plan(items: list[Item], store: Store, vers: dict) -> list[tuple[Item, str, str | None, str | None]]:
+    """(item, what to do, content hash, key) for every item: "skip" (committed under the same key),
+    "missing" (no such file) or "run". Nothing is hashed here: a file whose size and modification
+    time match its record keeps the record's hash; any other file is hashed by the worker that
+    takes it, which still skips it if its content and versions are those of its record."""
     done = {}
     for name in store.list(STATUS):
         if name.endswith(".json"):
@@ -420,24 +533,21 @@ def plan(items: list[Item], store: Store, vers: dict) -> tuple[list[tuple[Item, 
         try:
             st = os.stat(item.location)
         except OSError:
-            planned.append((item, None, None))
+            planned.append((item, "missing", None, None))
             continue
         rec = done.get(item.recording_id)
+        digest = key = None
         if rec and rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns and rec.get("content_sha256"):
             digest = rec["content_sha256"]
-        else:
-            try:
-                digest = content_hash(item.location)
-            except OSError:  # a folder, no permission, a vanished mount: fails as unreadable
-                planned.append((item, None, None))
-                continue
-        planned.append((item, digest, recording_key(digest, item, vers)))
-    return planned, done
+            key = recording_key(digest, item, vers)
+        planned.append((item, "skip" if is_done(store, item, rec, key) else "run", digest, key))
+    return planned
 
 
 def run_batch(source: Path | str | list[Item], out: str | Path, *, affected_side: str | None = None,
               runner=None, on_progress: Callable[[dict], None] | None = None) -> BatchReport:
-    """Analyse every item not yet done; write its outputs, then its commit record; rebuild the tables."""
+    """Analyse every item not yet done (the workers write its outputs, then its commit record);
+    rebuild the tables."""
     items = source if isinstance(source, list) else discover(Path(source), affected_side)
     store = Store(out)
     store.lock()
@@ -448,73 +558,70 @@ def run_batch(source: Path | str | list[Item], out: str | Path, *, affected_side
 
 
 def _run(items: list[Item], store: Store, runner, on_progress) -> BatchReport:
+    report = BatchReport(out=store.uri, runner=runner.name, started_at=time.time())
+    start, cpu = time.perf_counter(), time.process_time()
     store.remove_stale_temporaries()
-    vers = versions()
-    planned, records = plan(items, store, vers)
-    report = BatchReport(out=store.uri, runner=runner.name)
-    todo, skipped = [], set()
-    for item, digest, key in planned:
-        rec = records.get(item.recording_id)
-        if (key and rec and rec.get("status") == "done" and rec.get("recording_key") == key
-                and store.exists(_frames_file(item))):  # a deleted output is made again
-            report.counts["skipped"] += 1
-            skipped.add(item.recording_id)
-        elif digest is None:  # the path is not there: fail now, nothing to send to a worker
-            reason = (f"{item.path} does not exist or cannot be read. Check the path (relative paths in a manifest "
-                      "are taken from the manifest's folder).")
-            _commit(store, item, None, None, {"status": "failed", "reason": reason, "seconds": 0.0}, None, None)
-            report.counts["failed"] += 1
-            report.failures[general_reason(reason, item.path)] += 1
-        else:
-            todo.append((item, digest, key))
-    total = len(items)
-    state = {"total": total, "done": report.counts["done"], "failed": report.counts["failed"],
-             "skipped": report.counts["skipped"], "frames": 0, "elapsed": 0.0}
-    if on_progress:
-        on_progress(dict(state))
-    start = time.perf_counter()
-    payload = [{**item.to_dict()} for item, _, _ in todo]
-    if todo:
+    skipped = set()
+    if hasattr(runner, "cap"):
+        runner.cap(len(items))
+    with runner:  # the workers start here, all at once; the driver loads no model itself
+        vers = runner.versions()
+        todo = []
+        for item, action, digest, key in plan(items, store, vers):
+            if action == "skip":
+                report.counts["skipped"] += 1
+                skipped.add(item.recording_id)
+            elif action == "missing":  # nothing to send to a worker: fails now
+                reason = unreadable(item)
+                commit(store, item, None, None, {"status": "failed", "reason": reason}, None, None)
+                report.counts["failed"] += 1
+                report.failures[general_reason(reason, item.path)] += 1
+            else:
+                todo.append((item, digest))
+        state = {"total": len(items), "done": report.counts["done"], "failed": report.counts["failed"],
+                 "skipped": report.counts["skipped"], "frames": 0, "elapsed": 0.0}
+        if on_progress:
+            on_progress(dict(state))
         report.workers = getattr(runner, "workers", 0) or 0
-        for i, result in runner.run(payload):
-            item, digest, key = todo[i]
-            row = None
-            if result["status"] == "done":
-                try:
-                    data, found = _frames_bytes(item, key, result)
-                    store.write(_frames_file(item), data)
-                    row = recording_row(item, digest, key, result["result"], result["n_frames"], found)
-                except Exception as e:  # an output that cannot be written fails this item only
-                    result = {**result, "status": "failed",
-                              "reason": f"The results could not be written ({type(e).__name__}: {e}). Check the "
-                                        "output folder (space, permissions) and run the batch again."}
-            _commit(store, item, digest, key, result, row, os.stat(item.location))
-            report.counts[result["status"]] += 1
-            report.videos += 1
+        tasks = [{"item": item.to_dict(), "out": store.uri, "digest": digest, "versions": vers} for item, digest in todo]
+        for i, result in runner.run(tasks) if tasks else ():
+            item = todo[i][0]
+            if result.get("crashed"):  # the worker died before it could commit: recorded here
+                st = _stat(item)
+                commit(store, item, None, None, result, None, st)
+            status = result["status"]
+            report.counts[status] += 1
+            if status == "skipped":
+                skipped.add(item.recording_id)
+            else:
+                report.videos += 1
             report.frames += int(result.get("n_frames") or 0)
             report.cpu_seconds += float(result.get("cpu_seconds") or 0.0)
-            if result["status"] == "failed":
+            report.busy_seconds += float(result.get("seconds") or 0.0)
+            if result.get("started"):
+                report.first_start = min(report.first_start or result["started"], result["started"])
+                report.last_end = max(report.last_end or result["ended"], result["ended"])
+            if status == "failed":
                 report.failures[general_reason(result["reason"], item.path)] += 1
             if result.get("pid"):
                 report.peak_rss_mb[result["pid"]] = max(report.peak_rss_mb.get(result["pid"], 0.0),
                                                         result.get("peak_rss_mb", 0.0))
-            state.update(done=report.counts["done"], failed=report.counts["failed"], frames=report.frames,
-                         elapsed=time.perf_counter() - start)
+            state.update(done=report.counts["done"], failed=report.counts["failed"], skipped=report.counts["skipped"],
+                         frames=report.frames, elapsed=time.perf_counter() - start)
             if on_progress:
                 on_progress(dict(state))
-    report.seconds = time.perf_counter() - start
-    report.workers = getattr(runner, "workers", 0) or report.workers
     rebuild_tables(store, items, skipped)
+    report.seconds = time.perf_counter() - start
+    report.driver_cpu_seconds = time.process_time() - cpu
+    report.workers = getattr(runner, "workers", 0) or report.workers
     return report
 
 
-def _commit(store: Store, item: Item, digest, key, result: dict, row: dict | None, st) -> None:
-    rec = {"recording_id": item.recording_id, "item": item.to_dict(), "status": result["status"],
-           "reason": result.get("reason"), "recording_key": key, "content_sha256": digest,
-           "size": st.st_size if st else None, "mtime_ns": st.st_mtime_ns if st else None,
-           "n_frames": int(result.get("n_frames") or 0), "seconds": round(float(result.get("seconds") or 0.0), 3),
-           "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "recording": row}
-    store.write(f"{STATUS}/{item.recording_id}.json", json.dumps(rec).encode())
+def _stat(item: Item):
+    try:
+        return os.stat(item.location)
+    except OSError:
+        return None
 
 
 def rebuild_tables(store: Store, items: list[Item], skipped: set[str] = frozenset()) -> None:

@@ -5,8 +5,8 @@ measures that drove it and the rule, and is scored with `synkinesis.scales` (so 
 directions are the scales' own). An item whose step is missing, not in the protocol, or of poor
 quality is REFUSED with the reason, never guessed.
 
-- eFACE: the automatable items of Auto-eFACE (Emotrics+, clinical.md §5), plus the lower lip with
-  "eee" by the same affected/healthy rule; the rest need a clinician (listed, not guessed).
+- eFACE: the automatable items of Auto-eFACE (Emotrics+, clinical.md §5), the lower lip with "eee"
+  by its own rule (`eface.auto_lower_lip_eee`); the rest need a clinician (listed, not guessed).
 - Sunnybrook: resting eye and mouth; voluntary movement (1–5) and synkinesis (0–3) for each of its
   five expressions; sub-scores when all five are present, the composite only when a clinician adds
   what video cannot give (resting cheek / nasolabial fold).
@@ -31,7 +31,7 @@ from ..landmarks.points import check_side, other
 from .per_expression import ExpressionResult
 
 ESTIMATE_LABEL = "ESTIMATE (automated from video; not a clinician's grade)"
-ESTIMATES_VERSION = "estimates/2"  # 2: oral synkinesis from the corner's movement beyond the healthy one's
+ESTIMATES_VERSION = "estimates/3"  # 3: eFACE lower lip by the Auto-eFACE rule; 2: oral synkinesis beyond the healthy
 
 # --- Sunnybrook -------------------------------------------------------------------------------
 # A side moving at least this share of the other counts as moving completely. (verify, ours) Normal
@@ -226,8 +226,7 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
             {"closure_pct_affected": v.affected, "closure_pct_healthy": v.healthy},
             "100 · (PFH rest − PFH closed) / PFH rest, affected side")
     ratio_item("oral_commissure_smile", "big_smile", "100 · commissure excursion change affected / healthy")
-    ratio_item("lower_lip_eee", "eee", "100 · lower-lip drop affected / healthy (our analogue of the "
-                                       "Auto-eFACE commissure rule, verify)")
+    lip_note = lower_lip_eee(steps, aff, hea, add)
 
     ratios, used, drivers, missing = [], [], {}, []
     for movement in ("big_smile", "pucker"):
@@ -247,9 +246,57 @@ def _eface(steps: _Steps, aff: str, hea: str) -> ScaleEstimate:
     else:
         add("ocular_synkinesis", None, None, drivers, rule, "; ".join(missing) or None)
     notes = [f"ocular synkinesis from {used[0].name} only: {missing[0]}"] if ratios and missing else []
+    notes += [lip_note] if lip_note else []
     given = {i.item: i.value for i in items if i.value is not None}
     result = eface.score(given).to_dict() if given else None
     return ScaleEstimate("eface", items, result, not_automated=list(EFACE_NOT_AUTOMATED), notes=notes)
+
+
+# Auto-eFACE's lower-lip rule reads one frame's lip heights, not a movement. Checked against the
+# movement itself (the affected lower lip's drop ÷ the healthy one's): on synthetic patients whose
+# affected lip drops 0.47 or 0.6 of the healthy one's, the heights alone said 100 ("normal") — the
+# warp moves the lip without changing its height — while the drop said 68 and 55. When the two differ
+# by more than this many points the drop is used and the note says so, so a weak lip is never called
+# normal. (ours; 20 = the lower-lip tolerance of tests/acceptance/test_guided.py on symmetric patients)
+LOWER_LIP_AGREEMENT = 20.0
+
+
+def lower_lip_eee(steps: _Steps, aff: str, hea: str, add) -> str | None:
+    """eFACE lower lip ("eee") by Auto-eFACE's rule (`eface.auto_lower_lip_eee`, scales-verified.md §1.7):
+    the affected lower lip's height as a share of the healthy one's, held in the "eee" step — a
+    position in that step, not a change from rest — unless it disagrees with the lip's drop from rest
+    by more than `LOWER_LIP_AGREEMENT` points: then the drop (100 · affected / healthy). Returns a
+    note when the drop was used."""
+    heights_rule = "100 · lower-lip height affected / healthy, held in the \"eee\" step (Auto-eFACE)"
+    res, why = steps.get("eee")
+    if res is None:
+        add("lower_lip_eee", None, None, {}, heights_rule, why)
+        return None
+    a, h = _side(res, "lower_lip_height", aff, "held"), _side(res, "lower_lip_height", hea, "held")
+    v = res.voluntary
+    drop = None if v is None or v.ratio is None else _clip(100 * v.ratio, 0, 100)
+    drivers = {"lower_lip_height_mm_affected": a, "lower_lip_height_mm_healthy": h,
+               "ratio": None if v is None else v.ratio}
+    if drop is None:
+        add("lower_lip_eee", None, res, drivers, heights_rule,
+            f"the healthy lower lip barely moved in step '{res.name}' (was the movement performed?)")
+        return None
+    if "lower_lip_height" not in res.measures:
+        add("lower_lip_eee", None, res, drivers, heights_rule, "the lower-lip height was not measured in this "
+                                                               "recording (analyse it again for the current measures)")
+        return None
+    value = eface.auto_lower_lip_eee(a, h)
+    if value is None:
+        add("lower_lip_eee", None, res, drivers, heights_rule,
+            f"the healthy lower lip's height could not be measured in step '{res.name}'")
+        return None
+    if abs(value - drop) <= LOWER_LIP_AGREEMENT:
+        add("lower_lip_eee", value, res, drivers, heights_rule)
+        return None
+    add("lower_lip_eee", drop, res, drivers, "100 · lower-lip drop affected / healthy, because the lip heights "
+                                              f"(Auto-eFACE) disagreed by more than {LOWER_LIP_AGREEMENT:g} points")
+    return (f"lower lip: the lip heights say {value:.0f} but the affected lower lip dropped {drop:.0f} % of the "
+            f"healthy one's; the drop is used (the heights disagree by more than {LOWER_LIP_AGREEMENT:g} points)")
 
 
 # ------------------------------------------------------------------------------------ Sunnybrook

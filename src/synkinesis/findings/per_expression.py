@@ -42,6 +42,7 @@ MEASURES: dict[str, tuple[str, str, str]] = {
     "lower_lip_level": ("mm", "lower lip", "lower lip level (nasion)"),
     "lower_lip_sn": ("mm", "lower lip", "lower lip level (subnasale)"),
     "dental_show": ("mm", "lower lip", "dental show"),
+    "lower_lip_height": ("mm", "lower lip", "lower lip height"),  # Auto-eFACE's lower-lip item ("eee")
     "chin_level": ("mm", "chin", "chin level (subnasale)"),
 }
 

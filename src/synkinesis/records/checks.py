@@ -73,11 +73,13 @@ def visit_fields(patient: Patient, data: dict) -> dict:
 
 
 def may_enter(user: User, key: str) -> bool:
-    """Whether `user` may enter scale `key` (a patient: only the patient-reported ones)."""
+    """Whether `user` may enter scale `key` on the scale form (staff only)."""
     if key not in SCALES:
         return False
     if user.role == "patient":
-        return key in PATIENT_SCALES
+        # A patient answers only a questionnaire given to them, on the clinic's licensed wording
+        # (web/questionnaires.py): never a bare form of item numbers.
+        return False
     return True
 
 
@@ -87,7 +89,9 @@ def score_row(user: User, visit: Visit, key: str, items: dict) -> ScaleScore:
     if key not in SCALES:
         raise FormError(f"Unknown scale {key!r}.", status=404)
     if not may_enter(user, key):
-        raise FormError(f"{SCALES[key].title} is graded by a clinician.", status=403)
+        raise FormError(f"{SCALES[key].title} is graded by a clinician." if key not in PATIENT_SCALES else
+                        "Questionnaires are answered from the to-do on your page, when your clinic gives you one.",
+                        status=403)
     items = {k: v for k, v in items.items() if v not in (None, "") and k in {i.key for i in SCALES[key].items}}
     try:
         r = SCALES[key].score(items)

@@ -157,8 +157,13 @@ def auto_lower_lip_eee(lower_lip_height_affected: float | None,
 
     Emotrics+ gives 0 when the healthy height is 0; here an unusable healthy height (missing,
     non-finite, ≤ 0) gives None — a failed measurement is refused, not graded as no movement.
-    Heights: `lower_lip_height_mm_<side>` (vermilion height half-way between midline and corner);
-    that this matches Emotrics' own lower-lip height definition exactly is unconfirmed.
+    Heights here: `lower_lip_height_mm_<side>`, the vermilion height half-way between midline and
+    corner. NOT Emotrics' own: its `LowerLipHeight` (Emotrics+ Metrics.py `lower_Lip_Height`) is the
+    vertical distance from the lower lip's inner border, half-way to the corner, down to the jaw
+    outline — which shrinks as a lip depresses, so there a lip that does not move scores ≥ 100.
+    The vermilion height grows as a depressed lip everts (unverified on real faces); because one
+    frame's heights can contradict the movement, `findings.estimates` uses them only when they agree
+    with the lip's drop from rest (else the drop, with a note).
 
     >>> auto_lower_lip_eee(4.0, 8.0), auto_lower_lip_eee(9.0, 8.0), auto_lower_lip_eee(3.0, 0.0)
     (50.0, 100.0, None)

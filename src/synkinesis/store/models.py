@@ -214,6 +214,9 @@ class ScaleScore(Base):
     unit: Mapped[str] = mapped_column(String(30))
     label: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict] = mapped_column(JSON)  # ScoreResult.to_dict(), items included
+    # The video estimate the form was prefilled from (web/scales.py `estimate_record`): recording and
+    # analysis ids, engine/formula/estimates versions, estimated items; None when entered without one.
+    estimate: Mapped[dict | None] = mapped_column(JSON)
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -342,3 +345,44 @@ class TreatmentSettings(Base):
     #  "window_days"}} in that product's own units (treatments.limits.limits_for)
     dose_limits: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Questionnaires: a clinic's licensed wording, and questionnaires given to patients (revision 0009) ---
+
+ASSIGNMENT_STATES = ("open", "done", "cancelled")
+
+
+class QuestionnaireWording(Base):
+    """A clinic's licensed wording of one questionnaire (SAQ, FaCE) in one language, as validated by
+    `scales.questionnaire.load_wording`. Patients answer on it; scoring never reads it."""
+    __tablename__ = "questionnaire_wordings"
+    __table_args__ = (UniqueConstraint("clinic_id", "instrument", "language", name="uq_wording_clinic_instr_lang"),
+                      NEVER_REUSE_IDS)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))  # one of scales.questionnaire.QUESTIONNAIRES
+    language: Mapped[str] = mapped_column(String(35))  # BCP 47 tag: en, nl, pt-BR
+    title: Mapped[str] = mapped_column(String(300))
+    wording: Mapped[dict] = mapped_column(JSON)  # Wording.model_dump(mode="json")
+    loaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuestionnaireAssignment(Base):
+    """A questionnaire a clinician gave a patient to fill in for one visit: a to-do on the patient's
+    page until answered (`score_id` then points at the stored score) or cancelled."""
+    __tablename__ = "questionnaire_assignments"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # one of ASSIGNMENT_STATES
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    score_id: Mapped[int | None] = mapped_column(ForeignKey("scale_scores.id", ondelete="SET NULL"))
+
+    patient: Mapped[Patient] = relationship()
+    visit: Mapped[Visit] = relationship()

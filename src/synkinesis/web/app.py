@@ -85,6 +85,7 @@ def ROUTERS() -> list:
     """Every domain's routes (pages, then the JSON API under /api), in matching order: adding a domain
     is one line here."""
     from . import accounts, auth, patients, practice, recordings, scales, treatments
+    from . import questionnaires
 
     return [
         auth.router,
@@ -92,6 +93,7 @@ def ROUTERS() -> list:
         patients.api, recordings.api, scales.api, accounts.api,
         practice.router,
         treatments.router,
+        questionnaires.router,
     ]
 
 
@@ -130,6 +132,9 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     from .. import vocabulary  # every label and number on a page: label(key, plain), fmt(key, value)
 
     templates.env.globals.update(label=vocabulary.label, fmt=vocabulary.format_value, fmt_unit=vocabulary.format_number)
+    from .questionnaires import panel as questionnaire_panel  # the questionnaire block of a patient's page
+
+    templates.env.globals["questionnaire_panel"] = questionnaire_panel
     app.state.templates = templates
 
     # The body limit and the finite-number check see every request before anything parses it. Inside

@@ -18,7 +18,8 @@ from ..vocabulary import format_value
 from . import services as sv
 from .deps import actor, audit, current_user, get_db, patient_for, recording_for, staff_user, visible, visit_for
 from .render import redirect, render
-from .schemas import Deleted, PatientFull, PatientList, PatientOut, ScoreOut, VisitOut
+from .scales import form_items, form_page
+from .schemas import Deleted, PatientFull, PatientList, PatientOut, ScoreOut, VisitOut, VisitTrends
 from .security import check_csrf
 
 pages = APIRouter(include_in_schema=False)
@@ -191,21 +192,19 @@ def score_edit(request: Request, score_id: int, user: User = Depends(staff_user)
     sc = score_for(db, user, score_id)
     v = sc.visit
     audit(db, request, user, Action.OPEN_FORM, "score", sc.id, v.patient_id)
-    return render(request, "scale_form.html", visit=v, patient=v.patient, scale=SCALES[sc.scale].describe(),
-                  values=_stored_items(sc), problems={}, error=None, form_action=f"/scores/{sc.id}/edit")
+    return form_page(request, v, sc.scale, _stored_items(sc), None, form_action=f"/scores/{sc.id}/edit")
 
 
 @pages.post("/scores/{score_id}/edit", dependencies=CSRF)
 async def score_update(request: Request, score_id: int, user: User = Depends(staff_user),
                        db: Session = Depends(get_db)):
     sc = score_for(db, user, score_id)
-    values = {k: val for k, val in (await request.form()).items() if k != "csrf_token"}
+    values = form_items(sc.scale, dict(await request.form()))
     try:
         corrections.update_score(db, actor(request, user), user, sc, values)
     except sv.FormError as e:
-        return render(request, "scale_form.html", status_code=e.status, visit=sc.visit, patient=sc.visit.patient,
-                      scale=SCALES[sc.scale].describe(), values=values, problems=e.problems, error=str(e),
-                      form_action=f"/scores/{sc.id}/edit")
+        return form_page(request, sc.visit, sc.scale, values, None, e.problems, str(e), e.status,
+                         form_action=f"/scores/{sc.id}/edit")
     return redirect(f"/visits/{sc.visit_id}#score-{sc.id}")
 
 
@@ -343,7 +342,8 @@ def update_patient(request: Request, patient_id: int, body: PatientIn, user: Use
     return sv.patient_dict(p)
 
 
-@api.get("/patients/{patient_id}/trends", summary="Measures and scores across visits (with better direction)")
+@api.get("/patients/{patient_id}/trends", response_model=VisitTrends,
+         summary="Measures and scores across visits (with better direction)")
 def patient_trends(request: Request, patient_id: int, user: User = Depends(current_user),
                    db: Session = Depends(get_db)):
     p = patient_for(db, user, patient_id)

@@ -21,7 +21,7 @@ from .grading import grading_view
 from .indices_view import indices_view
 from .protocol import protocol
 from .render import redirect, render
-from .schemas import AnalysisOut, AssessmentOut, JobStatus, UploadOut
+from .schemas import AnalysisOut, AssessmentOut, JobStatus, PlayerData, UploadOut
 from .security import check_csrf
 
 pages = APIRouter(include_in_schema=False)
@@ -215,7 +215,8 @@ def compare_page(request: Request, patient_id: int, a: int | None = None, b: int
 
 # --- JSON API
 
-@api.get("/recordings/{recording_id}/frames", summary="The per-frame series the recording page's player draws "
+@api.get("/recordings/{recording_id}/frames", response_model=PlayerData,
+         summary="The per-frame series the recording page's player draws "
          "(eye opening, mouth-corner reach per side, mm), with the steps or movements as time spans")
 def recording_frames(request: Request, recording_id: int, user: User = Depends(current_user),
                      db: Session = Depends(get_db)):

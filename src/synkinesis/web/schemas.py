@@ -157,6 +157,90 @@ class VisitTrends(Out):
     scores: dict[str, TrendScore] = Field(description="per scale key")
 
 
+# --- the recording page's player (GET /api/recordings/{id}/frames)
+
+class PlayerSeries(Out):
+    name: str = Field(description="the patient's own side and whether it is affected or healthy")
+    colour: str = Field(description="the side's colour (affected red, healthy blue), CSS")
+    dashed: bool = Field(description="drawn dashed (the healthy side)")
+    values: list[Number | None] = Field(description="one per frame, the row's unit; null where not measured")
+
+
+class PlayerRow(Out):
+    title: str
+    unit: str
+    series: list[PlayerSeries]
+
+
+class PlayerSpan(Out):
+    name: str = Field(description="the step or movement, in words")
+    start: Number = Field(description="seconds from the start")
+    end: Number = Field(description="seconds from the start")
+
+
+class PlayerData(Out):
+    time_s: list[Number] = Field(description="each frame's time, seconds")
+    rows: list[PlayerRow]
+    spans: list[PlayerSpan]
+
+
+# --- questionnaires (web/questionnaires.py)
+
+class WordingOut(Out):
+    id: int
+    instrument: str = Field(description="saq or face")
+    language: str = Field(description="language code, as loaded")
+    title: str
+    loaded_at: str | None = Field(None, description="ISO date-time (in lists)")
+
+
+class WordingList(Out):
+    wordings: list[WordingOut]
+
+
+class AssignmentOut(Out):
+    id: int
+    patient_id: int
+    visit_id: int
+    instrument: str
+    language: str
+    status: str = Field(description="open, done or cancelled")
+    assigned_at: str = Field(description="ISO date-time")
+    completed_at: str | None = Field(description="ISO date-time, once answered")
+    score_id: int | None = Field(description="the stored score, once answered")
+    wording_loaded: bool = Field(description="whether the clinic has the licensed wording to show the patient")
+
+
+class AssignmentWithForm(AssignmentOut):
+    form: dict[str, Any] | None = Field(description="instructions, items and response labels in printed order; "
+                                                    "null when the wording was removed")
+
+
+class QuestionnaireChange(Out):
+    difference: Number = Field(description="points, later minus earlier")
+    direction: str
+    detectable: bool = Field(description="beyond the published detectable change")
+    mdc: Number | None = Field(description="the published detectable change, points")
+    text: str
+
+
+class QuestionnairePoint(Out):
+    score_id: int
+    visit_id: int
+    date: str
+    total: Number | None = Field(description="points")
+    shown: str = Field(description="the total as shown, rounded as the questionnaire publishes it")
+    unit: str | None
+    better: str
+    entered: str = Field(description="answered by the patient, transcribed from paper, or entered on the form")
+    change: QuestionnaireChange | None = Field(description="from the completion before; null for the first")
+
+
+class PatientQuestionnaires(Out):
+    assignments: list[AssignmentOut]
+    scores: dict[str, list[QuestionnairePoint]] = Field(description="per questionnaire key (saq, face)")
+
+
 # --- scales (GET /api/scales)
 
 class ScaleInfo(Out):
