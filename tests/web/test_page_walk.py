@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")]
 TIMEOUT_MS = 60_000
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-MAX_PAGES = 80  # per role: the demo clinic has fewer; a bound in case a page links to endless variants
+MAX_PAGES = 200  # per role: the demo clinic has fewer; a bound in case a page links to endless variants
 PER_PATTERN = 3  # pages per URL pattern (digits replaced): three recordings say what a fourth would
 # Not pages a person reads: downloads, the API and its docs (code by nature), media and static files.
 SKIP = re.compile(r"^/(api/|static/|media/|openapi\.json|docs|redoc|logout)|\.(csv|json|parquet|png|jpe?g|mp4|webm|svg|zip)$"
