@@ -176,3 +176,34 @@ def test_vocabulary_is_json_ready_and_doctests_pass():
     d = vocab.vocabulary()
     assert d["pfh_mm_left"]["unit"] == "mm" and d["eface.total"]["decimals"] == 0
     assert doctest.testmod(vocab).failed == 0
+
+
+def test_every_audit_action_and_record_kind_has_words():
+    # The admin's audit page and CSV say each action in words (actions/base.py Action): a new member
+    # needs its words here, or the page would fall back to a code-like phrase.
+    from synkinesis.actions.base import Action
+    from synkinesis.vocabulary import ACTION_WORDS, action_words, record_words
+
+    missing = [a.value for a in Action if a.value not in ACTION_WORDS]
+    assert not missing, f"add words for {missing} to vocabulary.ACTION_WORDS"
+    assert action_words("read_file") == "read a file" and action_words("login_failed") == "failed to log in"
+    assert record_words("treatment_settings") == "treatment settings"
+    assert all("_" not in w for w in ACTION_WORDS.values())
+
+
+def test_format_number_rounds_by_unit_alone():
+    from synkinesis.vocabulary import format_number
+
+    assert format_number(55.5556, "%") == "56 %"
+    assert format_number(126.64, "°") == "127°"
+    assert format_number(162.7, "mm²") == "163 mm²"
+    assert format_number(-0.04, "mm", signed=True) == "0.0 mm"
+    assert format_number(20.46, "percentage points") == "20 percentage points"
+    assert format_number(None, "mm") == "not measured"
+
+
+def test_codes_in_a_scale_message_become_words():
+    from synkinesis.vocabulary import codes_in_words
+
+    text = codes_in_words("Sunnybrook: missing 2 items: rest_eye, rest_cheek.", "sunnybrook")
+    assert "_" not in text and "Resting symmetry: cheek" in text, text

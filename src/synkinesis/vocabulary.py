@@ -411,6 +411,48 @@ _SB_MOVEMENT = {"brow lift": "brow_raise", "gentle eye closure": "gentle_eye_clo
                 "open-mouth smile": "big_smile", "snarl": "snarl", "lip pucker": "pucker"}
 _item_terms()
 
+# ------------------------------------------------------------------------------- audit trail words
+# What each audit action (actions/base.py `Action`, by its stored value) and each kind of record is
+# called on the administrator's audit page and in its CSV. A test checks every Action member has one.
+ACTION_WORDS: dict[str, str] = {
+    "list": "listed records", "search": "searched", "read": "read a record", "read_file": "read a file",
+    "read_trends": "read trends", "read_practice": "read practice results", "open_form": "opened a form",
+    "open_recorder": "opened the guided recorder", "open_practice": "opened mirror practice",
+    "export_audit": "downloaded the audit log", "refused": "was refused access",
+    "create": "created", "update": "changed", "delete": "deleted", "create_login": "created a log-in",
+    "retry": "ran the analysis again", "correct_steps": "corrected the step times",
+    "replace_analysis": "stored an analysis", "delete_original": "deleted the original video",
+    "update_privacy": "changed the privacy setting", "activate": "activated an account",
+    "deactivate": "deactivated an account", "reset_password": "reset a password",
+    "change_password": "changed their password", "create_clinic": "created a clinic", "login": "logged in",
+    "login_failed": "failed to log in", "login_blocked": "was blocked from logging in",
+    "practice_connect": "started mirror practice", "practice_finished": "finished a practice session",
+    "practice_interrupted": "interrupted a practice session",
+}
+RECORD_WORDS: dict[str, str] = {
+    "account": "account", "analysis": "analysis", "audit_log": "audit log", "clinic": "clinic",
+    "due": "due list", "interrupted": "practice session", "patient": "patient",
+    "practice_session": "practice session", "programme": "practice programme", "recording": "recording",
+    "score": "score", "treatment": "treatment", "treatment_settings": "treatment settings", "user": "account",
+    "visit": "visit", "questionnaire": "questionnaire", "assignment": "questionnaire to fill in",
+    "wording": "questionnaire wording",
+}
+for _k, _w in ACTION_WORDS.items():
+    _add(f"action.{_k}", _w[0].upper() + _w[1:], _w[0].upper() + _w[1:], "text")
+for _k, _w in RECORD_WORDS.items():
+    _add(f"record.{_k}", _w[0].upper() + _w[1:], _w[0].upper() + _w[1:], "text")
+
+
+def action_words(code: str) -> str:
+    """An audit action in words ("read_file" → "read a file"); unknown codes in words too."""
+    return ACTION_WORDS.get(code) or code.replace("_", " ")
+
+
+def record_words(object_type: str) -> str:
+    """A kind of record in words ("treatment_settings" → "treatment settings")."""
+    return RECORD_WORDS.get(object_type) or object_type.replace("_", " ")
+
+
 # ------------------------------------------------------------------------------------------ lookup
 _SIDE_RE = re.compile(r"^(?P<base>.+?)_(?P<side>left|right|affected|healthy)$")
 _STEP_RATIO_RE = re.compile(r"^pfh_ratio_(?P<step>.+)$")
@@ -455,6 +497,17 @@ def _resolve(key: str) -> Term | None:
 
 def known(key: str) -> bool:
     return _resolve(key) is not None
+
+
+def codes_in_words(text: str, scale: str) -> str:
+    """`text` (e.g. a scale's error "missing 2 items: rest_eye, rest_cheek") with every item key of
+    `scale` written as its label, and any other code-like word as words."""
+    def one(m: re.Match) -> str:
+        word = m.group(0)
+        key = f"{scale}.{word}"
+        return label(key) if key in REGISTRY else word.replace("_", " ")
+
+    return re.sub(r"\b[a-z]+_[a-z0-9_]+\b", one, text)
 
 
 def _words(key: str) -> str:
@@ -512,6 +565,25 @@ def format_value(key: str, value: object, reason: str | None = None, *, with_uni
     return f"{text}{unit}" if unit == "°" else f"{text} {unit}"
 
 
+def format_number(value: object, unit: str, *, signed: bool = False, with_unit: bool = True) -> str:
+    """`value` rounded by its unit alone (a unit key of `UNITS`, or its display text such as "°" or
+    "mm²"), when there is no vocabulary key for it. Missing values read "not measured"."""
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(float(value))):
+        return NOT_MEASURED
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if not isinstance(value, numbers.Real):
+        return str(value)
+    key = unit if unit in UNITS else next((k for k, v in UNITS.items() if v == unit and k), "")
+    x = float(value) * (100 if key == "fraction" else 1)
+    decimals = DECIMALS.get(key)
+    text = _number(x, 1 if decimals is None else decimals, signed)
+    shown = UNITS[key]
+    if not with_unit or not shown:
+        return text
+    return f"{text}{shown}" if shown == "°" else f"{text} {shown}"
+
+
 def _number(x: float, decimals: int, signed: bool) -> str:
     r = round(x, decimals)
     if r == 0:
@@ -542,4 +614,5 @@ def vocabulary() -> dict[str, dict]:
 
 
 __all__ = ["Term", "REGISTRY", "UNITS", "DECIMALS", "NOT_MEASURED", "term", "known", "label", "unit_text",
-           "format_value", "vocabulary"]
+           "format_value", "format_number", "vocabulary", "ACTION_WORDS", "RECORD_WORDS", "action_words",
+           "record_words", "codes_in_words"]

@@ -68,8 +68,10 @@ def test_csv_export_has_the_filtered_rows_only_for_admins_and_is_audited(app, wo
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == ["id", "at", "user_id", "username", "role", "action", "object_type", "object_id",
-                       "patient_id", "ip"]
+                       "patient_id", "ip", "action_in_words", "record_in_words"]
     assert [(x[3], x[5]) for x in rows[1:]] == [("doc_a", "update"), ("doc_a", "read_file"), ("doc_a", "read")]
+    # The codes for scripts and filters, and the same in words for a person reading the file.
+    assert [x[10] for x in rows[1:]] == ["changed", "read a file", "read a record"]
     with app.state.db.session() as s:
         ex = s.scalars(select(AuditEvent).where(AuditEvent.action == "export_audit")).all()
         assert [(e.username, e.object_type) for e in ex] == [("admin_a", "audit_log")]
@@ -87,7 +89,7 @@ def test_failed_and_blocked_log_ins_show_and_can_be_filtered(app, world, as_user
     events = admin.get("/api/audit", params={"action": "login_failed"}).json()["events"]
     assert [(e["username"], e["action"]) for e in events] == [("doc_a", "login_failed")]
     page = admin.get("/admin/audit", params={"action": "login_failed"}).text
-    assert "login failed" in page and "doc_a" in page
+    assert "failed to log in" in page and "doc_a" in page and "login_failed" not in page.split("<tbody>")[1]
 
 
 def test_the_patient_page_shows_the_patients_log_in_to_staff_only(app, world, as_user):
@@ -102,3 +104,9 @@ def test_favicon_answers_and_is_linked(app, world):
     assert r.status_code == 200 and r.content.startswith(b"<svg") and "svg" in r.headers["content-type"]
     assert c.get("/static/favicon.svg").status_code == 200
     assert 'rel="icon"' in c.get("/login").text
+
+
+def test_the_accounts_page_links_each_patient_log_in_to_the_record(app, world, as_user):
+    page = as_user("admin_a").get("/admin/users").text
+    assert f'href="/patients/{world.p1}" class="patient-record"' in page
+    assert f'href="/patients/{world.p3}"' not in page  # another clinic's patient: not listed at all

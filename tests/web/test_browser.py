@@ -86,7 +86,9 @@ def assert_key_frames_and_measures(page):
         wait_until(page, "img => img.complete && img.naturalWidth > 0", imgs.nth(i).element_handle())
     assert "Rest" in page.inner_text(".keyframes")
     rows = page.inner_text("#measures")
-    assert "Palpebral fissure height" in rows and "mm" in rows and re.search(r"\d+\.\d\d", rows)
+    # mm to one decimal (vocabulary), never more.
+    assert "Palpebral fissure height" in rows and "mm" in rows and re.search(r"\d+\.\d\b", rows)
+    assert not re.search(r"\d+\.\d\d", rows)
     assert page.locator("img.plot").count() == 1
 
 
@@ -197,7 +199,7 @@ def test_sunnybrook_and_saq_by_the_clinician_and_no_bare_questionnaire_for_the_p
     page.click("text=Save and score")
     item = page.locator("li", has_text="Synkinesis Assessment Questionnaire")
     item.wait_for()
-    assert item.locator(".score-total").inner_text() == "40" and "lower is better" in item.inner_text()
+    assert item.locator(".score-total").inner_text() == "40.0" and "lower is better" in item.inner_text()
 
 
 def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, world):
@@ -223,6 +225,12 @@ def test_guided_recording_with_the_fake_camera_is_uploaded_and_analysed(page, wo
     assert any(p and "Give a small, gentle smile" in p for p in prompts)
     assert "Guided steps: Rest" in page.content() and "Bottom teeth" in page.content()
     wait_for_analysis(page)
+    # The patient reads the finding in words; the measures table is the clinic's (issue 15).
+    assert page.locator("#plain-finding").count() == 1 and page.locator("#measures").count() == 0
+    url = page.url
+    page.click("text=Log out")
+    log_in(page, "doc_a")
+    page.goto(url)
     assert_key_frames_and_measures(page)
 
 

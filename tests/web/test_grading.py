@@ -134,10 +134,11 @@ def test_a_guided_recording_is_graded_per_expression_and_steps_can_be_corrected(
                                                             AuditEvent.object_type == "recording")).all()
     assert actions.count("correct_steps") == 2
 
-    # Patients read their grading but cannot change it.
+    # Patients read the finding in plain words (no clinician tables: issue 15) and cannot change it.
     pat = as_user("pat1")
-    assert "Per-expression grading" in pat.get(f"/recordings/{rid}").text
-    assert 'id="steps-form"' not in pat.get(f"/recordings/{rid}").text
+    page = pat.get(f"/recordings/{rid}").text
+    assert 'id="plain-finding"' in page and "narrowed more than your other eye" in page
+    assert "Per-expression grading" not in page and 'id="steps-form"' not in page and "MDC" not in page
     assert pat.put(f"/api/recordings/{rid}/steps", json={"steps": None}).status_code == 403
 
 

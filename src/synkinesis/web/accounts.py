@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..actions import Action, accounts
 from ..store.models import AuditEvent, Clinic, User
 from . import services as sv
+from ..vocabulary import action_words, record_words
 from .deps import MAX_ID, account_for, actor, admin_user, audit, current_user, get_db
 from .render import redirect, render
 from .schemas import AuditLog, Me
@@ -99,13 +100,16 @@ class AuditFilter:
 ACTIONS = [a.value for a in Action]
 PAGE_ROWS = 500
 CSV_ROWS = 100_000
-CSV_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "object_type", "object_id", "patient_id", "ip"]
+# The codes (for filtering and scripts) and, last, the same in words (for a person reading the file).
+CSV_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "object_type", "object_id", "patient_id", "ip",
+               "action_in_words", "record_in_words"]
 
 
 def _event_row(e: AuditEvent) -> dict:
     return {"id": e.id, "at": e.at.isoformat(), "user_id": e.user_id, "username": e.username, "role": e.role,
             "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
-            "patient_id": e.patient_id, "ip": e.ip}
+            "patient_id": e.patient_id, "ip": e.ip, "action_in_words": action_words(e.action),
+            "record_in_words": record_words(e.object_type)}
 
 
 def _csv_cell(v) -> str:
@@ -122,7 +126,8 @@ def audit_page(request: Request, user: User = Depends(admin_user), db: Session =
         f, error, problems = AuditFilter(), str(e), e.problems
     events = db.scalars(f.query(user.clinic_id).limit(PAGE_ROWS)).all()
     return render(request, "audit.html", status_code=422 if error else 200, events=events, f=f,
-                  values=request.query_params, actions=ACTIONS, error=error, problems=problems,
+                  values=request.query_params, actions=[(a, action_words(a)) for a in ACTIONS], error=error,
+                  problems=problems, action_words=action_words, record_words=record_words,
                   page_rows=PAGE_ROWS, csv_query=f.as_query_string())
 
 

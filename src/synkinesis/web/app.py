@@ -128,6 +128,9 @@ def create_app(settings: Settings | None = None, *, migrate_db: bool = True) -> 
     app.state.db = db
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["better_text"] = better_text
+    from .. import vocabulary  # every label and number on a page: label(key, plain), fmt(key, value)
+
+    templates.env.globals.update(label=vocabulary.label, fmt=vocabulary.format_value, fmt_unit=vocabulary.format_number)
     from .questionnaires import panel as questionnaire_panel  # the questionnaire block of a patient's page
 
     templates.env.globals["questionnaire_panel"] = questionnaire_panel

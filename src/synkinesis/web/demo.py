@@ -9,6 +9,7 @@ again."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import tempfile
 from datetime import date
@@ -78,5 +79,14 @@ def upload_recording(s, actor: Actor, settings: Settings, visit, video: Path, na
                      step_times: list | None = None) -> None:
     """A video file added to a visit as an upload would be (checked, stored, its analysis queued)."""
     with open(video, "rb") as f:
-        asyncio.run(add_recording(s, actor, settings, visit, UploadFile(f, filename=name or video.name),
-                                  step_times=step_times))
+        upload = add_recording(s, actor, settings, visit, UploadFile(f, filename=name or video.name),
+                               step_times=step_times)
+        # asyncio.run refuses to run inside a running loop (a caller's, e.g. Playwright's in the tests):
+        # then the upload runs in a thread of its own.
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(upload)
+            return
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, upload).result()

@@ -71,13 +71,20 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
     a = rec.analysis
     ctx = {}
     if a:
-        from ..measures import LABELS, PER_SIDE
+        from ..measures import PER_SIDE
+        from ..vocabulary import format_value, label, unit_text
 
         rest = a.result.get("rest_measures") or {}
-        ctx["measures"] = [(LABELS[stem], unit, rest.get(f"{stem}_{unit}_left"), rest.get(f"{stem}_{unit}_right"))
-                           for stem, (unit, *_) in PER_SIDE.items()]
+        ctx["measures"] = []
+        for stem, (unit, *_) in PER_SIDE.items():
+            key = f"{stem}_{unit}"
+            left, right = rest.get(f"{key}_left"), rest.get(f"{key}_right")
+            diff = abs(left - right) if left is not None and right is not None else None
+            ctx["measures"].append((label(key), unit_text(key), format_value(key, right, with_unit=False),
+                                    format_value(key, left, with_unit=False), format_value(key, diff, with_unit=False)))
         ctx["grading"] = grading_view(a.result.get("assessment"))
         ctx["indices"] = indices_view(a.result.get("indices"))
+        ctx["plain_finding"] = plain_finding(a.result.get("indices"), rec.kind)
         side = rec.visit.patient.affected_side
         ctx["key_frames"] = pictures.key_frames_view(rec.id, a.key_frames)
         ctx["closeups"] = pictures.closeups_view(rec.id, a.key_frames, mirrored, side)
@@ -86,6 +93,27 @@ def _recording(request: Request, rec, status_code: int = 200, error: str | None 
     return render(request, "recording.html", status_code=status_code, rec=rec, visit=rec.visit,
                   patient=rec.visit.patient, analysis=a, status=sv.job_status(rec), steps_error=error,
                   steps_form=form, protocol_steps=_protocol_steps(rec), **ctx)
+
+
+def plain_finding(indices: dict | None, kind: str) -> str:
+    """What a patient reads of a recording's synkinesis finding: words, no numbers or tables."""
+    from ..findings.indices import headline
+
+    ind = indices or {}
+    if kind != "video" or not ind:
+        return "A photo shows your face at rest. Movement is measured from a video."
+    if ind.get("refused"):
+        return "This recording could not be measured. Your clinic can see why and may ask you to record again."
+    h = headline(ind)
+    if h.get("flagged"):
+        return ("Your eye on the affected side narrowed more than your other eye when you moved your mouth. "
+                "Your clinician will talk this through with you.")
+    if h.get("above_noise") is None:
+        return "No mouth movement was measured in this recording, so there is nothing to compare yet."
+    if h.get("above_noise"):
+        return ("Your eye on the affected side narrowed a little more than your other eye when you moved your "
+                "mouth; the difference is too small to count as unwanted movement.")
+    return "When you moved your mouth, your eyes stayed alike: no unwanted eye narrowing was seen."
 
 
 def _protocol_steps(rec) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from ..scales import SCALES, house_brackmann, sunnybrook
 from ..scales.base import Number, Ordinal, YesNo
 from ..store.models import Recording, ScaleScore, User, Visit
 from . import services as sv
+from ..vocabulary import codes_in_words
 from .deps import actor, audit, current_user, get_db, recording_for, staff_user, visit_for
 from .render import redirect, render
 from .schemas import ScaleInfo, ScoreOut
@@ -179,7 +180,8 @@ async def scale_submit(request: Request, visit_id: int, key: str, user: User = D
     try:
         sc = scores.save_score(db, actor(request, user), user, v, key, values, estimate=est)
     except sv.FormError as e:
-        return form_page(request, v, key, values, est, e.problems, str(e), e.status)
+        return form_page(request, v, key, values, est, {k: codes_in_words(m, key) for k, m in e.problems.items()},
+                         codes_in_words(str(e), key), e.status)  # item names, not their keys
     return redirect(f"/visits/{v.id}/scores/{sc.id}" if est else f"/visits/{v.id}#score-{sc.id}")
 
 

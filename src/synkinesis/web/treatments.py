@@ -24,6 +24,7 @@ from ..actions import Action, Actor, committed
 from ..actions import treatments as act
 from ..findings.indices import headline
 from ..scales import SCALES
+from ..vocabulary import format_value
 from ..store.models import (Analysis, Patient, PracticeProgramme, PracticeSession, Recording, Treatment, User,
                             Visit)
 from ..treatments.face_map import Anchor
@@ -228,7 +229,7 @@ def timeline(db: Session, patient: Patient, kinds: list[str] | None = None) -> d
         for v in patient.visits:
             for s in v.scores:
                 name = SCALES[s.scale].title if s.scale in SCALES else s.scale
-                total = "partial" if s.total is None else f"{s.total:g}"
+                total = "partial" if s.total is None else format_value(f"{s.scale}.total", s.total)
                 items.append({"kind": "score", "date": v.visit_date.isoformat(), "id": s.id,
                               "text": f"{name}: {total}" + (f" ({s.label})" if s.label else ""), "url": f"/visits/{v.id}"})
     if "practice" in kinds:
