@@ -116,7 +116,9 @@ def test_scale_forms_are_generated_scored_and_say_which_direction_is_better(as_u
     assert set(trends) == {"sunnybrook", "saq", "face"}
     assert trends["saq"]["better"] == "lower" and trends["sunnybrook"]["better"] == "higher"
     page = pat.get(f"/patients/{world.p1}").text
-    assert "Synkinesis Assessment Questionnaire" in page and "lower is better" in page
+    # The patient's own page lists their questionnaire totals in plain words, rounded as published.
+    section = page.split('id="questionnaires"', 1)[1]
+    assert "(SAQ)" in section and "40.0 points" in section and "(FaCE)" in section
 
 
 def test_privacy_setting_keeps_only_landmarks_measures_and_key_frames(as_user, world, app, settings, face_video):

@@ -13,13 +13,19 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# Connections: at least as many as requests that can run at once (Starlette runs sync routes on
+# anyio's 40 threads; async uploads and the worker thread come on top), so a burst on a slow,
+# loaded machine waits for CPU, never times out waiting for a pooled connection (a 500).
+POOL_SIZE, MAX_OVERFLOW = 10, 40
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # check_same_thread: the worker thread and the request threads share the pool.
-        # Pool as on PostgreSQL (10 + 20): SQLite connections are cheap, and page views, uploads and
+        # Pool as on PostgreSQL: SQLite connections are cheap, and page views, uploads and
         # the worker thread share it (WAL lets the readers run together).
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=10, max_overflow=20)
+                               pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -30,7 +36,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_pre_ping=True)
 
 
 def alembic_config(url: str):
