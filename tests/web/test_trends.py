@@ -123,3 +123,26 @@ def test_the_headline_synkinesis_number_is_charted_first_with_one_point_per_visi
     assert fills == [AFFECTED, AFFECTED, "#fff"]
     assert re.findall(r'class="tick"[^>]*>([^<]+)<', head)[0] == "25"  # a round maximum above 24
     assert "+24 percentage points" in head  # tooltips rounded by unit
+
+
+def test_questionnaire_changes_are_read_against_the_published_detectable_change():
+    """SAQ (28.2 points) and FaCE (17.6 points; scales-verified.md §7): a change is 'detectable' only
+    at or beyond that size; a scale with no published value (House–Brackmann) is not judged."""
+    def score(scale, total):
+        return NS(scale=scale, total=total, label=None, unit="points", better="", version="v")
+
+    visits = [NS(id=i, visit_date=date(2026, i, 1), recordings=[], scores=s) for i, s in enumerate([
+        [score("saq", 80.0), score("face", 40.0), score("hb", 4.0)],
+        [score("saq", 60.0), score("face", 60.0), score("hb", 3.0)],
+        [score("saq", 30.0), score("face", None), score("hb", 3.0)],
+        [score("saq", 30.0), score("face", 50.0), score("hb", 2.0)]], start=1)]
+    s = trends(NS(visits=visits, affected_side="left"))["scores"]
+    saq = [p["change"] for p in s["saq"]["points"]]
+    assert saq[0] is None
+    assert (saq[1]["difference"], saq[1]["direction"], saq[1]["detectable"]) == (-20.0, "better", False)  # < 28.2
+    assert (saq[2]["difference"], saq[2]["detectable"], saq[2]["mdc"]) == (-30.0, True, 28.2)
+    assert saq[3]["direction"] == "no change" and not saq[3]["detectable"]
+    face = [p["change"] for p in s["face"]["points"]]
+    assert face[1]["detectable"] and face[1]["direction"] == "better"  # +20 ≥ 17.6, higher is better
+    assert face[2] is None and face[3]["difference"] == -10.0  # compared with the last total there was
+    assert all(p["change"] is None or p["change"]["detectable"] is None for p in s["hb"]["points"])

@@ -172,6 +172,8 @@ def trends(patient: Patient) -> dict:
                                                     "total": sc.total, "label": sc.label, "unit": sc.unit,
                                                     "better": sc.better, "version": sc.version})
     _add_changes(measures)
+    for key, pts in scores.items():
+        _add_score_changes(key, pts)
     return {"affected_side": patient.affected_side, "measures": measures, "how": VISIT_POINT_HOW,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_excess", "name": "Ocular-oral synkinesis: excess narrowing of the "
@@ -180,6 +182,21 @@ def trends(patient: Patient) -> dict:
             "scores": {k: {"title": SCALES[k].title, "better": str(SCALES[k].better),
                            "better_text": better_text(SCALES[k].better), "points": pts}
                        for k, pts in scores.items()}}
+
+
+def _add_score_changes(key: str, points: list[dict]) -> None:
+    """Each total's change from the one before on the same scale, read against the scale's published
+    detectable change (`Scale.compare`: SAQ 28.2, FaCE 17.6 points); None where a scale publishes none."""
+    before = None
+    for pt in points:
+        pt["change"] = None
+        if pt["total"] is None:
+            continue
+        if before is not None:
+            c = SCALES[key].compare(before["total"], pt["total"])
+            pt["change"] = {"difference": round(c.difference, 2), "direction": c.direction,
+                            "detectable": c.detectable, "mdc": c.mdc}
+        before = pt
 
 
 def trend_charts(trends: dict, markers: list[tuple] | None = None) -> list[str]:
