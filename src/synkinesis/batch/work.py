@@ -82,10 +82,8 @@ def peak_rss_mb() -> float:
 
 
 def _jsonable():
-    try:  # its home below web (no SQLAlchemy or FastAPI to load in every worker)
-        from ..records.analyses import jsonable
-    except ImportError:
-        from ..web.worker import jsonable
+    from ..records.analyses import jsonable  # below web: no SQLAlchemy or FastAPI to load in every worker
+
     return jsonable
 
 
