@@ -152,22 +152,6 @@ def home_context(db, patient: Patient, practice: dict) -> dict:
     return {"patient": patient, "practice": practice, "nice_date": nice_date,
             "todos": practice_todos(practice) + questionnaire_todos(db, patient),
             "progress": progress_words(visit_headlines(patient)), "week": week_words(practice),
-            "days": recent_days(practice), "sessions": practice_words(practice),
-            "questionnaires": questionnaire_results(patient)}
+            "days": recent_days(practice), "sessions": practice_words(practice)}
 
 
-def questionnaire_results(patient: Patient) -> list[dict]:
-    """The patient's own questionnaire totals (SAQ, FaCE), newest first, in words with their direction."""
-    from ..scales import SCALES
-    from ..vocabulary import format_value
-    from .services import PATIENT_SCALES, better_text
-
-    rows = []
-    for v in sorted(patient.visits, key=lambda v: (v.visit_date, v.id), reverse=True):
-        for sc in v.scores:
-            if sc.scale not in PATIENT_SCALES or sc.scale not in SCALES:
-                continue
-            total = format_value(f"{sc.scale}.total", sc.total) if sc.total is not None else "not complete"
-            rows.append({"title": SCALES[sc.scale].title, "date": nice_date(v.visit_date), "total": total,
-                         "better": better_text(SCALES[sc.scale].better)})
-    return rows
