@@ -72,25 +72,21 @@ def history(db: Session, patient: Patient, plain: bool = False) -> dict[str, lis
     for sc, day in rows:
         points = out.setdefault(sc.scale, [])
         entry = (sc.result or {}).get("entry") or {}
-        point = {"score_id": sc.id, "visit_id": sc.visit_id, "date": day.isoformat(), "total": sc.total,
-                 "shown": _total(sc.scale, sc.total), "unit": sc.unit, "better": sc.better,
-                 "entered": {"self-entry": "answered by the patient", "transcription": "transcribed from paper"}
-                 .get(entry.get("mode"), "entered on the form"), "change": None}
-        before = next((p for p in reversed(points) if p["total"] is not None), None)
-        if before is not None and sc.total is not None:
-            c = SCALES[sc.scale].compare(before["total"], sc.total)
-            mdc = f"{c.mdc:.1f}" if c.mdc is not None else None
+        points.append({"score_id": sc.id, "visit_id": sc.visit_id, "date": day.isoformat(), "total": sc.total,
+                       "shown": _total(sc.scale, sc.total), "unit": sc.unit, "better": sc.better,
+                       "entered": {"self-entry": "answered by the patient", "transcription": "transcribed from paper"}
+                       .get(entry.get("mode"), "entered on the form")})
+    for key, points in out.items():
+        sv.add_score_changes(key, points)
+        for c in (p["change"] for p in points if p["change"]):
             if plain:
-                words = ("a real change" if c.detectable else
+                words = ("a real change" if c["detectable"] else
                          "too small to be sure it is more than day-to-day variation")
-                text = f"{_signed(c.difference)} since {before['date']}: {words}"
+                c["text"] = f"{_signed(c['difference'])} since {c['since']}: {words}"
             else:
-                beyond = "beyond" if c.detectable else "within"
-                text = (f"{_signed(c.difference)} points since {before['date']} ({c.direction}); {beyond} the "
-                        f"published detectable change of {mdc} points")
-            point["change"] = {"difference": c.difference, "direction": c.direction, "detectable": c.detectable,
-                               "mdc": c.mdc, "text": text}
-        points.append(point)
+                beyond = "beyond" if c["detectable"] else "within"
+                c["text"] = (f"{_signed(c['difference'])} points since {c['since']} ({c['direction']}); {beyond} "
+                             f"the published detectable change of {c['mdc']:.1f} points")
     return out
 
 

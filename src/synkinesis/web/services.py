@@ -173,7 +173,7 @@ def trends(patient: Patient) -> dict:
                                                     "better": sc.better, "version": sc.version})
     _add_changes(measures)
     for key, pts in scores.items():
-        _add_score_changes(key, pts)
+        add_score_changes(key, pts)
     return {"affected_side": patient.affected_side, "measures": measures, "how": VISIT_POINT_HOW,
             "measure_info": [{"key": k, "name": n, "unit": u, "better": b} for k, n, u, b in TREND_MEASURES] +
                             [{"key": "ocular_oral_excess", "name": "Ocular-oral synkinesis: excess narrowing of the "
@@ -184,9 +184,10 @@ def trends(patient: Patient) -> dict:
                        for k, pts in scores.items()}}
 
 
-def _add_score_changes(key: str, points: list[dict]) -> None:
-    """Each total's change from the one before on the same scale, read against the scale's published
-    detectable change (`Scale.compare`: SAQ 28.2, FaCE 17.6 points); None where a scale publishes none."""
+def add_score_changes(key: str, points: list[dict]) -> None:
+    """Set each point's "change" from the last total before it on scale `key` (points oldest first,
+    each with "total" and "date"), read against the scale's published detectable change
+    (`Scale.compare`: SAQ 28.2, FaCE 17.6 points; `detectable` None where a scale publishes none)."""
     before = None
     for pt in points:
         pt["change"] = None
@@ -194,8 +195,8 @@ def _add_score_changes(key: str, points: list[dict]) -> None:
             continue
         if before is not None:
             c = SCALES[key].compare(before["total"], pt["total"])
-            pt["change"] = {"difference": round(c.difference, 2), "direction": c.direction,
-                            "detectable": c.detectable, "mdc": c.mdc}
+            pt["change"] = {"difference": c.difference, "direction": c.direction, "detectable": c.detectable,
+                            "mdc": c.mdc, "since": before["date"]}
         before = pt
 
 
